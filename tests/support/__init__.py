@@ -1,0 +1,1 @@
+"""Test support code shared across apps: the fake OpenAI server and its fixtures."""
