@@ -51,18 +51,13 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 }
 
 
-def parse_file(
-    *, path: Path, filename: str, max_bytes: int = DEFAULT_MAX_BYTES
-) -> ParsedDocument:
+def parse_file(*, path: Path, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
     """Parse the file at ``path``; ``filename`` is the user's name for it (for type and title)."""
     size = path.stat().st_size
     if size == 0:
         raise ParseError(f"{filename} is empty (0 bytes); there is nothing to index.")
     if size > max_bytes:
-        raise ParseError(
-            f"{filename} is {size / 1024 / 1024:.1f} MB; the limit is "
-            f"{_mb(max_bytes)} MB per file."
-        )
+        raise ParseError(f"{filename} is {size / 1024 / 1024:.1f} MB; the limit is {_mb(max_bytes)} MB per file.")
     kind = _kind(path=path, filename=filename)
     title = Path(filename).stem or filename
     if kind == "pdf":
@@ -71,15 +66,11 @@ def parse_file(
         return parse_xlsx(path=path, fallback_title=title)
     data = path.read_bytes()
     if kind in ("csv", "tsv"):
-        return parse_csv(
-            data=data, filename=filename, delimiter="\t" if kind == "tsv" else None
-        )
+        return parse_csv(data=data, filename=filename, delimiter="\t" if kind == "tsv" else None)
     if kind == "html":
         return parse_html(html=data)
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ParseError(
-            f"{filename} does not look like a text file (it contains binary data)."
-        )
+        raise ParseError(f"{filename} does not look like a text file (it contains binary data).")
     text = decode_text(data)
     if kind == "markdown":
         return parse_markdown(text=text, fallback_title=title)
@@ -96,9 +87,7 @@ def _kind(*, path: Path, filename: str) -> str:
             return sniffed
     supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
     shown = extension or "files without an extension"
-    raise ParseError(
-        f"{filename}: {shown} is not a supported type. Supported types: {supported}."
-    )
+    raise ParseError(f"{filename}: {shown} is not a supported type. Supported types: {supported}.")
 
 
 def _sniff(path: Path) -> str | None:

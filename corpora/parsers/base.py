@@ -7,6 +7,7 @@ Parsers are pure: they read bytes and return a ``ParsedDocument`` or raise
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 SOURCE_TYPES = frozenset({"pdf", "xlsx", "csv", "html", "markdown", "text", "web"})
@@ -47,12 +48,26 @@ class ParsedDocument:
             raise ValueError(f"unknown source_type {self.source_type!r}")
 
 
-def clean_cell(value: object) -> str:
-    """Render a spreadsheet or table cell naturally: no None/NaN, 85.8 not 85.80000001."""
+_FIXED_FORMAT = re.compile(r"^(?:#,##)?0(?:\.(0+))?(%?)$")
+
+
+def clean_cell(value: object, number_format: str | None = None) -> str:
+    """Render a spreadsheet or table cell naturally: no None/NaN, 85.8 not 85.80000001.
+
+    A fixed-decimals Excel number format ("0.0", "0.00%") is honoured, so a column
+    formatted to one decimal reads 88.0 as the sheet shows it, not 88.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if number_format and isinstance(value, int | float) and math.isfinite(value):
+        fixed = _FIXED_FORMAT.match(_first_section(number_format))
+        if fixed:
+            decimals = len(fixed.group(1) or "")
+            if fixed.group(2):
+                return f"{value * 100:.{decimals}f}%"
+            return f"{value:.{decimals}f}"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -72,17 +87,20 @@ def clean_cell(value: object) -> str:
     return text
 
 
+def _first_section(number_format: str) -> str:
+    # "0.0;[Red]-0.0" -> "0.0"; colour/locale codes and quoting are dropped.
+    section = number_format.split(";", 1)[0]
+    section = re.sub(r"\[[^\]]*\]", "", section)
+    return section.replace("\\", "").replace('"', "").replace("_)", "").strip()
+
+
 def row_text(*, header: list[str], cells: list[str]) -> str:
     """``Method=LoRA; Params=4.7M`` — pairs with an empty value are left out."""
     parts = []
     for index, value in enumerate(cells):
         if not value:
             continue
-        name = (
-            header[index]
-            if index < len(header) and header[index]
-            else f"Column {index + 1}"
-        )
+        name = header[index] if index < len(header) and header[index] else f"Column {index + 1}"
         parts.append(f"{name}={value}")
     return "; ".join(parts)
 

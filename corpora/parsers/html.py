@@ -73,16 +73,12 @@ def parse_html(*, html: str | bytes, url: str | None = None) -> ParsedDocument:
     if not markdown or not markdown.strip():
         markdown = _soup_markdown(soup)
     if not markdown.strip():
-        raise ParseError(
-            "This page has no readable text (it may need JavaScript to render)."
-        )
+        raise ParseError("This page has no readable text (it may need JavaScript to render).")
 
     try:
         parsed = parse_markdown(text=markdown)
     except ParseError as exc:
-        raise ParseError(
-            "This page has no readable text (it may need JavaScript to render)."
-        ) from exc
+        raise ParseError("This page has no readable text (it may need JavaScript to render).") from exc
     title = page_title or parsed.title or (urlsplit(url).hostname or "" if url else "")
     return ParsedDocument(title=title, source_type=source_type, blocks=parsed.blocks)
 
@@ -134,8 +130,7 @@ def _table_markdown(table: Tag) -> str:
     rows = []
     for row in table.find_all("tr"):
         cells = [
-            " ".join(cell.get_text(" ", strip=True).split()).replace("|", "\\|")
-            for cell in row.find_all(["th", "td"])
+            " ".join(cell.get_text(" ", strip=True).split()).replace("|", "\\|") for cell in row.find_all(["th", "td"])
         ]
         if any(cells):
             rows.append(cells)

@@ -56,9 +56,7 @@ def parse_pdf(*, path: Path) -> ParsedDocument:
             "This PDF contains no extractable text (it is probably a scanned image). "
             "Run OCR on it, or export it with a text layer, and upload it again."
         )
-    return ParsedDocument(
-        title=_title(metadata_title, blocks), source_type="pdf", blocks=blocks
-    )
+    return ParsedDocument(title=_title(metadata_title, blocks), source_type="pdf", blocks=blocks)
 
 
 _ENCRYPTED = "This PDF is encrypted; remove the password and upload it again."
@@ -88,19 +86,16 @@ def _title(metadata_title: str, blocks: list[Block]) -> str:
     return ""
 
 
-def _page_blocks(
-    page: Any, number: int, headings: list[tuple[float, str]]
-) -> list[Block]:
+def _page_blocks(page: Any, number: int, headings: list[tuple[float, str]]) -> list[Block]:
     tables = page.find_tables()
     boxes = [table.bbox for table in tables]
 
     def outside_tables(obj: dict) -> bool:
         cx = (obj["x0"] + obj["x1"]) / 2
         cy = (obj["top"] + obj["bottom"]) / 2
-        return not any(
-            x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes
-        )
+        return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
 
+    headings_before = list(headings)
     text_page = page.filter(outside_tables) if boxes else page
     lines = [
         line
@@ -121,21 +116,24 @@ def _page_blocks(
         for row_index, block in enumerate(_table_rows(table, number, table_index)):
             items.append((table.bbox[1] + row_index * 1e-3, len(items), block))
     items.sort(key=lambda item: (item[0], item[1]))
-    return [block for _, _, block in items]
+    blocks = [block for _, _, block in items]
+    # Table rows belong to the section of the text above them.
+    heading_path = [name for _, name in headings_before]
+    for block in blocks:
+        if block.kind == KIND_ROW:
+            block.heading_path = list(heading_path)
+        else:
+            heading_path = block.heading_path
+    return blocks
 
 
 def _line_size(line: dict) -> float:
-    sizes = [
-        char.get("size", 0.0)
-        for char in line.get("chars", [])
-        if char.get("text", "").strip()
-    ]
-    return statistics.median(sizes) if sizes else 0.0
+    sizes = [char.get("size", 0.0) for char in line.get("chars", []) if char.get("text", "").strip()]
+    # Rounded: the same font size comes out as 13.0 or 13.000000000000028.
+    return round(statistics.median(sizes), 1) if sizes else 0.0
 
 
-def _paragraphs(
-    lines: list[dict], headings: list[tuple[float, str]]
-) -> list[tuple[float, str, list[str]]]:
+def _paragraphs(lines: list[dict], headings: list[tuple[float, str]]) -> list[tuple[float, str, list[str]]]:
     """Group lines into paragraphs by vertical gaps; larger-font lines become headings."""
     if not lines:
         return []

@@ -94,9 +94,7 @@ def parse_markdown(*, text: str, fallback_title: str = "") -> ParsedDocument:
             continue
         heading = _ATX_HEADING.match(line)
         if heading:
-            open_heading(
-                len(heading.group(1)), _tidy_markdown(heading.group(2).strip())
-            )
+            open_heading(len(heading.group(1)), _tidy_markdown(heading.group(2).strip()))
             continue
         underline = _SETEXT_UNDERLINE.match(line)
         if underline and len(paragraph) == 1 and paragraph[0].strip():
@@ -126,9 +124,7 @@ def parse_plain_text(*, text: str, fallback_title: str = "") -> ParsedDocument:
     ]
     if not blocks:
         raise ParseError("This text file is empty or contains only whitespace.")
-    return ParsedDocument(
-        title=_first_line(blocks) or fallback_title, source_type="text", blocks=blocks
-    )
+    return ParsedDocument(title=_first_line(blocks) or fallback_title, source_type="text", blocks=blocks)
 
 
 def _first_line(blocks: list[Block]) -> str:

@@ -73,12 +73,8 @@ def parse_xlsx(*, path: Path, fallback_title: str = "") -> ParsedDocument:
     finally:
         workbook.close()
     if not blocks:
-        raise ParseError(
-            "This workbook has no data rows to index; every sheet is empty."
-        )
-    return ParsedDocument(
-        title=title or fallback_title, source_type="xlsx", blocks=blocks
-    )
+        raise ParseError("This workbook has no data rows to index; every sheet is empty.")
+    return ParsedDocument(title=title or fallback_title, source_type="xlsx", blocks=blocks)
 
 
 def check_zip_bomb(*, path: Path) -> None:
@@ -96,9 +92,7 @@ def check_zip_bomb(*, path: Path) -> None:
             "(an .xlsx file is a zip archive, and this one could not be opened)."
         ) from exc
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise ParseError(
-            f"This workbook contains more than {MAX_ZIP_ENTRIES:,} parts; refusing to open it."
-        )
+        raise ParseError(f"This workbook contains more than {MAX_ZIP_ENTRIES:,} parts; refusing to open it.")
     uncompressed = sum(entry.file_size for entry in entries)
     compressed = sum(entry.compress_size for entry in entries)
     limit_mb = MAX_UNCOMPRESSED_BYTES // (1024 * 1024)
@@ -107,10 +101,7 @@ def check_zip_bomb(*, path: Path) -> None:
             f"This workbook would expand to {uncompressed / 1024 / 1024:,.0f} MB when opened "
             f"(the limit is {limit_mb} MB); refusing to open it."
         )
-    if (
-        uncompressed > RATIO_CHECK_MIN_BYTES
-        and uncompressed > compressed * MAX_COMPRESSION_RATIO
-    ):
+    if uncompressed > RATIO_CHECK_MIN_BYTES and uncompressed > compressed * MAX_COMPRESSION_RATIO:
         raise ParseError(
             "This workbook is compressed suspiciously well (more than "
             f"{MAX_COMPRESSION_RATIO}:1), which is how zip bombs look; refusing to open it."
@@ -124,12 +115,13 @@ def _numbered_sheet_rows(sheet: object) -> Iterator[tuple[int, list[object]]]:
         number = next((cell.row for cell in row if getattr(cell, "row", None)), None)
         if number is None:
             continue
-        yield number, [cell.value for cell in row]
+        yield (
+            number,
+            [clean_cell(cell.value, getattr(cell, "number_format", None)) for cell in row],
+        )
 
 
-def table_blocks(
-    *, rows: Iterable[tuple[int, list[object]]], sheet: str
-) -> tuple[list[Block], str]:
+def table_blocks(*, rows: Iterable[tuple[int, list[object]]], sheet: str) -> tuple[list[Block], str]:
     """Turn numbered raw rows of one sheet into row blocks; also returns a title row's text."""
     header: list[str] | None = None
     title = ""
@@ -149,9 +141,7 @@ def table_blocks(
             continue  # a repeated header (e.g. a table continued after a page break)
         text = row_text(header=header, cells=cells)
         if text:
-            blocks.append(
-                Block(text=text, locator={"sheet": sheet, "row": number}, kind=KIND_ROW)
-            )
+            blocks.append(Block(text=text, locator={"sheet": sheet, "row": number}, kind=KIND_ROW))
         if len(blocks) > MAX_ROWS:
             raise ParseError(
                 f"The sheet {sheet!r} has more than {MAX_ROWS:,} rows; split it into "
@@ -159,9 +149,7 @@ def table_blocks(
             )
     if header is None and title:
         # A one-column list: no header to pair with, but the text still counts.
-        blocks.append(
-            Block(text=title, locator={"sheet": sheet, "row": 1}, kind=KIND_ROW)
-        )
+        blocks.append(Block(text=title, locator={"sheet": sheet, "row": 1}, kind=KIND_ROW))
         title = ""
     return blocks, title
 
@@ -173,9 +161,7 @@ def _same_row(cells: list[str], header: list[str]) -> bool:
     return padded_cells == padded_header
 
 
-def parse_csv(
-    *, data: bytes, filename: str, delimiter: str | None = None
-) -> ParsedDocument:
+def parse_csv(*, data: bytes, filename: str, delimiter: str | None = None) -> ParsedDocument:
     """CSV/TSV. The "sheet" is the file's stem, as a spreadsheet program would name it."""
     text = decode_text(data)
     if not text.strip():
