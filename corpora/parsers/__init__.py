@@ -17,6 +17,7 @@ from corpora.parsers.base import (
     ParsedDocument,
     ParseError,
     decode_text,
+    megabytes,
 )
 from corpora.parsers.html import parse_html
 from corpora.parsers.pdf import parse_pdf
@@ -57,7 +58,7 @@ def parse_file(*, path: Path, filename: str, max_bytes: int = DEFAULT_MAX_BYTES)
     if size == 0:
         raise ParseError(f"{filename} is empty (0 bytes); there is nothing to index.")
     if size > max_bytes:
-        raise ParseError(f"{filename} is {size / 1024 / 1024:.1f} MB; the limit is {_mb(max_bytes)} MB per file.")
+        raise ParseError(f"{filename} is {megabytes(size)} MB; the limit is {megabytes(max_bytes)} MB per file.")
     kind = _kind(path=path, filename=filename)
     title = Path(filename).stem or filename
     if kind == "pdf":
@@ -107,8 +108,3 @@ def _sniff(path: Path) -> str | None:
     if lowered.startswith((b"<!doctype html", b"<html")):
         return "html"
     return None
-
-
-def _mb(size: int) -> str:
-    value = size / 1024 / 1024
-    return f"{value:.0f}" if value >= 1 and value.is_integer() else f"{value:.2g}"

@@ -105,6 +105,12 @@ def row_text(*, header: list[str], cells: list[str]) -> str:
     return "; ".join(parts)
 
 
+def megabytes(size: int) -> str:
+    """A byte count as megabytes for messages: 50, 2.5, 0.001."""
+    value = size / (1024 * 1024)
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
+
+
 def decode_text(data: bytes) -> str:
     """Decode text files: UTF-8 (with or without BOM), UTF-16 with BOM, else Latin-1."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -23,6 +23,7 @@ from corpora.parsers.base import (
     ParseError,
     clean_cell,
     decode_text,
+    megabytes,
     row_text,
 )
 
@@ -95,11 +96,10 @@ def check_zip_bomb(*, path: Path) -> None:
         raise ParseError(f"This workbook contains more than {MAX_ZIP_ENTRIES:,} parts; refusing to open it.")
     uncompressed = sum(entry.file_size for entry in entries)
     compressed = sum(entry.compress_size for entry in entries)
-    limit_mb = MAX_UNCOMPRESSED_BYTES // (1024 * 1024)
     if uncompressed > MAX_UNCOMPRESSED_BYTES:
         raise ParseError(
-            f"This workbook would expand to {uncompressed / 1024 / 1024:,.0f} MB when opened "
-            f"(the limit is {limit_mb} MB); refusing to open it."
+            f"This workbook would expand to {megabytes(uncompressed)} MB when opened "
+            f"(the limit is {megabytes(MAX_UNCOMPRESSED_BYTES)} MB); refusing to open it."
         )
     if uncompressed > RATIO_CHECK_MIN_BYTES and uncompressed > compressed * MAX_COMPRESSION_RATIO:
         raise ParseError(
