@@ -1,0 +1,63 @@
+# Assay: `make demo` to try it, `make test` to test it. Both set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+WORKER_QUEUES ?= ingest,retrieval,generation,judging
+WORKER_CONCURRENCY ?= 8
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install services services-stop services-status migrate test demo worker web lint bench reset
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first, so nothing pulls a CUDA build (see README).
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+services: install
+	$(MANAGE) services start
+
+services-stop: install
+	$(MANAGE) services stop
+
+services-status: install
+	$(MANAGE) services status
+
+migrate: services
+	$(MANAGE) migrate --noinput
+
+test: services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Sets up everything, runs one evaluation end to end, then serves the app with a worker.
+demo: migrate
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	mkdir -p var
+	$(PY) -m celery -A config worker -Q $(WORKER_QUEUES) -P threads -c $(WORKER_CONCURRENCY) -l warning \
+		--logfile var/demo-worker.log --pidfile var/demo-worker.pid --detach
+	$(MANAGE) demo
+	@echo "Serving Assay on http://$(HOST):$(PORT)/  (log in as demo / demo-password; Ctrl-C stops the web server)"
+	trap '$(PY) -m celery -A config control shutdown >/dev/null 2>&1 || true' EXIT; \
+		$(MANAGE) runserver $(HOST):$(PORT) --noreload
+
+worker: services
+	$(PY) -m celery -A config worker -Q $(WORKER_QUEUES) -P threads -c $(WORKER_CONCURRENCY) -l info
+
+web: migrate
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: migrate
+	$(PY) benchmarks/run_all.py
+
+reset: install
+	$(MANAGE) services reset

@@ -1,0 +1,17 @@
+"""Test settings: real PostgreSQL and Redis, a separate Redis database for the broker."""
+
+from config import embedded
+from config.settings.base import *  # noqa: F403
+from config.settings.base import REDIS_URL, env
+
+SECRET_KEY = "assay-test-key"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_BROKER_URL = REDIS_URL or embedded.broker_url(db=env.int("ASSAY_REDIS_DB", default=1))
+# Tests fetch pages from servers they run on 127.0.0.1.
+FETCH_ALLOW_PRIVATE = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

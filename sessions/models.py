@@ -1,0 +1,163 @@
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Team
+from corpora.models import Chunk, Corpus
+
+DEFAULT_PROMPT_TEMPLATE = (
+    "You are a helpful assistant. Use the following history and context to answer.\n"
+    "History:\n{history}\n"
+    "Context:\n{context}\n"
+    "Current Question:\n{question}\n"
+    "Answer:"
+)
+
+
+class EvaluationSession(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class RetrievalMode(models.TextChoices):
+        HYBRID = "hybrid", "Hybrid (reciprocal rank fusion)"
+        VECTOR = "vector", "Vector"
+        KEYWORD = "keyword", "Keyword"
+
+    class Provider(models.TextChoices):
+        OFFLINE = "offline", "Offline (no network)"
+        OPENAI = "openai", "OpenAI-compatible"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="eval_sessions")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=200)
+    corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="eval_sessions")
+    retrieval_mode = models.CharField(max_length=16, choices=RetrievalMode.choices, default=RetrievalMode.HYBRID)
+    retrieval_k = models.PositiveSmallIntegerField(default=5)
+    web_search = models.BooleanField(default=False)
+    generator_provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.OFFLINE)
+    generator_model = models.CharField(max_length=200, blank=True)
+    # Blank: the LLM_BASE_URL setting. The API key always comes from the environment.
+    llm_base_url = models.URLField(max_length=500, blank=True)
+    temperature = models.FloatField(default=0.0)
+    prompt_template = models.TextField(default=DEFAULT_PROMPT_TEMPLATE)
+    judge_provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.OFFLINE)
+    judge_model = models.CharField(max_length=200, blank=True)
+    judge_temperature = models.FloatField(default=0.0)
+    judge_repeats = models.PositiveSmallIntegerField(default=1)
+    rubric = models.ForeignKey("judging.Rubric", on_delete=models.PROTECT, related_name="eval_sessions")
+    robustness = models.BooleanField(default=False)
+    budget_usd = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    estimate = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("sessions:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class Conversation(models.Model):
+    session = models.ForeignKey(EvaluationSession, on_delete=models.CASCADE, related_name="conversations")
+    position = models.PositiveIntegerField()
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "position"], name="conversation_unique_session_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.label or f"Conversation {self.position}"
+
+
+class Question(models.Model):
+    session = models.ForeignKey(EvaluationSession, on_delete=models.CASCADE, related_name="questions")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    reference_answer = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["conversation__position", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "position"], name="question_unique_conversation_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Answer(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        OK = "ok", "Answered"
+        FAILED = "failed", "Failed"
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    # One answer per question and attempt; a re-run of a failed question is a new attempt.
+    attempt = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    text = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)
+    retrieval_query = models.TextField(blank=True)
+    provider = models.CharField(max_length=16)
+    model = models.CharField(max_length=200, blank=True)
+    response_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    retrieval_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    provider_attempts = models.PositiveSmallIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["question_id", "attempt"]
+        constraints = [models.UniqueConstraint(fields=["question", "attempt"], name="answer_unique_question_attempt")]
+
+    def __str__(self) -> str:
+        return f"Answer to {self.question_id} (attempt {self.attempt})"
+
+
+class RetrievedPassage(models.Model):
+    """A passage placed in an answer's prompt, with its rank and score (a join to Chunk)."""
+
+    class Source(models.TextChoices):
+        CORPUS = "corpus", "Corpus"
+        WEB = "web", "Web search"
+
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="passages")
+    chunk = models.ForeignKey(Chunk, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.CORPUS)
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    source_tag = models.CharField(max_length=500)
+    # A snapshot: the prompt must stay explainable even if the corpus changes later.
+    text = models.TextField()
+    url = models.URLField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["answer_id", "rank"]
+        constraints = [models.UniqueConstraint(fields=["answer", "rank"], name="passage_unique_answer_rank")]
