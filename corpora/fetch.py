@@ -144,10 +144,12 @@ def _refusal(host: str, address: IPAddress) -> str | None:
     """Why this address must not be fetched, or None when it is a public address."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    if address.is_loopback or address.is_private or address.is_unspecified:
-        return "private or loopback address"
+    # Link-local first: Python also counts it as private, but the cloud metadata
+    # endpoint (169.254.169.254) deserves its precise name.
     if address.is_link_local:
         return "link-local address"
+    if address.is_loopback or address.is_private or address.is_unspecified:
+        return "private or loopback address"
     if address.is_multicast or address.is_reserved or not address.is_global:
         return "reserved or non-public address"
     return None
