@@ -69,7 +69,9 @@ def parse_file(*, path: Path, filename: str, max_bytes: int = DEFAULT_MAX_BYTES)
     if kind in ("csv", "tsv"):
         return parse_csv(data=data, filename=filename, delimiter="\t" if kind == "tsv" else None)
     if kind == "html":
-        return parse_html(html=data)
+        parsed = parse_html(html=data)
+        parsed.title = parsed.title or title
+        return parsed
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ParseError(f"{filename} does not look like a text file (it contains binary data).")
     text = decode_text(data)
