@@ -1,0 +1,56 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.errors import DomainError
+from judging.models import Rubric
+from judging.selectors import rubric_default
+from judging.services import judge_items
+
+
+class Command(BaseCommand):
+    help = "Judge ready answers: a JSON list of {question, history, context, answer} → verdicts and scores."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--input", required=True)
+        parser.add_argument("--output", required=True)
+        parser.add_argument("--rubric", default="", help="rubric name (default: the default rubric)")
+        parser.add_argument("--provider", choices=["offline", "openai"], default=None)
+        parser.add_argument("--model", default="")
+
+    def handle(self, *args, **opts) -> None:
+        from llm.config import llm_available
+
+        try:
+            payload = json.loads(Path(opts["input"]).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise CommandError(f"{opts['input']} does not exist.") from exc
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{opts['input']} is not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+        items = payload.get("items") if isinstance(payload, dict) else payload
+        if not isinstance(items, list):
+            raise CommandError('The input must be a JSON list of items (or {"items": [...]}).')
+        if opts["rubric"]:
+            rubric = Rubric.objects.filter(name=opts["rubric"]).order_by("-version").first()
+            if rubric is None:
+                raise CommandError(f"No rubric called {opts['rubric']!r}.")
+        else:
+            rubric = rubric_default()
+        provider = opts["provider"] or ("openai" if llm_available() else "offline")
+        try:
+            results = judge_items(items=items, rubric=rubric, provider=provider, model=opts["model"])
+        except DomainError as exc:
+            raise CommandError(str(exc)) from exc
+        Path(opts["output"]).write_text(json.dumps({"results": results}, indent=2, ensure_ascii=False) + "\n")
+        scored = [r["weighted_score"] for r in results if r["weighted_score"] is not None]
+        mean = f"{sum(scored) / len(scored):.1f}" if scored else "—"
+        for r in results:
+            ratings = ", ".join(f"{v['criterion']} {v['rating']}" for v in r["verdicts"])
+            self.stdout.write(
+                f"#{r['id']}: {r['weighted_score'] if r['weighted_score'] is not None else r['status']} — {ratings}"
+            )
+        self.stdout.write(
+            f"Judged {len(results)} items ({provider}); mean {mean} over {len(scored)} of {len(results)} scored."
+            f" Written to {opts['output']}"
+        )

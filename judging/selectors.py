@@ -1,0 +1,198 @@
+"""Reads for judging: rubrics as specs, effective (overridden) ratings, session summaries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from judging.models import Criterion, Judgment, Override, RobustnessProbe, Rubric
+from judging.rubric import CriterionSpec, RubricSpec, ScaleLevel
+from judging.scoring import MeanSummary, mean_with_count, weighted_score
+
+
+def rubric_default() -> Rubric:
+    rubric = Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
+    if rubric is None:
+        raise Rubric.DoesNotExist("The default rubric is missing; run migrations.")
+    return rubric
+
+
+def rubrics_for_team(*, team) -> QuerySet[Rubric]:
+    from django.db.models import Q
+
+    return Rubric.objects.filter(Q(team=team) | Q(team__isnull=True)).prefetch_related("criteria")
+
+
+def rubric_spec(*, rubric: Rubric) -> RubricSpec:
+    criteria = sorted(rubric.criteria.all(), key=lambda c: c.position)
+    return RubricSpec(
+        name=rubric.name,
+        version=rubric.version,
+        criteria=tuple(
+            CriterionSpec(key=c.key, name=c.name, description=c.description, weight=Decimal(c.weight)) for c in criteria
+        ),
+        scale=tuple(ScaleLevel(label=level["label"], points=int(level["points"])) for level in rubric.scale),
+        instructions=rubric.instructions,
+    )
+
+
+@dataclass
+class EffectiveRating:
+    key: str
+    name: str
+    rating: str
+    points: int
+    rationale: str
+    judge_rating: str
+    overridden: bool = False
+    overrides: list[Override] = field(default_factory=list)
+
+
+def judgment_effective(*, judgment: Judgment, spec: RubricSpec) -> tuple[list[EffectiveRating], Decimal | None]:
+    """The judge's verdicts with reviewers' overrides applied (latest wins); and the score.
+
+    Expects `verdicts__criterion` and `overrides` prefetched when called in a loop.
+    """
+    verdicts = {v.criterion.key: v for v in judgment.verdicts.all()}
+    overrides_by_key: dict[str, list[Override]] = defaultdict(list)
+    criteria_by_id = {}
+    for verdict in verdicts.values():
+        criteria_by_id[verdict.criterion_id] = verdict.criterion.key
+    for override in judgment.overrides.all():
+        key = criteria_by_id.get(override.criterion_id)
+        if key is None:
+            key = Criterion.objects.get(pk=override.criterion_id).key
+        overrides_by_key[key].append(override)
+    ratings: list[EffectiveRating] = []
+    for criterion in spec.criteria:
+        verdict = verdicts.get(criterion.key)
+        if verdict is None:
+            continue
+        history = sorted(overrides_by_key.get(criterion.key, []), key=lambda o: (o.created_at, o.pk))
+        label = history[-1].new_rating if history else verdict.rating
+        ratings.append(
+            EffectiveRating(
+                key=criterion.key,
+                name=criterion.name,
+                rating=label,
+                points=spec.level(label).points,
+                rationale=verdict.rationale,
+                judge_rating=verdict.rating,
+                overridden=bool(history),
+                overrides=history,
+            )
+        )
+    if judgment.status != Judgment.Status.OK or len(ratings) != len(spec.criteria):
+        return ratings, None
+    score = weighted_score(ratings={r.key: r.rating for r in ratings}, rubric=spec)
+    return ratings, score
+
+
+def judgments_prefetched(queryset: QuerySet[Judgment]) -> QuerySet[Judgment]:
+    return queryset.prefetch_related(
+        Prefetch("verdicts", queryset=Judgment.verdicts.rel.related_model.objects.select_related("criterion")),
+        Prefetch("overrides", queryset=Override.objects.select_related("reviewer")),
+    )
+
+
+@dataclass
+class SessionScores:
+    overall: MeanSummary
+    per_criterion: dict[str, MeanSummary]
+    judging_ms_total: int
+    unparseable: int
+    failed: int
+    flagged: int
+
+
+def session_scores(*, session) -> SessionScores:
+    """Honest accounting: every answered question counts; unjudged ones are missing, not zero."""
+    from sessions.models import Answer
+
+    spec = rubric_spec(rubric=session.rubric)
+    answers = Answer.objects.filter(question__session=session, status=Answer.Status.OK)
+    judgments = judgments_prefetched(
+        Judgment.objects.filter(answer__in=answers, rubric=session.rubric).order_by("answer_id", "repeat_index")
+    )
+    by_answer: dict[int, list[Judgment]] = defaultdict(list)
+    for judgment in judgments:
+        by_answer[judgment.answer_id].append(judgment)
+    scores: list[Decimal | None] = []
+    per_criterion_points: dict[str, list[Decimal | None]] = {c.key: [] for c in spec.criteria}
+    judging_ms = unparseable = failed = flagged = 0
+    for answer_id in answers.values_list("pk", flat=True):
+        items = by_answer.get(answer_id, [])
+        answer_scores = []
+        per_answer_points: dict[str, list[int]] = defaultdict(list)
+        for judgment in items:
+            judging_ms += judgment.latency_ms or 0
+            unparseable += judgment.status == Judgment.Status.UNPARSEABLE
+            failed += judgment.status == Judgment.Status.FAILED
+            flagged += judgment.flagged_for_review
+            ratings, score = judgment_effective(judgment=judgment, spec=spec)
+            if score is not None:
+                answer_scores.append(score)
+                for rating in ratings:
+                    per_answer_points[rating.key].append(rating.points)
+        scores.append(_mean(answer_scores))
+        for key in per_criterion_points:
+            points = per_answer_points.get(key)
+            per_criterion_points[key].append(_mean([Decimal(p) for p in points]) if points else None)
+    probe_ms = Judgment.objects.filter(probe__answer__question__session=session).values_list("latency_ms", flat=True)
+    judging_ms += sum(ms or 0 for ms in probe_ms)
+    return SessionScores(
+        overall=mean_with_count(scores),
+        per_criterion={key: mean_with_count(values) for key, values in per_criterion_points.items()},
+        judging_ms_total=judging_ms,
+        unparseable=unparseable,
+        failed=failed,
+        flagged=flagged,
+    )
+
+
+def _mean(values: list[Decimal]) -> Decimal | None:
+    if not values:
+        return None
+    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.1"))
+
+
+def session_robustness(*, session):
+    """The robustness summary of DESIGN.md §1 (None when the session ran no probes)."""
+    from judging.robustness import ProbeOutcome, robustness_summary
+
+    spec = rubric_spec(rubric=session.rubric)
+    probes = list(
+        RobustnessProbe.objects.filter(answer__question__session=session)
+        .select_related("answer__question")
+        .prefetch_related(
+            Prefetch("judgments", queryset=judgments_prefetched(Judgment.objects.filter(repeat_index=0))),
+            Prefetch(
+                "answer__judgments",
+                queryset=judgments_prefetched(Judgment.objects.filter(repeat_index=0, rubric=session.rubric)),
+            ),
+        )
+    )
+    if not probes:
+        return None
+    outcomes = []
+    for probe in probes:
+        genuine = next(iter(probe.answer.judgments.all()), None)
+        fake = next(iter(probe.judgments.all()), None)
+        g_ratings, g_score = judgment_effective(judgment=genuine, spec=spec) if genuine else ([], None)
+        f_ratings, f_score = judgment_effective(judgment=fake, spec=spec) if fake else ([], None)
+        outcomes.append(
+            ProbeOutcome(
+                strategy=probe.strategy,
+                expected_criteria=tuple(probe.expected_criteria),
+                genuine_ratings={r.key: r.rating for r in g_ratings} if g_score is not None else None,
+                genuine_score=g_score,
+                probe_ratings={r.key: r.rating for r in f_ratings} if f_score is not None else None,
+                probe_score=f_score,
+                question=probe.answer.question.text,
+                fake_answer=probe.fake_answer,
+            )
+        )
+    return robustness_summary(rubric=spec, items=outcomes)

@@ -1,0 +1,445 @@
+"""Judging: schedule judgments, run the judge (LLM or offline), store verdicts, overrides.
+
+Verdicts are append-only: the judge's CriterionVerdict rows are never edited; a reviewer's
+change is an Override row and the effective rating is computed (judging.selectors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import InvalidInput, NotAllowed
+from core.locks import JUDGMENT, advisory_lock
+from judging.llm_judge import VerdictParseError, build_judge_messages, judge_prompt_hash, parse_verdict
+from judging.models import Criterion, CriterionVerdict, Judgment, Override, RobustnessProbe, Rubric
+from judging.rubric import RubricSpec, validate_rubric
+from judging.scoring import weighted_score
+from judging.selectors import judgment_effective, rubric_spec
+from llm.config import llm_config
+from llm.types import LLMConfig, ProviderError
+
+logger = logging.getLogger(__name__)
+
+# A reply that cannot be parsed is asked for again this many times before it is kept raw.
+PARSE_RETRIES = 2
+
+
+# --- The judge itself (no database) -------------------------------------------------
+
+
+@dataclass
+class JudgeOutcome:
+    status: str  # Judgment.Status value
+    ratings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    raw_output: str = ""
+    error: str = ""
+    latency_ms: int = 0
+    attempts: int = 0
+    prompt: list[dict] = field(default_factory=list)
+    prompt_hash: str = ""
+    response_format: str = ""
+    score: Decimal | None = None
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    from llm.embeddings import get_embedder
+
+    return np.asarray(get_embedder(name="local:all-MiniLM-L6-v2").embed(list(texts)), dtype=np.float32)
+
+
+def judge_once(
+    *,
+    spec: RubricSpec,
+    config: LLMConfig,
+    question: str,
+    history: list[tuple[str, str]],
+    context: list[str],
+    answer: str,
+    temperature: float = 0.0,
+) -> JudgeOutcome:
+    """Judge one answer. Never raises for provider or parse trouble: the outcome says so."""
+    messages = build_judge_messages(rubric=spec, question=question, history=history, context=context, answer=answer)
+    prompt_hash = judge_prompt_hash(messages)
+    started = time.monotonic()
+    if config.provider != "openai":
+        from judging.offline_judge import offline_judge
+
+        verdict = offline_judge(
+            rubric=spec, question=question, history=history, context=context, answer=answer, embed=_embed
+        )
+        return JudgeOutcome(
+            status=Judgment.Status.OK,
+            ratings=verdict.ratings,
+            raw_output=verdict.raw,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            attempts=1,
+            prompt=messages,
+            prompt_hash=prompt_hash,
+            response_format="offline",
+            score=weighted_score(ratings={k: v[0] for k, v in verdict.ratings.items()}, rubric=spec),
+        )
+
+    from judging.llm_judge import verdict_json_schema
+    from llm import gateway
+
+    outcome = JudgeOutcome(status=Judgment.Status.UNPARSEABLE, prompt=messages, prompt_hash=prompt_hash)
+    schema = verdict_json_schema(spec)
+    for _ in range(1 + PARSE_RETRIES):
+        try:
+            result = gateway.chat_complete(
+                config=config, messages=messages, temperature=temperature, json_schema=schema
+            )
+        except ProviderError as exc:
+            outcome.attempts += exc.attempts
+            outcome.status = Judgment.Status.FAILED
+            outcome.error = str(exc)
+            break
+        outcome.attempts += result.attempts
+        outcome.raw_output = result.text
+        outcome.response_format = result.response_format_used
+        try:
+            outcome.ratings = parse_verdict(text=result.text, rubric=spec)
+        except VerdictParseError as exc:
+            outcome.error = f"Unparseable judge reply: {exc}"
+            continue
+        outcome.status = Judgment.Status.OK
+        outcome.error = ""
+        outcome.score = weighted_score(ratings={k: v[0] for k, v in outcome.ratings.items()}, rubric=spec)
+        break
+    outcome.latency_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+# --- Scheduling -----------------------------------------------------------------------
+
+
+def _judge_config(session) -> LLMConfig:
+    return llm_config(provider=session.judge_provider, model=session.judge_model, base_url=session.llm_base_url)
+
+
+def judgments_schedule_for_answer(*, answer) -> list[Judgment]:
+    """Create the answer's pending judgments (k repeats) and its probes; enqueue them.
+
+    Called inside the transaction that marks the answer done; safe to call twice.
+    """
+    session = answer.question.session
+    common = {
+        "rubric": session.rubric,
+        "judge_provider": session.judge_provider,
+        "judge_model": session.judge_model,
+        "temperature": session.judge_temperature,
+    }
+    judgments = []
+    for repeat in range(session.judge_repeats):
+        judgment, _ = Judgment.objects.get_or_create(
+            answer=answer, rubric=session.rubric, repeat_index=repeat, defaults=common
+        )
+        judgments.append(judgment)
+    if session.robustness:
+        judgments += _probes_create(answer=answer, session=session, common=common)
+    _enqueue([j.pk for j in judgments if j.status == Judgment.Status.PENDING])
+    return judgments
+
+
+def _probe_seed(*, session_id: int, question_id: int) -> int:
+    digest = hashlib.sha256(f"{session_id}:{question_id}".encode()).hexdigest()
+    return int(digest[:12], 16)
+
+
+def _probes_create(*, answer, session, common: dict) -> list[Judgment]:
+    from judging.probes import make_probes
+
+    seed = _probe_seed(session_id=session.pk, question_id=answer.question_id)
+    context = [p.text for p in answer.passages.all()]
+    drafts = make_probes(
+        question=answer.question.text,
+        genuine_answer=answer.text,
+        context=context,
+        corpus_entities=None,
+        seed=seed,
+    )
+    judgments = []
+    for draft in drafts:
+        probe, _ = RobustnessProbe.objects.get_or_create(
+            answer=answer,
+            strategy=draft.strategy,
+            origin="rule",
+            defaults={
+                "fake_answer": draft.fake_answer,
+                "expected_criteria": list(draft.expected_criteria),
+                "seed": seed,
+            },
+        )
+        judgment, _ = Judgment.objects.get_or_create(
+            probe=probe, rubric=session.rubric, repeat_index=0, defaults=common
+        )
+        judgments.append(judgment)
+    return judgments
+
+
+def _enqueue(judgment_ids: list[int]) -> None:
+    if not judgment_ids:
+        return
+    from judging.tasks import run_judgment
+
+    transaction.on_commit(lambda: [run_judgment.delay(pk) for pk in judgment_ids])
+
+
+def judgments_requeue_for_session(*, session) -> int:
+    """Re-queue pending judgments (after a crash or on resume); failed ones get another go."""
+    from django.db.models import Q
+
+    in_session = Q(answer__question__session=session) | Q(probe__answer__question__session=session)
+    Judgment.objects.filter(in_session, status=Judgment.Status.FAILED).update(status=Judgment.Status.PENDING, error="")
+    ids = list(Judgment.objects.filter(in_session, status=Judgment.Status.PENDING).values_list("pk", flat=True))
+    _enqueue(ids)
+    return len(ids)
+
+
+# --- Running one judgment -------------------------------------------------------------
+
+
+def judgment_run(*, judgment_id: int) -> Judgment | None:
+    """Judge and store. Guarded by status and an advisory lock: re-delivery is harmless."""
+    from sessions.services import conversation_history, session_finalize_if_done
+
+    with advisory_lock(namespace=JUDGMENT, key=judgment_id) as acquired:
+        if not acquired:
+            return None
+        judgment = (
+            Judgment.objects.select_related(
+                "rubric", "answer__question__session__corpus", "probe__answer__question__session__corpus"
+            )
+            .filter(pk=judgment_id)
+            .first()
+        )
+        if judgment is None or judgment.status != Judgment.Status.PENDING:
+            return judgment
+        genuine = judgment.answer or judgment.probe.answer
+        question = genuine.question
+        session = question.session
+        if session.status == session.Status.CANCELLED:
+            return judgment
+        spec = rubric_spec(rubric=judgment.rubric)
+        answer_text = judgment.answer.text if judgment.answer else judgment.probe.fake_answer
+        started_at = timezone.now()
+        outcome = judge_once(
+            spec=spec,
+            config=_judge_config(session),
+            question=question.text,
+            history=conversation_history(question=question),
+            context=[f"{p.source_tag} {p.text}" for p in genuine.passages.all()],
+            answer=answer_text,
+            temperature=judgment.temperature,
+        )
+        provenance = {
+            "rubric": {"name": spec.name, "version": spec.version, "id": judgment.rubric_id},
+            "judge": {
+                "provider": judgment.judge_provider,
+                "model": judgment.judge_model,
+                "temperature": judgment.temperature,
+            },
+            "prompt_hash": outcome.prompt_hash,
+            "response_format": outcome.response_format,
+            "retrieval": {"mode": session.retrieval_mode, "k": session.retrieval_k, "web_search": session.web_search},
+            "corpus": {
+                "id": session.corpus_id,
+                "version": session.corpus.version,
+                "embedding_model": session.corpus.embedding_model,
+            },
+        }
+        judgment_store(judgment=judgment, spec=spec, outcome=outcome, provenance=provenance, started_at=started_at)
+    session_finalize_if_done(session_id=session.pk)
+    return judgment
+
+
+@transaction.atomic
+def judgment_store(
+    *, judgment: Judgment, spec: RubricSpec, outcome: JudgeOutcome, provenance: dict, started_at
+) -> Judgment:
+    criteria = {c.key: c for c in judgment.rubric.criteria.all()}
+    judgment.status = outcome.status
+    judgment.raw_output = outcome.raw_output
+    judgment.error = outcome.error
+    judgment.latency_ms = outcome.latency_ms
+    judgment.attempts = outcome.attempts
+    judgment.prompt = outcome.prompt
+    judgment.prompt_hash = outcome.prompt_hash
+    judgment.provenance = provenance
+    judgment.weighted_score = outcome.score
+    judgment.flagged_for_review = outcome.status == Judgment.Status.UNPARSEABLE
+    judgment.started_at = started_at
+    judgment.finished_at = timezone.now()
+    judgment.save()
+    judgment.verdicts.all().delete()  # only reachable from pending: no reviewer has seen them
+    if outcome.status == Judgment.Status.OK:
+        CriterionVerdict.objects.bulk_create(
+            CriterionVerdict(
+                judgment=judgment,
+                criterion=criteria[key],
+                rating=label,
+                points=spec.level(label).points,
+                rationale=rationale,
+            )
+            for key, (label, rationale) in outcome.ratings.items()
+            if key in criteria
+        )
+    return judgment
+
+
+# --- Reviewers --------------------------------------------------------------------------
+
+
+def override_create(*, judgment: Judgment, criterion_key: str, reviewer, new_rating: str, reason: str) -> Override:
+    """A reviewer changes one criterion's rating; the judge's verdict stays as it was."""
+    from accounts.selectors import membership_for
+
+    team = (judgment.answer or judgment.probe.answer).question.session.team
+    membership = membership_for(user=reviewer, team=team)
+    if membership is None or not membership.can_review:
+        raise NotAllowed("Only reviewers and admins of the team can override verdicts.")
+    if judgment.status != Judgment.Status.OK:
+        raise InvalidInput("Only a judged answer's verdicts can be overridden.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why you override the verdict.")
+    spec = rubric_spec(rubric=judgment.rubric)
+    if new_rating not in {level.label for level in spec.scale}:
+        raise InvalidInput(f"{new_rating!r} is not on the scale ({', '.join(lv.label for lv in spec.scale)}).")
+    with transaction.atomic():
+        locked = Judgment.objects.select_for_update().get(pk=judgment.pk)
+        ratings, _ = judgment_effective(judgment=locked, spec=spec)
+        current = {r.key: r.rating for r in ratings}
+        if criterion_key not in current:
+            raise InvalidInput(f"Unknown criterion {criterion_key!r}.")
+        if current[criterion_key] == new_rating:
+            raise InvalidInput(f"The rating is already {new_rating}.")
+        criterion = Criterion.objects.get(rubric=judgment.rubric, key=criterion_key)
+        return Override.objects.create(
+            judgment=locked,
+            criterion=criterion,
+            reviewer=reviewer,
+            old_rating=current[criterion_key],
+            new_rating=new_rating,
+            reason=reason,
+        )
+
+
+# --- Rubrics ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rubric_create(
+    *, team, name: str, criteria: list[dict], scale: list[dict] | None = None, instructions: str = ""
+) -> Rubric:
+    """A team's rubric; a rubric with the same name gets the next version (never edited in place)."""
+    from judging.models import default_scale
+    from judging.rubric import CriterionSpec, ScaleLevel
+
+    scale = scale or default_scale()
+    try:
+        spec = RubricSpec(
+            name=name,
+            version=1,
+            criteria=tuple(
+                CriterionSpec(
+                    key=c["key"],
+                    name=c.get("name") or c["key"].title(),
+                    description=c.get("description", ""),
+                    weight=Decimal(str(c["weight"])),
+                )
+                for c in criteria
+            ),
+            scale=tuple(ScaleLevel(label=s["label"], points=int(s["points"])) for s in scale),
+            instructions=instructions,
+        )
+    except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"The rubric is malformed: {exc}") from exc
+    errors = validate_rubric(spec)
+    if errors:
+        raise InvalidInput(" ".join(errors))
+    latest = Rubric.objects.filter(team=team, name=name).order_by("-version").first()
+    version = (latest.version + 1) if latest else 1
+    try:
+        rubric = Rubric.objects.create(team=team, name=name, version=version, instructions=instructions, scale=scale)
+    except IntegrityError as exc:
+        raise InvalidInput("A rubric with that name and version exists.") from exc
+    Criterion.objects.bulk_create(
+        Criterion(rubric=rubric, key=c.key, name=c.name, description=c.description, weight=c.weight, position=i)
+        for i, c in enumerate(spec.criteria)
+    )
+    return rubric
+
+
+# --- Judge-only -----------------------------------------------------------------------------
+
+
+def judge_items(
+    *, items: list[dict], rubric: Rubric, provider: str = "offline", model: str = "", base_url: str = ""
+) -> list[dict]:
+    """Judge ready answers: items with question, history, context, answer. Used by `judge`."""
+    spec = rubric_spec(rubric=rubric)
+    config = llm_config(provider=provider, model=model, base_url=base_url)
+    results = []
+    for index, item in enumerate(items):
+        try:
+            question, answer = str(item["question"]), str(item["answer"])
+        except (KeyError, TypeError) as exc:
+            raise InvalidInput(f"Item {index + 1} needs 'question' and 'answer'.") from exc
+        history = [_history_pair(turn) for turn in item.get("history") or []]
+        context = item.get("context") or []
+        if isinstance(context, str):
+            context = [context]
+        outcome = judge_once(
+            spec=spec,
+            config=config,
+            question=question,
+            history=history,
+            context=[str(c) for c in context],
+            answer=answer,
+        )
+        results.append(
+            {
+                "id": item.get("id", index + 1),
+                "question": question,
+                "status": outcome.status,
+                "weighted_score": None if outcome.score is None else float(outcome.score),
+                "verdicts": [
+                    {
+                        "criterion": c.name,
+                        "key": c.key,
+                        "rating": outcome.ratings[c.key][0],
+                        "rationale": outcome.ratings[c.key][1],
+                    }
+                    for c in spec.criteria
+                    if c.key in outcome.ratings
+                ],
+                "raw_output": outcome.raw_output if outcome.status != Judgment.Status.OK else "",
+                "error": outcome.error,
+                "latency_ms": outcome.latency_ms,
+                "judge": {
+                    "provider": config.provider,
+                    "model": config.model,
+                    "rubric": f"{spec.name} v{spec.version}",
+                    "prompt_hash": outcome.prompt_hash,
+                },
+            }
+        )
+    return results
+
+
+def _history_pair(turn) -> tuple[str, str]:
+    if isinstance(turn, dict):
+        return str(turn.get("question") or turn.get("q") or ""), str(turn.get("answer") or turn.get("a") or "")
+    if isinstance(turn, list | tuple) and len(turn) == 2:
+        return str(turn[0]), str(turn[1])
+    raise InvalidInput(f"History turns must be {{question, answer}} objects: {json.dumps(turn)[:80]}")

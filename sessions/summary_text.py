@@ -1,0 +1,76 @@
+"""Plain-text rendering of a session report, for the `evaluate` command."""
+
+from __future__ import annotations
+
+import textwrap
+
+from sessions.selectors import SessionReport
+
+
+def _seconds(ms: int | None) -> str:
+    return "—" if ms is None else f"{ms / 1000:.2f}s"
+
+
+def render_summary(report: SessionReport, *, width: int = 100) -> str:
+    s = report.session
+    t = report.totals
+    lines = [
+        f"Session #{s.pk} “{s.name}” — {s.get_status_display()}" + (f" ({s.status_reason})" if s.status_reason else ""),
+        f"Corpus: {s.corpus.name} · retrieval {s.retrieval_mode} k={s.retrieval_k} · generator {s.generator_provider}"
+        f"/{s.generator_model} · judge {s.judge_provider}/{s.judge_model} · rubric {s.rubric}",
+        "",
+        "Totals",
+        f"  wall-clock {_seconds(t['wall_clock_ms'])} · generating {_seconds(t['generation_ms'])}"
+        f" · judging {_seconds(t['judging_ms'])}",
+        f"  {t['questions']} questions in {t['conversations']} conversations · {t['answered']} answered"
+        f" · {t['failed_answers']} failed · {t['unparseable_judgments']} unparseable verdicts"
+        f" · {t['flagged_for_review']} flagged for review",
+        f"  weighted score: {t['mean_score']}",
+    ]
+    for criterion, summary in t["per_criterion"]:
+        lines.append(f"    {criterion.name:<13} (w {criterion.weight}) {summary}")
+    lines.append("")
+    for conversation, turns in report.conversations:
+        lines.append(f"== {conversation} ==")
+        for turn in turns:
+            q = turn.question
+            lines.append(f"Q{q.position + 1}: {q.text}")
+            a = turn.answer
+            if a is None:
+                lines.append("   (not answered)")
+                continue
+            if a.status == "failed":
+                lines.append(f"   FAILED: {a.error}")
+                continue
+            lines.extend(textwrap.wrap(a.text, width=width, initial_indent="   A: ", subsequent_indent="      "))
+            lines.append(
+                f"   response {_seconds(a.response_latency_ms)} · evaluation {_seconds(turn.evaluation_latency_ms)}"
+                f" · weighted score {turn.score if turn.score is not None else '—'}"
+                + (f" (spread {turn.score_spread[0]}–{turn.score_spread[1]}, UNSTABLE)" if turn.unstable else "")
+            )
+            for judgment in turn.judgments[:1]:
+                if judgment.status != "ok":
+                    lines.append(f"   verdict {judgment.status}: {judgment.error}")
+            for rating in turn.ratings:
+                mark = " (overridden)" if rating.overridden else ""
+                lines.extend(
+                    textwrap.wrap(
+                        f"{rating.name}: {rating.rating}{mark} — {rating.rationale}",
+                        width=width,
+                        initial_indent="   · ",
+                        subsequent_indent="     ",
+                    )
+                )
+        lines.append("")
+    if report.robustness is not None:
+        lines.append("Judge robustness")
+        lines.extend("  " + line for line in report.robustness.text_lines())
+        lines.append("")
+    if report.overrides:
+        lines.append("Reviewer overrides")
+        for o in report.overrides:
+            lines.append(
+                f"  {o.created_at:%Y-%m-%d %H:%M} {o.reviewer} · {o.judgment.answer.question.text[:60]} · "
+                f"{o.criterion.name}: {o.old_rating} → {o.new_rating} — {o.reason}"
+            )
+    return "\n".join(lines)
