@@ -67,6 +67,8 @@ VERDICT_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class RecordedRequest:
+    """One request as received; header names are lower-cased."""
+
     method: str
     path: str
     headers: dict[str, str]
@@ -202,7 +204,10 @@ class FakeOpenAIServer:
         return f"http://{host}:{port}/v1"
 
     def start(self) -> FakeOpenAIServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-openai", daemon=True)
+        # A short poll interval keeps stop() (and so fixture teardown) fast.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -211,10 +216,11 @@ class FakeOpenAIServer:
 
     def stop(self) -> None:
         self._stopping.set()  # wakes handlers sleeping in "timeout"
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() would wait forever for a loop never started
+            self._httpd.shutdown()
             self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
 
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()
@@ -283,7 +289,11 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802
             behaviour, latency_ms, _ = server._next()
-            server._record(RecordedRequest("GET", self.path, dict(self.headers.items()), None, time.time(), behaviour))
+            server._record(
+                RecordedRequest(
+                    "GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None, time.time(), behaviour
+                )
+            )
             server._wait(latency_ms / 1000)
             if self.path.rstrip("/") == "/v1/models":
                 data = [{"id": m, "object": "model", "owned_by": "fake"} for m in server.models]
@@ -299,7 +309,11 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = None
             behaviour, latency_ms, responder = server._next()
-            server._record(RecordedRequest("POST", self.path, dict(self.headers.items()), body, time.time(), behaviour))
+            server._record(
+                RecordedRequest(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time(), behaviour
+                )
+            )
             server._wait(latency_ms / 1000)
             if not isinstance(body, dict):
                 self._send_json(400, _error_body(400, "request body is not a JSON object"))
