@@ -1,0 +1,473 @@
+"""Corpus writes: create corpora, accept documents, ingest them, re-embed, delete.
+
+Every state change of a corpus or document goes through a function here; views, the
+API, tasks and commands only call them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Team
+from corpora.chunking import ChunkDraft, chunk_document, chunk_key
+from corpora.fetch import FetchError, fetch_url
+from corpora.models import INDEXED_DIMENSIONS, Chunk, Corpus, Document
+from corpora.parsers import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file, parse_html
+from corpora.parsers.base import megabytes
+from corpora.vector_sql import create_index_sql
+from llm.embeddings import Embedder, get_embedder
+from llm.types import LLMConfig, ProviderError
+
+logger = logging.getLogger(__name__)
+
+# HNSW on the `vector` type indexes at most 2,000 dimensions; larger ones are searched exactly.
+MAX_INDEXED_DIMENSION = 2000
+EMBED_BATCH = 256
+_HASH_BLOCK = 1024 * 1024
+
+_CONTENT_TYPE_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "text/csv": ".csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+
+
+@dataclass
+class _Prepared:
+    parsed: ParsedDocument
+    drafts: list[ChunkDraft]
+    vectors: list[list[float]]
+
+
+# --- embedders ------------------------------------------------------------------------
+
+
+def embedder_for(*, name: str, dimension: int | None = None) -> Embedder:
+    """The embedder called ``name``, configured from settings (``openai:`` uses LLM_BASE_URL)."""
+    config = None
+    if name.startswith("openai:"):
+        if not settings.LLM_BASE_URL:
+            raise ValidationError(f"{name} needs an OpenAI-compatible endpoint; set LLM_BASE_URL.")
+        config = LLMConfig(
+            provider="openai",
+            base_url=settings.LLM_BASE_URL,
+            api_key=settings.LLM_API_KEY,
+            timeout=settings.LLM_TIMEOUT,
+            max_retries=settings.LLM_MAX_RETRIES,
+        )
+    try:
+        return get_embedder(name=name, config=config, dimension=dimension)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def vector_index_ensure(*, dimension: int) -> bool:
+    """Create the partial HNSW index for ``dimension`` if it is indexable; True when indexed."""
+    if dimension in INDEXED_DIMENSIONS:
+        return True
+    if dimension > MAX_INDEXED_DIMENSION:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(create_index_sql(dimension))
+    return True
+
+
+# --- corpora --------------------------------------------------------------------------
+
+
+def corpus_create(
+    *,
+    team: Team,
+    name: str,
+    description: str = "",
+    embedding_model: str | None = None,
+    user=None,
+) -> Corpus:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A corpus needs a name."})
+    if Corpus.objects.filter(team=team, name=name).exists():
+        raise ValidationError({"name": f"Your team already has a corpus called {name!r}."})
+    model_name = embedding_model or settings.EMBEDDING_MODEL
+    embedder = embedder_for(name=model_name)
+    dimension = embedder.dimension
+    with transaction.atomic():
+        vector_index_ensure(dimension=dimension)
+        try:
+            with transaction.atomic():
+                return Corpus.objects.create(
+                    team=team,
+                    name=name,
+                    description=description,
+                    embedding_model=model_name,
+                    embedding_dimension=dimension,
+                    created_by=user if user is not None and user.is_authenticated else None,
+                )
+        except IntegrityError as exc:
+            raise ValidationError({"name": f"Your team already has a corpus called {name!r}."}) from exc
+
+
+def corpus_reembed(*, corpus: Corpus, embedding_model: str) -> Corpus:
+    """Re-embed every chunk of the corpus with ``embedding_model`` (may change the dimension).
+
+    Vectors are computed first, then written with the new model name in one transaction,
+    so searches never mix two models' vectors.
+    """
+    embedder = embedder_for(name=embedding_model)
+    dimension = embedder.dimension
+    rows = list(Chunk.objects.filter(corpus=corpus).order_by("id").values_list("id", "text"))
+    vectors: list[list[float]] = []
+    for start in range(0, len(rows), EMBED_BATCH):
+        vectors.extend(embedder.embed([text for _, text in rows[start : start + EMBED_BATCH]]))
+    with transaction.atomic():
+        vector_index_ensure(dimension=dimension)
+        locked = Corpus.objects.select_for_update().get(pk=corpus.pk)
+        chunks = [Chunk(id=chunk_id, embedding=vector) for (chunk_id, _), vector in zip(rows, vectors, strict=True)]
+        Chunk.objects.bulk_update(chunks, ["embedding"], batch_size=500)
+        locked.embedding_model = embedding_model
+        locked.embedding_dimension = dimension
+        locked.version = F("version") + 1
+        locked.save(update_fields=["embedding_model", "embedding_dimension", "version"])
+    locked.refresh_from_db()
+    return locked
+
+
+def corpus_delete(*, corpus: Corpus) -> None:
+    names = [name for name in corpus.documents.exclude(file="").values_list("file", flat=True)]
+    with transaction.atomic():
+        corpus.delete()
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+def _max_bytes() -> int:
+    return settings.MAX_UPLOAD_MB * 1024 * 1024
+
+
+def _sha256_of(handle: File) -> str:
+    digest = hashlib.sha256()
+    if hasattr(handle, "chunks"):
+        for block in handle.chunks(_HASH_BLOCK):
+            digest.update(block)
+    else:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+def _enqueue_ingest(document_id: int) -> None:
+    from corpora.tasks import ingest_document
+
+    transaction.on_commit(lambda: ingest_document.delay(document_id))
+
+
+def _source_type_for(filename: str) -> str:
+    kind = SUPPORTED_EXTENSIONS.get(Path(filename).suffix.lower(), "unknown")
+    return {"tsv": "csv"}.get(kind, kind)
+
+
+def document_upload(
+    *,
+    corpus: Corpus,
+    file: UploadedFile | File | Path,
+    filename: str | None = None,
+    user=None,
+) -> tuple[Document, bool]:
+    """Accept one file for ``corpus``; returns (document, created).
+
+    ``file`` is an uploaded file or a path on disk. The same bytes uploaded twice to one
+    corpus return the existing document. A file over MAX_UPLOAD_MB becomes a failed
+    document that stores nothing but its name, size and hash.
+    """
+    opened: File | None = None
+    if isinstance(file, Path):
+        opened = File(file.open("rb"), name=file.name)
+        handle: File = opened
+        name = filename or file.name
+    else:
+        handle = file
+        name = filename or Path(file.name or "upload").name
+    try:
+        return _document_upload(corpus=corpus, handle=handle, name=name, user=user)
+    finally:
+        if opened is not None:
+            opened.close()
+
+
+def _document_upload(*, corpus: Corpus, handle: File, name: str, user) -> tuple[Document, bool]:
+    size = handle.size or 0
+    sha256 = _sha256_of(handle)
+    existing = Document.objects.filter(corpus=corpus, sha256=sha256).first()
+    if existing is not None:
+        return existing, False
+    uploader = user if user is not None and user.is_authenticated else None
+    document = Document(
+        corpus=corpus,
+        original_name=name[:500],
+        title=Path(name).stem[:500],
+        source_type=_source_type_for(name),
+        sha256=sha256,
+        size_bytes=size,
+        uploaded_by=uploader,
+    )
+    if size > _max_bytes():
+        document.status = Document.Status.FAILED
+        document.error_message = (
+            f"{name} is {megabytes(size)} MB; the limit is {settings.MAX_UPLOAD_MB} MB per file. "
+            "Split it or ask an administrator to raise MAX_UPLOAD_MB."
+        )
+        document.processed_at = timezone.now()
+    else:
+        document.file.save(name, handle, save=False)
+    try:
+        with transaction.atomic():
+            document.save()
+            if document.status == Document.Status.QUEUED:
+                _enqueue_ingest(document.pk)
+    except IntegrityError:
+        # The same bytes arrived concurrently; keep the first and drop our copy.
+        if document.file:
+            document.file.delete(save=False)
+        return Document.objects.get(corpus=corpus, sha256=sha256), False
+    return document, True
+
+
+def _normalised_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError({"url": "Enter an http:// or https:// address."})
+    return parts._replace(fragment="").geturl()
+
+
+def document_add_url(*, corpus: Corpus, url: str, user=None) -> tuple[Document, bool]:
+    """Queue a web page for ingestion; the same URL twice in a corpus is one document."""
+    url = _normalised_url(url)
+    sha256 = hashlib.sha256(f"url:{url}".encode()).hexdigest()
+    existing = Document.objects.filter(corpus=corpus, sha256=sha256).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                corpus=corpus,
+                source_type=Document.SourceType.WEB,
+                title=(urlsplit(url).hostname or url)[:500],
+                url=url,
+                sha256=sha256,
+                uploaded_by=user if user is not None and user.is_authenticated else None,
+            )
+            _enqueue_ingest(document.pk)
+    except IntegrityError:
+        return Document.objects.get(corpus=corpus, sha256=sha256), False
+    return document, True
+
+
+def document_requeue(*, document: Document) -> Document:
+    """Queue a failed document again (after a fix on our side or a transient outage)."""
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().get(pk=document.pk)
+        if locked.status != Document.Status.FAILED or not (locked.file or locked.url):
+            return locked
+        locked.status = Document.Status.QUEUED
+        locked.error_message = ""
+        locked.save(update_fields=["status", "error_message", "updated_at"])
+        _enqueue_ingest(locked.pk)
+    return locked
+
+
+def document_delete(*, document: Document) -> None:
+    name = document.file.name if document.file else ""
+    with transaction.atomic():
+        was_ready = document.status == Document.Status.READY
+        corpus_id = document.corpus_id
+        document.delete()
+        if was_ready:
+            Corpus.objects.filter(pk=corpus_id).update(version=F("version") + 1)
+        if name:
+            transaction.on_commit(lambda: _delete_files([name]))
+
+
+def _delete_files(names: Iterable[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete stored file %s", name)
+
+
+def document_fail(*, document_id: int, message: str) -> Document | None:
+    """Mark a document failed with ``message`` unless it became ready meanwhile."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None or document.status == Document.Status.READY:
+            return document
+        document.status = Document.Status.FAILED
+        document.error_message = message
+        document.processed_at = timezone.now()
+        document.save(update_fields=["status", "error_message", "processed_at", "updated_at"])
+    return document
+
+
+def document_ingest(*, document_id: int) -> Document:
+    """Parse, chunk and embed one document, then store its chunks and mark it ready.
+
+    Harmless to call twice: a ready or failed document is returned as is, and chunks are
+    replaced (not added) in the same transaction that marks the document ready, so a
+    re-delivered task never duplicates them. ParseError/FetchError and permanent
+    provider errors fail the document with their message; a transient ProviderError is
+    re-raised for the task to retry; anything else fails it as an internal error.
+    Raises Document.DoesNotExist when the document is gone.
+    """
+    with transaction.atomic():
+        document = Document.objects.select_for_update().select_related("corpus").get(pk=document_id)
+        if document.status not in (Document.Status.QUEUED, Document.Status.PROCESSING):
+            return document
+        document.status = Document.Status.PROCESSING
+        document.error_message = ""
+        document.save(update_fields=["status", "error_message", "updated_at"])
+
+    try:
+        prepared = _prepare(document)
+    except (ParseError, FetchError) as exc:
+        return document_fail(document_id=document_id, message=str(exc)) or document
+    except ProviderError as exc:
+        if exc.transient:
+            raise
+        return document_fail(document_id=document_id, message=f"Embedding failed: {exc.message}") or document
+    except Exception as exc:
+        logger.exception("ingesting document %s failed", document_id)
+        return document_fail(document_id=document_id, message=f"Internal error: {exc}") or document
+
+    return _store(document_id=document_id, prepared=prepared)
+
+
+def _prepare(document: Document) -> _Prepared:
+    corpus = document.corpus
+    if document.url:
+        parsed, name, host = _parse_url(document)
+    else:
+        if not document.file:
+            raise ParseError(f"{document.display_name}: the uploaded file was not stored; upload it again.")
+        name = document.original_name or Path(document.file.name).name
+        host = None
+        with document.file.open("rb") as handle:
+            parsed = _parse_stored(handle=handle, filename=name)
+    drafts = chunk_document(parsed=parsed, name=name, host=host)
+    if not drafts:
+        raise ParseError(f"{name} contains no text to index.")
+    embedder = embedder_for(name=corpus.embedding_model, dimension=corpus.embedding_dimension)
+    vectors: list[list[float]] = []
+    for start in range(0, len(drafts), EMBED_BATCH):
+        vectors.extend(embedder.embed([draft.text for draft in drafts[start : start + EMBED_BATCH]]))
+    if vectors and len(vectors[0]) != corpus.embedding_dimension:
+        raise ProviderError(
+            f"{corpus.embedding_model} returned {len(vectors[0])}-dimensional vectors; "
+            f"the corpus uses {corpus.embedding_dimension}",
+            transient=False,
+        )
+    return _Prepared(parsed=parsed, drafts=drafts, vectors=vectors)
+
+
+def _parse_stored(*, handle, filename: str) -> ParsedDocument:
+    """Parse a stored file; storages without a local path are copied to a temp file."""
+    try:
+        path = Path(handle.name) if Path(handle.name).is_absolute() else None
+    except (TypeError, ValueError):
+        path = None
+    if path is not None and path.exists():
+        return parse_file(path=path, filename=filename, max_bytes=_max_bytes())
+    with tempfile.NamedTemporaryFile(suffix=Path(filename).suffix) as tmp:
+        for block in iter(lambda: handle.read(_HASH_BLOCK), b""):
+            tmp.write(block)
+        tmp.flush()
+        return parse_file(path=Path(tmp.name), filename=filename, max_bytes=_max_bytes())
+
+
+def _parse_url(document: Document) -> tuple[ParsedDocument, str, str]:
+    page = fetch_url(url=document.url, allow_private=settings.FETCH_ALLOW_PRIVATE, max_bytes=_max_bytes())
+    host = urlsplit(page.final_url).hostname or urlsplit(document.url).hostname or document.url
+    content_type = page.content_type.split(";", 1)[0].strip().lower()
+    extension = _CONTENT_TYPE_EXTENSIONS.get(content_type)
+    if extension is None and content_type and "html" not in content_type and page.body.startswith(b"%PDF-"):
+        extension = ".pdf"
+    if extension is None:
+        return parse_html(html=page.body, url=page.final_url), host, host
+    # A PDF, text or table behind a URL: parse it like an uploaded file of that type.
+    stem = Path(urlsplit(page.final_url).path).stem or host
+    filename = f"{stem}{extension}"
+    with tempfile.NamedTemporaryFile(suffix=extension) as tmp:
+        tmp.write(page.body)
+        tmp.flush()
+        return parse_file(path=Path(tmp.name), filename=filename, max_bytes=_max_bytes()), filename, host
+
+
+def _store(*, document_id: int, prepared: _Prepared) -> Document:
+    with transaction.atomic():
+        document = Document.objects.select_for_update().select_related("corpus").filter(pk=document_id).first()
+        if document is None:
+            raise Document.DoesNotExist(f"document {document_id} was deleted during ingestion")
+        if document.status != Document.Status.PROCESSING:
+            return document
+        key_base = f"{document.pk}:{document.sha256}"
+        Chunk.objects.filter(document=document).delete()
+        Chunk.objects.bulk_create(
+            [
+                Chunk(
+                    corpus_id=document.corpus_id,
+                    document=document,
+                    key=chunk_key(document_sha256=key_base, ordinal=draft.ordinal, text=draft.text),
+                    ordinal=draft.ordinal,
+                    text=draft.text.replace("\x00", ""),
+                    locator=draft.locator,
+                    heading_path=draft.heading_path,
+                    source_tag=draft.source_tag[:500],
+                    embedding=vector,
+                )
+                for draft, vector in zip(prepared.drafts, prepared.vectors, strict=True)
+            ],
+            batch_size=500,
+        )
+        pages = [draft.locator.get("page") for draft in prepared.drafts if isinstance(draft.locator.get("page"), int)]
+        document.status = Document.Status.READY
+        document.source_type = prepared.parsed.source_type
+        document.title = (prepared.parsed.title or document.title)[:500]
+        document.chunk_count = len(prepared.drafts)
+        document.page_count = max(pages, default=0)
+        document.error_message = ""
+        document.processed_at = timezone.now()
+        document.save(
+            update_fields=[
+                "status",
+                "source_type",
+                "title",
+                "chunk_count",
+                "page_count",
+                "error_message",
+                "processed_at",
+                "updated_at",
+            ]
+        )
+        Corpus.objects.filter(pk=document.corpus_id).update(version=F("version") + 1)
+    return document
