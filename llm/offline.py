@@ -18,6 +18,11 @@ NO_ANSWER = "The provided context does not answer this question."
 # a sentence that answers the question typically above 0.4.
 RELEVANCE_THRESHOLD = 0.3
 KEYWORD_WEIGHT = 0.3
+# Share of the similarity that comes from the history-expanded query (follow-ups only).
+HISTORY_WEIGHT = 0.3
+# A follow-up should not be answered with what the previous answer already said.
+REPEAT_OVERLAP = 0.8
+REPEAT_PENALTY = 0.15
 # Keep only sentences nearly as good as the best one, so answers stay short.
 RELATIVE_CUTOFF = 0.75
 MIN_SENTENCE_WORDS = 3
@@ -162,11 +167,18 @@ def _with_stop(sentence: str) -> str:
     return sentence if sentence[-1:] in ".!?" else sentence + "."
 
 
-def _keyword_overlap(query_terms: list[str], sentence: str) -> float:
+def _stem(token: str) -> str:
+    """A crude suffix stripper, enough to match "train" with "training" or "models"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)]
+    return token
+
+
+def _keyword_overlap(query_terms: list[str], sentence_stems: set[str]) -> float:
     if not query_terms:
         return 0.0
-    sentence_terms = set(_tokens(sentence))
-    return sum(1 for t in query_terms if t in sentence_terms) / len(query_terms)
+    return sum(1 for t in query_terms if t in sentence_stems) / len(query_terms)
 
 
 def offline_answer(
@@ -195,19 +207,28 @@ def offline_answer(
     if not candidates or not question.strip():
         return NO_ANSWER
 
-    query = offline_rewrite(history=history, question=question)
-    query_terms = _content_terms(query)
-    vectors = embedder.embed([query] + [c.text for c in candidates])
-    query_vector, sentence_vectors = vectors[0], vectors[1:]
+    # The question with its references resolved ("it" -> "SAT") leads; the full rewrite,
+    # which also carries the previous turn's terms, only nudges, so a follow-up is not
+    # answered with the previous answer again.
+    resolved = offline_rewrite(history=history, question=question, max_terms=0)
+    expanded = offline_rewrite(history=history, question=question)
+    # Keywords come from the question as asked: the resolved entity is context, not the ask.
+    query_terms = [_stem(t) for t in _content_terms(question)]
+    already_said = {_stem(t) for t in _tokens(history[-1][1])} if history else set()
+    vectors = embedder.embed([resolved, expanded] + [c.text for c in candidates])
+    resolved_vector, expanded_vector, sentence_vectors = vectors[0], vectors[1], vectors[2:]
+
+    def score(candidate: _Candidate, vector: list[float]) -> float:
+        similarity = (1 - HISTORY_WEIGHT) * cosine(resolved_vector, vector)
+        similarity += HISTORY_WEIGHT * cosine(expanded_vector, vector)
+        stems = {_stem(t) for t in _tokens(candidate.text)}
+        result = similarity + KEYWORD_WEIGHT * _keyword_overlap(query_terms, stems)
+        if already_said and stems and len(stems & already_said) / len(stems) >= REPEAT_OVERLAP:
+            result -= REPEAT_PENALTY  # the previous answer already said this
+        return result
+
     scored = sorted(
-        (
-            (
-                cosine(query_vector, vector) + KEYWORD_WEIGHT * _keyword_overlap(query_terms, c.text),
-                c.order,
-                c,
-            )
-            for c, vector in zip(candidates, sentence_vectors, strict=True)
-        ),
+        ((score(c, vector), c.order, c) for c, vector in zip(candidates, sentence_vectors, strict=True)),
         key=lambda item: (-item[0], item[1]),
     )
     best = scored[0][0]
