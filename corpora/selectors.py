@@ -38,11 +38,10 @@ class SearchHit:
 # --- querysets -----------------------------------------------------------------------
 
 
-def corpora_for_user(*, user) -> QuerySet[Corpus]:
-    """Corpora of every team the user belongs to, with document counts per status."""
+def corpora_with_counts(queryset: QuerySet[Corpus]) -> QuerySet[Corpus]:
+    """Annotate document counts per status (one query for a whole list)."""
     return (
-        scope_to_user(Corpus.objects.all(), user=user)
-        .select_related("team")
+        queryset.select_related("team")
         .annotate(
             document_total=Count("documents", distinct=True),
             document_ready=Count("documents", filter=Q(documents__status=Document.Status.READY), distinct=True),
@@ -50,6 +49,11 @@ def corpora_for_user(*, user) -> QuerySet[Corpus]:
         )
         .order_by("name", "id")
     )
+
+
+def corpora_for_user(*, user) -> QuerySet[Corpus]:
+    """Corpora of every team the user belongs to, with document counts per status."""
+    return corpora_with_counts(scope_to_user(Corpus.objects.all(), user=user))
 
 
 def corpora_for_team(*, team, user) -> QuerySet[Corpus]:

@@ -191,6 +191,7 @@ def document_upload(
     file: UploadedFile | File | Path,
     filename: str | None = None,
     user=None,
+    enqueue: bool = True,
 ) -> tuple[Document, bool]:
     """Accept one file for ``corpus``; returns (document, created).
 
@@ -207,13 +208,13 @@ def document_upload(
         handle = file
         name = filename or Path(file.name or "upload").name
     try:
-        return _document_upload(corpus=corpus, handle=handle, name=name, user=user)
+        return _document_upload(corpus=corpus, handle=handle, name=name, user=user, enqueue=enqueue)
     finally:
         if opened is not None:
             opened.close()
 
 
-def _document_upload(*, corpus: Corpus, handle: File, name: str, user) -> tuple[Document, bool]:
+def _document_upload(*, corpus: Corpus, handle: File, name: str, user, enqueue: bool) -> tuple[Document, bool]:
     size = handle.size or 0
     sha256 = _sha256_of(handle)
     existing = Document.objects.filter(corpus=corpus, sha256=sha256).first()
@@ -241,7 +242,7 @@ def _document_upload(*, corpus: Corpus, handle: File, name: str, user) -> tuple[
     try:
         with transaction.atomic():
             document.save()
-            if document.status == Document.Status.QUEUED:
+            if enqueue and document.status == Document.Status.QUEUED:
                 _enqueue_ingest(document.pk)
     except IntegrityError:
         # The same bytes arrived concurrently; keep the first and drop our copy.
@@ -259,7 +260,7 @@ def _normalised_url(url: str) -> str:
     return parts._replace(fragment="").geturl()
 
 
-def document_add_url(*, corpus: Corpus, url: str, user=None) -> tuple[Document, bool]:
+def document_add_url(*, corpus: Corpus, url: str, user=None, enqueue: bool = True) -> tuple[Document, bool]:
     """Queue a web page for ingestion; the same URL twice in a corpus is one document."""
     url = _normalised_url(url)
     sha256 = hashlib.sha256(f"url:{url}".encode()).hexdigest()
@@ -276,7 +277,8 @@ def document_add_url(*, corpus: Corpus, url: str, user=None) -> tuple[Document, 
                 sha256=sha256,
                 uploaded_by=user if user is not None and user.is_authenticated else None,
             )
-            _enqueue_ingest(document.pk)
+            if enqueue:
+                _enqueue_ingest(document.pk)
     except IntegrityError:
         return Document.objects.get(corpus=corpus, sha256=sha256), False
     return document, True

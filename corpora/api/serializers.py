@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.api import TeamField
+from corpora.models import Corpus, Document
+from corpora.selectors import MAX_K, SEARCH_MODES
+
+
+class CorpusSerializer(serializers.ModelSerializer):
+    team = serializers.IntegerField(source="team_id", read_only=True)
+    document_total = serializers.IntegerField(read_only=True)
+    document_ready = serializers.IntegerField(read_only=True)
+    document_failed = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Corpus
+        fields = [
+            "id",
+            "team",
+            "name",
+            "description",
+            "embedding_model",
+            "embedding_dimension",
+            "version",
+            "document_total",
+            "document_ready",
+            "document_failed",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CorpusCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    embedding_model = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Default: the EMBEDDING_MODEL setting."
+    )
+    team = TeamField()
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "corpus",
+            "name",
+            "title",
+            "source_type",
+            "url",
+            "sha256",
+            "size_bytes",
+            "status",
+            "error_message",
+            "chunk_count",
+            "page_count",
+            "created_at",
+            "processed_at",
+        ]
+        read_only_fields = fields
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False, help_text="One or more files.")
+
+
+class DocumentUrlSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000)
+
+
+class DocumentAddedSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False when the same file or URL was already in the corpus.")
+    document = DocumentSerializer()
+
+
+class DocumentAddResultSerializer(serializers.Serializer):
+    results = DocumentAddedSerializer(many=True)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=1000)
+    k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=5)
+    mode = serializers.ChoiceField(choices=SEARCH_MODES, default="hybrid")
+    document = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="Restrict to these document ids."
+    )
+
+
+class SearchHitSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    score = serializers.FloatField()
+    vector_rank = serializers.IntegerField(allow_null=True)
+    keyword_rank = serializers.IntegerField(allow_null=True)
+    chunk_id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    source_tag = serializers.CharField()
+    locator = serializers.DictField()
+    text = serializers.CharField()
+
+
+class SearchResultSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    mode = serializers.CharField()
+    k = serializers.IntegerField()
+    results = SearchHitSerializer(many=True)

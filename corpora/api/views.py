@@ -1,0 +1,140 @@
+"""Corpora API: list/create/retrieve corpora, list/add documents, search."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api import TeamScopedViewSetMixin
+from corpora.api.serializers import (
+    CorpusCreateSerializer,
+    CorpusSerializer,
+    DocumentAddResultSerializer,
+    DocumentSerializer,
+    DocumentUploadSerializer,
+    DocumentUrlSerializer,
+    SearchQuerySerializer,
+    SearchResultSerializer,
+)
+from corpora.models import Corpus
+from corpora.selectors import chunks_search, corpora_with_counts, documents_for_corpus
+from corpora.services import corpus_create, document_add_url, document_upload
+
+
+def _drf_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class CorpusViewSet(
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Corpus.objects.all()
+    serializer_class = CorpusSerializer
+    team_path = "team"
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return corpora_with_counts(super().get_queryset())
+
+    @extend_schema(request=CorpusCreateSerializer, responses={201: CorpusSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = CorpusCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = self.get_team(data.get("team"))
+        try:
+            corpus = corpus_create(
+                team=team,
+                name=data["name"],
+                description=data["description"],
+                embedding_model=data["embedding_model"] or None,
+                user=request.user,
+            )
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from exc
+        corpus = self.get_queryset().get(pk=corpus.pk)
+        return Response(CorpusSerializer(corpus).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: DocumentSerializer(many=True)},
+        description="Documents of the corpus, newest first, with status and error.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": DocumentUploadSerializer, "application/json": DocumentUrlSerializer},
+        responses={201: DocumentAddResultSerializer, 200: DocumentAddResultSerializer},
+        description=(
+            "Upload one or many files (multipart field `files`, repeated) or add a web page "
+            '(JSON `{"url": ...}`). Files already in the corpus are not added again (`created: false`).'
+        ),
+    )
+    @action(detail=True, methods=["get", "post"], url_path="documents")
+    def documents(self, request: Request, pk: str | None = None) -> Response:
+        corpus = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(documents_for_corpus(corpus=corpus))
+            return self.get_paginated_response(DocumentSerializer(page, many=True).data)
+        results = []
+        if "url" in request.data and not request.FILES:
+            url_serializer = DocumentUrlSerializer(data=request.data)
+            url_serializer.is_valid(raise_exception=True)
+            try:
+                document, created = document_add_url(
+                    corpus=corpus, url=url_serializer.validated_data["url"], user=request.user
+                )
+            except DjangoValidationError as exc:
+                raise _drf_error(exc) from exc
+            results.append((document, created))
+        else:
+            files = request.FILES.getlist("files") or request.FILES.getlist("file")
+            upload = DocumentUploadSerializer(data={"files": files})
+            upload.is_valid(raise_exception=True)
+            for file in upload.validated_data["files"]:
+                results.append(document_upload(corpus=corpus, file=file, user=request.user))
+        payload = {
+            "results": [
+                {"created": created, "document": DocumentSerializer(document).data} for document, created in results
+            ]
+        }
+        any_created = any(created for _, created in results)
+        return Response(payload, status=status.HTTP_201_CREATED if any_created else status.HTTP_200_OK)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="The query (a question is fine)."),
+            OpenApiParameter("k", int, description="How many results (1-100, default 5)."),
+            OpenApiParameter("mode", str, enum=["hybrid", "vector", "keyword"], description="Default hybrid."),
+            OpenApiParameter("document", int, many=True, description="Restrict to these document ids."),
+        ],
+        responses={200: SearchResultSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="search", pagination_class=None)
+    def search(self, request: Request, pk: str | None = None) -> Response:
+        corpus = self.get_object()
+        params = SearchQuerySerializer(
+            data={
+                **{key: request.query_params.get(key) for key in ("q", "k", "mode") if key in request.query_params},
+                **(
+                    {"document": request.query_params.getlist("document")} if "document" in request.query_params else {}
+                ),
+            }
+        )
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        hits = chunks_search(
+            corpus=corpus, query=data["q"], k=data["k"], mode=data["mode"], document_ids=data.get("document")
+        )
+        return Response(
+            SearchResultSerializer({"query": data["q"], "mode": data["mode"], "k": data["k"], "results": hits}).data
+        )
