@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -41,7 +42,9 @@ FORMAT_REJECTION_STATUS = frozenset({400, 422})
 _format_cache: dict[tuple[str, str], str] = {}
 _format_cache_lock = threading.Lock()
 
-_clients: dict[tuple[str, str, float], openai.OpenAI] = {}
+# Keyed by pid too: a client (and its connection pool) must not cross a fork into a
+# prefork Celery worker.
+_clients: dict[tuple[int, str, str, float], openai.OpenAI] = {}
 _clients_lock = threading.Lock()
 
 # Indirection so tests can observe the delays without sleeping for real.
@@ -71,7 +74,7 @@ def response_format_cached(*, base_url: str, model: str) -> str | None:
 
 
 def _client(config: LLMConfig) -> openai.OpenAI:
-    key = (config.base_url, config.api_key, float(config.timeout))
+    key = (os.getpid(), config.base_url, config.api_key, float(config.timeout))
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -227,6 +230,7 @@ def chat_complete(
 ) -> ChatResult:
     """One chat completion with retries and, when ``json_schema`` is given, structured output.
 
+    ``latency_ms`` is the wall time of the whole call, retries and backoff included.
     Structured output degrades json_schema → json_object → none when the endpoint refuses
     a mode with 400/422; the mode that worked is remembered per (base_url, model). Raises
     ProviderError (``transient`` says whether a later retry may help).
