@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,10 +51,30 @@ class JudgeOutcome:
     score: Decimal | None = None
 
 
+_EMBED_CACHE: dict[str, np.ndarray] = {}
+_EMBED_CACHE_MAX = 50_000
+_EMBED_LOCK = threading.Lock()
+
+
 def _embed(texts: list[str]) -> np.ndarray:
+    """Local embeddings with a per-process cache: a genuine answer and its probes share context."""
     from llm.embeddings import get_embedder
 
-    return np.asarray(get_embedder(name="local:all-MiniLM-L6-v2").embed(list(texts)), dtype=np.float32)
+    texts = list(texts)
+    with _EMBED_LOCK:
+        missing = list(dict.fromkeys(t for t in texts if t not in _EMBED_CACHE))
+    if missing:
+        vectors = get_embedder(name="local:all-MiniLM-L6-v2").embed(missing)
+        with _EMBED_LOCK:
+            if len(_EMBED_CACHE) + len(missing) > _EMBED_CACHE_MAX:
+                _EMBED_CACHE.clear()
+            for text, vector in zip(missing, vectors, strict=True):
+                _EMBED_CACHE[text] = np.asarray(vector, dtype=np.float32)
+    with _EMBED_LOCK:
+        found = [_EMBED_CACHE.get(t) for t in texts]
+    if any(v is None for v in found):  # evicted in between: embed directly
+        return np.asarray(get_embedder(name="local:all-MiniLM-L6-v2").embed(texts), dtype=np.float32)
+    return np.vstack(found) if found else np.zeros((0, 384), dtype=np.float32)
 
 
 def judge_once(

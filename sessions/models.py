@@ -30,11 +30,13 @@ class EvaluationSession(models.Model):
     class Provider(models.TextChoices):
         OFFLINE = "offline", "Offline (no network)"
         OPENAI = "openai", "OpenAI-compatible"
+        PROVIDED = "provided", "Provided (judge-only: answers submitted ready-made)"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="eval_sessions")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     name = models.CharField(max_length=200)
-    corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="eval_sessions")
+    # Null for judge-only sessions (answers submitted ready-made, with their own context).
+    corpus = models.ForeignKey(Corpus, null=True, blank=True, on_delete=models.PROTECT, related_name="eval_sessions")
     retrieval_mode = models.CharField(max_length=16, choices=RetrievalMode.choices, default=RetrievalMode.HYBRID)
     retrieval_k = models.PositiveSmallIntegerField(default=5)
     web_search = models.BooleanField(default=False)
@@ -96,6 +98,8 @@ class Question(models.Model):
     position = models.PositiveIntegerField()
     text = models.TextField()
     reference_answer = models.TextField(blank=True)
+    # Judge-only items bring their own history instead of earlier turns: [[q, a], …].
+    given_history = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation__position", "position"]

@@ -140,6 +140,125 @@ def session_create(
     return session
 
 
+@transaction.atomic
+def session_create_judge_only(
+    *,
+    team: Team,
+    user=None,
+    name: str,
+    items: list[dict],
+    rubric=None,
+    judge_provider: str | None = None,
+    judge_model: str = "",
+    judge_repeats: int = 1,
+    robustness: bool = False,
+    llm_base_url: str = "",
+) -> EvaluationSession:
+    """A session of ready answers to judge: items of question, answer, context, history.
+
+    Items sharing a `conversation` label form one conversation, in order; an item's own
+    `history` (list of {question, answer}) replaces the earlier turns when given.
+    """
+    from django.conf import settings
+
+    from judging.selectors import rubric_default
+
+    if not items:
+        raise InvalidInput("Submit at least one item.")
+    parsed: dict[str, list[dict]] = {}
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not str(item.get("question") or "").strip():
+            raise InvalidInput(f"Item {index} needs a question.")
+        if not str(item.get("answer") or "").strip():
+            raise InvalidInput(f"Item {index} needs an answer.")
+        label = str(item.get("conversation") or f"Item {index}")
+        parsed.setdefault(label, []).append(item)
+    judge_provider = judge_provider or (
+        EvaluationSession.Provider.OPENAI if llm_available() else EvaluationSession.Provider.OFFLINE
+    )
+    if judge_provider not in (EvaluationSession.Provider.OFFLINE, EvaluationSession.Provider.OPENAI):
+        raise InvalidInput(f"Unknown judge provider {judge_provider!r}.")
+    rubric = rubric or rubric_default()
+    if rubric.team_id not in (None, team.pk):
+        raise InvalidInput("The rubric belongs to another team.")
+    session = EvaluationSession.objects.create(
+        team=team,
+        created_by=user,
+        corpus=None,
+        name=name.strip() or "Judge-only batch",
+        generator_provider=EvaluationSession.Provider.PROVIDED,
+        generator_model="provided",
+        llm_base_url=llm_base_url,
+        judge_provider=judge_provider,
+        judge_model=judge_model or (settings.JUDGE_MODEL if judge_provider == "openai" else "heuristic-minilm"),
+        judge_repeats=judge_repeats,
+        rubric=rubric,
+        robustness=robustness,
+    )
+    now = timezone.now()
+    for c_pos, (label, turns) in enumerate(parsed.items()):
+        conversation = Conversation.objects.create(session=session, position=c_pos, label=label[:200])
+        for q_pos, item in enumerate(turns):
+            history = item.get("history")
+            question = Question.objects.create(
+                session=session,
+                conversation=conversation,
+                position=q_pos,
+                text=str(item["question"]).strip(),
+                reference_answer=str(item.get("reference_answer") or ""),
+                given_history=[_history_turn(t) for t in history] if isinstance(history, list) else None,
+            )
+            answer = Answer.objects.create(
+                question=question,
+                attempt=1,
+                status=Answer.Status.OK,
+                text=str(item["answer"]),
+                provider=EvaluationSession.Provider.PROVIDED,
+                model=str(item.get("model") or "provided"),
+                response_latency_ms=item.get("latency_ms") if isinstance(item.get("latency_ms"), int) else None,
+                started_at=now,
+                finished_at=now,
+            )
+            context = item.get("context") or []
+            if isinstance(context, str):
+                context = [context]
+            RetrievedPassage.objects.bulk_create(
+                RetrievedPassage(
+                    answer=answer,
+                    rank=rank,
+                    score=0.0,
+                    source_tag=_tag_of(str(text), rank),
+                    text=_untagged(str(text)),
+                )
+                for rank, text in enumerate(context, start=1)
+            )
+    session.estimate = session_estimate(session=session)
+    session.save(update_fields=["estimate"])
+    return session
+
+
+def _history_turn(turn) -> list[str]:
+    if isinstance(turn, dict):
+        return [str(turn.get("question") or turn.get("q") or ""), str(turn.get("answer") or turn.get("a") or "")]
+    if isinstance(turn, list | tuple) and len(turn) == 2:
+        return [str(turn[0]), str(turn[1])]
+    raise InvalidInput("History turns must be {question, answer} objects.")
+
+
+def _tag_of(text: str, rank: int) -> str:
+    text = text.lstrip()
+    if text.startswith("[") and "]" in text[:200]:
+        return text[: text.index("]") + 1]
+    return f"[Context {rank}]"
+
+
+def _untagged(text: str) -> str:
+    stripped = text.lstrip()
+    if stripped.startswith("[") and "]" in stripped[:200]:
+        return stripped[stripped.index("]") + 1 :].strip()
+    return text
+
+
 def session_estimate(*, session: EvaluationSession) -> dict:
     """Calls, tokens and (where prices are configured) money, before anything runs."""
     from judging.probes import STRATEGY_EXPECTED
@@ -212,6 +331,11 @@ def session_start(*, session: EvaluationSession) -> EvaluationSession:
             raise Conflict(f"The session is {session.get_status_display().lower()}; it cannot be started again.")
         session.status = EvaluationSession.Status.QUEUED
         session.save(update_fields=["status"])
+        if session.generator_provider == EvaluationSession.Provider.PROVIDED:
+            from judging.services import judgments_schedule_for_answer
+
+            for answer in Answer.objects.filter(question__session=session).select_related("question__session"):
+                judgments_schedule_for_answer(answer=answer)
         _enqueue_conversations(session=session)
     return session
 
@@ -349,6 +473,8 @@ def _budget_exhausted(*, session_id: int) -> bool:
 
 def conversation_history(*, question: Question) -> list[tuple[str, str]]:
     """Earlier turns of the same conversation that have an answer, in order."""
+    if question.given_history is not None:
+        return [(str(q), str(a)) for q, a in question.given_history]
     history: list[tuple[str, str]] = []
     earlier = (
         Question.objects.filter(conversation_id=question.conversation_id, position__lt=question.position)
