@@ -156,9 +156,13 @@ def _split_prose(text: str) -> list[str]:
 
 
 def _format_tag(tag: str) -> str:
+    """A citation: "[Sheet: f.xlsx/S1] Row 25:" becomes "[Sheet: f.xlsx/S1 Row 25]"."""
     tag = tag.strip()
     if not tag:
         return ""
+    row = re.fullmatch(r"\[(.*)\]\s*(Row \d+):?", tag)
+    if row:
+        return f"[{row.group(1)} {row.group(2)}]"
     return tag if tag.startswith("[") and tag.endswith("]") else f"[{tag}]"
 
 
