@@ -165,3 +165,38 @@ class RetrievedPassage(models.Model):
     class Meta:
         ordering = ["answer_id", "rank"]
         constraints = [models.UniqueConstraint(fields=["answer", "rank"], name="passage_unique_answer_rank")]
+
+
+class Batch(models.Model):
+    """An API submission of many items at once; it owns the session that runs them.
+
+    ``idempotency_key`` is unique per team (where given): a retried request with the same
+    key finds this row instead of creating a second session; ``request_hash`` tells a true
+    replay from a different request that reuses the key.
+    """
+
+    class Kind(models.TextChoices):
+        QUESTIONS = "questions", "Questions to answer and judge"
+        ANSWERS = "answers", "Ready answers to judge"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="batches")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    session = models.OneToOneField(EvaluationSession, on_delete=models.CASCADE, related_name="batch")
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    request_hash = models.CharField(max_length=64)
+    item_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="batch_unique_team_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.kind})"
