@@ -1,0 +1,15 @@
+from django.urls import path
+
+from sessions import views
+
+app_name = "sessions"
+
+urlpatterns = [
+    path("", views.session_list, name="list"),
+    path("new/", views.session_new, name="new"),
+    path("<int:session_id>/", views.session_detail, name="detail"),
+    path("<int:session_id>/progress.json", views.session_progress_json, name="progress"),
+    path("<int:session_id>/start/", views.session_start_view, name="start"),
+    path("<int:session_id>/cancel/", views.session_cancel_view, name="cancel"),
+    path("<int:session_id>/resume/", views.session_resume_view, name="resume"),
+]

@@ -1,0 +1,176 @@
+"""Session pages: list, create (draft with an estimate, then start), live detail with the report."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from core.errors import DomainError
+from judging.models import Judgment, RobustnessProbe
+from judging.probes import STRATEGY_LABELS
+from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec, session_scores
+from sessions.forms import SessionCreateForm
+from sessions.models import EvaluationSession
+from sessions.selectors import session_progress, session_report, sessions_for_user
+from sessions.services import session_cancel, session_create, session_resume, session_start
+
+SESSIONS_PER_PAGE = 20
+
+
+# --- Domain errors: the one place they become pages, messages and status codes ------------
+
+
+def domain_error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    """A full error page with the domain error's status (403 not allowed, 409 conflict, 400)."""
+    return render(request, "sessions/error.html", {"error": exc, "status": exc.status_code}, status=exc.status_code)
+
+
+def domain_error_redirect(request: HttpRequest, exc: DomainError, to: str) -> HttpResponse:
+    """For buttons on a page: say what went wrong on the page the user came from."""
+    if exc.status_code == 403:
+        return domain_error_page(request, exc)
+    messages.error(request, exc.message)
+    return redirect(to)
+
+
+def session_or_404(request: HttpRequest, session_id: int) -> EvaluationSession:
+    """Team-scoped lookup: another team's session is indistinguishable from a missing one."""
+    try:
+        return sessions_for_user(user=request.user).get(pk=session_id)
+    except EvaluationSession.DoesNotExist as exc:
+        raise Http404("No such session") from exc
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    queryset = sessions_for_user(user=request.user)
+    if request.team is not None:
+        queryset = queryset.filter(team=request.team)
+    page = Paginator(queryset.select_related("created_by"), SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = []
+    for session in page:
+        if session.status == EvaluationSession.Status.DRAFT:
+            rows.append({"session": session, "percent": 0, "mean": None})
+            continue
+        percent = 100 if not session.is_active else session_progress(session=session).percent
+        rows.append({"session": session, "percent": percent, "mean": session_scores(session=session).overall})
+    return render(request, "sessions/session_list.html", {"page": page, "rows": rows})
+
+
+@login_required
+def session_new(request: HttpRequest) -> HttpResponse:
+    if request.team is None:
+        raise Http404("You are not in a team.")
+    form = SessionCreateForm(request.POST or None, request.FILES or None, team=request.team, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = session_create(team=request.team, user=request.user, **form.service_kwargs())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.info(request, "Draft created. Check the estimate, then start the session.")
+            return redirect(session.get_absolute_url())
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sessions/session_form.html", {"form": form}, status=status)
+
+
+@login_required
+def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_or_404(request, session_id)
+    report = session_report(session=session)
+    context = {
+        "session": session,
+        "progress": session_progress(session=session),
+        "report": report,
+        "turn_scores": [turn.score for _, turns in report.conversations for turn in turns],
+        "probes": _probe_rows(session) if report.robustness is not None else [],
+        "strategy_labels": STRATEGY_LABELS,
+        "can_review": bool(request.membership and request.membership.team_id == session.team_id)
+        and request.membership.can_review,
+        "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
+        "xlsx_url": f"/api/v1/sessions/{session.pk}/report.xlsx",
+    }
+    return render(request, "sessions/session_detail.html", context)
+
+
+def _probe_rows(session: EvaluationSession) -> list[dict]:
+    """Each probe with its question, fake answer and the judge's (effective) score, for display."""
+    spec = rubric_spec(rubric=session.rubric)
+    probes = (
+        RobustnessProbe.objects.filter(answer__question__session=session)
+        .select_related("answer__question__conversation")
+        .prefetch_related(
+            Prefetch(
+                "judgments",
+                queryset=judgments_prefetched(Judgment.objects.filter(rubric=session.rubric).order_by("repeat_index")),
+            )
+        )
+        .order_by("answer__question__conversation__position", "answer__question__position", "strategy", "origin")
+    )
+    rows = []
+    for probe in probes:
+        judgment = next(iter(probe.judgments.all()), None)
+        ratings, score = judgment_effective(judgment=judgment, spec=spec) if judgment else ([], None)
+        rows.append(
+            {
+                "probe": probe,
+                "label": STRATEGY_LABELS.get(probe.strategy, probe.strategy),
+                "judgment": judgment,
+                "ratings": ratings,
+                "score": score,
+            }
+        )
+    return rows
+
+
+@never_cache
+@login_required
+def session_progress_json(request: HttpRequest, session_id: int) -> JsonResponse:
+    session = session_or_404(request, session_id)
+    return JsonResponse(session_progress(session=session).to_dict())
+
+
+@require_POST
+@login_required
+def session_start_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_or_404(request, session_id)
+    try:
+        session_start(session=session)
+    except DomainError as exc:
+        return domain_error_redirect(request, exc, session.get_absolute_url())
+    messages.success(request, "Session started.")
+    return redirect(session.get_absolute_url())
+
+
+@require_POST
+@login_required
+def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_or_404(request, session_id)
+    try:
+        session_cancel(session=session, reason=f"Cancelled by {request.user.get_username()}.")
+    except DomainError as exc:
+        return domain_error_redirect(request, exc, session.get_absolute_url())
+    messages.success(request, "Session cancelled. Work already done is kept; resume redoes only what is unfinished.")
+    return redirect(session.get_absolute_url())
+
+
+@require_POST
+@login_required
+def session_resume_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_or_404(request, session_id)
+    try:
+        session_resume(session=session)
+    except DomainError as exc:
+        return domain_error_redirect(request, exc, session.get_absolute_url())
+    messages.success(request, "Session resumed: only unfinished or failed work runs again.")
+    return redirect(reverse("sessions:detail", args=[session.pk]))
