@@ -139,12 +139,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Assay API",
     "DESCRIPTION": "Evaluate retrieval-augmented question answering: corpora, sessions, judgments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several choice sets share field names ("status", "…_provider"): name them once.
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "sessions.models.EvaluationSession.Status",
+        "ProviderEnum": "sessions.models.EvaluationSession.Provider",
+        "ProviderChoiceEnum": "sessions.api.serializers.PROVIDER_CHOICES",
+        "JudgmentStatusEnum": "judging.models.Judgment.Status",
+    },
 }
 
 # --- Assay ------------------------------------------------------------------------
