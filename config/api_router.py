@@ -1,9 +1,28 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from corpora.api.views import CorpusViewSet
+from judging.api.views import JudgmentViewSet
+from sessions.api.views import BatchViewSet, SessionViewSet
 
 router = DefaultRouter()
 router.register("corpora", CorpusViewSet, basename="corpus")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("batches", BatchViewSet, basename="batch")
+router.register("judgments", JudgmentViewSet, basename="judgment")
 
 app_name = "api"
-urlpatterns = router.urls
+urlpatterns = [
+    # Reports keep their file names (no trailing slash), as DESIGN §4 lists them.
+    path(
+        "sessions/<int:pk>/report.pdf",
+        SessionViewSet.as_view({"get": "report_pdf"}),
+        name="session-report-pdf",
+    ),
+    path(
+        "sessions/<int:pk>/report.xlsx",
+        SessionViewSet.as_view({"get": "report_xlsx"}),
+        name="session-report-xlsx",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,83 @@
+"""Judgments API: read a judgment; reviewers and admins add overrides (verdicts are never edited)."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api import TeamScopedViewSetMixin
+from accounts.selectors import scope_to_user
+from judging.api.permissions import ReadOrReview
+from judging.api.serializers import JudgmentSerializer, OverrideCreateSerializer, OverrideOutSerializer
+from judging.models import Judgment
+from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
+from judging.services import override_create
+
+ANSWER_TEAM = "answer__question__session__team"
+PROBE_TEAM = "probe__answer__question__session__team"
+
+
+class JudgmentViewSet(TeamScopedViewSetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A judgment of a genuine answer or of a robustness probe, in one of your teams."""
+
+    queryset = Judgment.objects.all()
+    serializer_class = JudgmentSerializer
+    permission_classes = [ReadOrReview]
+    team_path = ANSWER_TEAM
+
+    def get_queryset(self):
+        # A judgment belongs to a team through its answer or through its probe's answer.
+        user = self.request.user
+        base = Judgment.objects.all()
+        scoped = scope_to_user(base, user=user, team_path=ANSWER_TEAM) | scope_to_user(
+            base, user=user, team_path=PROBE_TEAM
+        )
+        return judgments_prefetched(
+            scoped.select_related("rubric", "answer__question__session", "probe__answer__question__session")
+        )
+
+    def get_object_team_id(self, obj: Judgment) -> int:
+        answer = obj.answer if obj.answer_id else obj.probe.answer
+        return answer.question.session.team_id
+
+    def _with_effective(self, judgment: Judgment) -> Judgment:
+        judgment.effective, judgment.score = judgment_effective(
+            judgment=judgment, spec=rubric_spec(rubric=judgment.rubric)
+        )
+        return judgment
+
+    @extend_schema(responses={200: JudgmentSerializer})
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return Response(JudgmentSerializer(self._with_effective(self.get_object())).data)
+
+    @extend_schema(methods=["GET"], responses={200: OverrideOutSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=OverrideCreateSerializer,
+        responses={
+            201: OverrideOutSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Unknown criterion or rating, or no reason."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="Only reviewers and admins override."),
+        },
+        description="Override one criterion's rating. The judge's verdict is kept; the latest override wins.",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def overrides(self, request: Request, pk: str | None = None) -> Response:
+        judgment = self.get_object()
+        if request.method == "GET":
+            return Response(OverrideOutSerializer(judgment.overrides.all(), many=True).data)
+        serializer = OverrideCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        override = override_create(
+            judgment=judgment,
+            criterion_key=data["criterion"],
+            reviewer=request.user,
+            new_rating=data["rating"],
+            reason=data["reason"],
+        )
+        return Response(OverrideOutSerializer(override).data, status=status.HTTP_201_CREATED)
