@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import socket
+import sys
+from pathlib import Path
 
 import factory
+import pytest
 
 from corpora.models import Corpus, Document
 
@@ -37,3 +41,37 @@ class DocumentFactory(factory.django.DjangoModelFactory):
     source_type = Document.SourceType.MARKDOWN
     sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.original_name.encode()).hexdigest())
     status = Document.Status.READY
+
+
+# --- shared helpers and fixtures (import the fixtures into a test module to use them) ---
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_sample_corpus(out: Path) -> list[Path]:
+    """The project's sample corpus (sat_paper.pdf, sat_results.xlsx, sat_blog.html, questions)."""
+    scripts = str(ROOT / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    from make_sample_corpus import write_sample_corpus as write
+
+    return write(out=out)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def media_root(settings, tmp_path: Path) -> Path:
+    """Uploaded files go to a temporary folder for this test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def sample_files(tmp_path: Path) -> dict[str, Path]:
+    paths = write_sample_corpus(tmp_path / "sample")
+    return {path.name: path for path in paths}

@@ -1,0 +1,115 @@
+"""Retrieval on the sample corpus: vector, keyword and hybrid modes, filters, ranks."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpora.models import Corpus, Document
+from corpora.selectors import chunks_search
+from corpora.services import corpus_create, document_ingest, document_upload
+from tests.corpora.factories import media_root, sample_files  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+BEST_DEV_F1_ROW = "System=SAT + Full FT (Ensemble)"
+
+
+@pytest.fixture
+def sample_corpus(team, media_root, sample_files) -> Corpus:  # noqa: F811
+    corpus = corpus_create(team=team, name="SAT")
+    for name in ("sat_paper.pdf", "sat_results.xlsx", "sat_blog.html"):
+        document, _ = document_upload(corpus=corpus, file=sample_files[name])
+        assert document_ingest(document_id=document.pk).status == Document.Status.READY
+    corpus.refresh_from_db()
+    return corpus
+
+
+def _document(corpus: Corpus, name: str) -> Document:
+    return corpus.documents.get(original_name=name)
+
+
+def test_hybrid_finds_best_dev_f1_row_in_top_3(sample_corpus) -> None:
+    hits = chunks_search(corpus=sample_corpus, query="Which system has the best Dev F1?", k=3)
+
+    assert len(hits) == 3
+    row = next(hit for hit in hits if hit.text.startswith(BEST_DEV_F1_ROW))
+    assert "Dev F1=95.1" in row.text
+    assert row.source_tag == "[Sheet: sat_results.xlsx/SQuAD] Row 15:"
+    assert row.locator == {"sheet": "SQuAD", "row": 15}
+
+
+def test_hybrid_finds_the_paper_passage_in_top_3(sample_corpus) -> None:
+    hits = chunks_search(
+        corpus=sample_corpus, query="How much GPU memory does SAT save compared with full fine-tuning?", k=3
+    )
+
+    passages = [hit for hit in hits if hit.source_tag.startswith("[PDF: sat_paper.pdf")]
+    assert any("24.1" in hit.text and "14.2" in hit.text for hit in passages), [h.text[:80] for h in hits]
+
+
+def test_vector_mode_scores_are_cosine_similarities_in_rank_order(sample_corpus) -> None:
+    hits = chunks_search(
+        corpus=sample_corpus, query="How much GPU memory does SAT save during training?", k=5, mode="vector"
+    )
+
+    assert [hit.rank for hit in hits] == [1, 2, 3, 4, 5]
+    assert all(hit.vector_rank == hit.rank and hit.keyword_rank is None for hit in hits)
+    scores = [hit.score for hit in hits]
+    assert scores == sorted(scores, reverse=True) and 0 < scores[-1] <= scores[0] <= 1
+    assert any("24.1" in hit.text and "memory" in hit.text for hit in hits[:3])
+
+
+def test_keyword_mode_matches_any_term_of_a_natural_question(sample_corpus) -> None:
+    # No single chunk contains every word of this question; OR semantics still match.
+    hits = chunks_search(corpus=sample_corpus, query="what learning rate should I use for the warmup?", mode="keyword")
+
+    assert hits, "a natural question must match by its content words"
+    assert all(hit.keyword_rank == hit.rank and hit.vector_rank is None for hit in hits)
+    assert "3e-4" in hits[0].text or "learning rate" in hits[0].text.lower()
+
+
+def test_keyword_mode_with_no_matching_term_returns_nothing(sample_corpus) -> None:
+    assert chunks_search(corpus=sample_corpus, query="zyxwvut qqqq", mode="keyword") == []
+
+
+def test_hybrid_reports_both_ranks(sample_corpus) -> None:
+    hits = chunks_search(corpus=sample_corpus, query="mask warmup of 500 steps", k=5)
+
+    assert hits[0].vector_rank is not None and hits[0].keyword_rank is not None
+    assert [hit.rank for hit in hits] == [1, 2, 3, 4, 5]
+    assert hits[0].score == pytest.approx(1 / (60 + hits[0].vector_rank) + 1 / (60 + hits[0].keyword_rank))
+
+
+@pytest.mark.parametrize("mode", ["vector", "keyword", "hybrid"])
+def test_document_filter_restricts_every_mode(sample_corpus, mode) -> None:
+    blog = _document(sample_corpus, "sat_blog.html")
+
+    hits = chunks_search(
+        corpus=sample_corpus, query="SAT memory learning rate", k=10, mode=mode, document_ids=[blog.pk]
+    )
+
+    assert hits and {hit.document_id for hit in hits} == {blog.pk}
+    assert all(hit.source_tag == "[Doc: sat_blog.html]" for hit in hits)
+
+
+def test_search_never_crosses_corpora(sample_corpus, team, tmp_path) -> None:
+    other = corpus_create(team=team, name="Elsewhere")
+    note = tmp_path / "other.md"
+    note.write_text("Sparse Adapter Tuning best Dev F1 ensemble memory warmup.")
+    document, _ = document_upload(corpus=other, file=note)
+    document_ingest(document_id=document.pk)
+
+    for mode in ("vector", "keyword", "hybrid"):
+        hits = chunks_search(corpus=sample_corpus, query="Sparse Adapter Tuning best Dev F1", k=20, mode=mode)
+        assert document.pk not in {hit.document_id for hit in hits}
+        assert {hit.document_id for hit in chunks_search(corpus=other, query="SAT", k=5, mode=mode)} <= {document.pk}
+
+
+def test_query_vector_of_wrong_dimension_is_refused(sample_corpus) -> None:
+    with pytest.raises(ValueError, match="3 dimensions"):
+        chunks_search(corpus=sample_corpus, query="x", mode="vector", query_vector=[0.1, 0.2, 0.3])
+
+
+def test_unknown_mode_is_refused(sample_corpus) -> None:
+    with pytest.raises(ValueError, match="unknown search mode"):
+        chunks_search(corpus=sample_corpus, query="x", mode="fuzzy")
