@@ -272,11 +272,14 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
             "prompt_hash": outcome.prompt_hash,
             "response_format": outcome.response_format,
             "retrieval": {"mode": session.retrieval_mode, "k": session.retrieval_k, "web_search": session.web_search},
+            # Judge-only sessions have no corpus: their answers came with their own context.
             "corpus": {
                 "id": session.corpus_id,
                 "version": session.corpus.version,
                 "embedding_model": session.corpus.embedding_model,
-            },
+            }
+            if session.corpus_id
+            else None,
         }
         judgment_store(judgment=judgment, spec=spec, outcome=outcome, provenance=provenance, started_at=started_at)
     session_finalize_if_done(session_id=session.pk)
