@@ -110,20 +110,25 @@ class _ReportPDF(FPDF):
         self.multi_cell(0, size * 0.5, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(1)
 
-    def label_text(self, label: str, text: object, *, size: float = 9) -> None:
+    def label(self, label: str, *, size: float = 9) -> None:
         self.set_font(self.body_font, "B", size)
         self.multi_cell(0, size * 0.5, self.clean(label), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def label_text(self, label: str, text: object, *, size: float = 9) -> None:
+        self.label(label, size=size)
         self.paragraph(text, size=size)
 
     def paragraph(self, text: object, *, size: float = 9, bold: bool = False, indent: float = 0) -> None:
         self.set_font(self.body_font, "B" if bold else "", size)
         self.set_x(self.l_margin + indent)
-        self.multi_cell(0, size * 0.5, self.clean(text) or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, size * 0.5, self.clean(text) or self.clean("—"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def mono(self, text: object, *, size: float = 7.5) -> None:
         self.set_font(self.mono_font, "", size)
         self.set_fill_color(245, 245, 245)
-        self.multi_cell(0, size * 0.45, self.clean(text) or "—", fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(
+            0, size * 0.45, self.clean(text) or self.clean("—"), fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
 
     def rule(self) -> None:
         self.ln(1)
@@ -222,12 +227,14 @@ def _questions(pdf: _ReportPDF, report: SessionReport) -> None:
                 pdf.paragraph(f"{rating.name}: {rating.rating}{mark}", bold=True, indent=4)
                 pdf.paragraph(rating.rationale, size=8.5, indent=4)
             if turn.passages:
-                pdf.set_font(pdf.body_font, "B", 9)
-                pdf.multi_cell(0, 4.5, "Sources", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                pdf.label("Sources")
                 for passage in turn.passages:
                     pdf.paragraph(f"#{passage.rank} {passage.source_tag} (score {passage.score:.4f})", size=8, indent=4)
-            pdf.label_text("Prompt", "")
-            pdf.mono(answer.prompt)
+            if answer.prompt:
+                pdf.label("Prompt (as sent)")
+                pdf.mono(answer.prompt)
+            else:
+                pdf.paragraph("No prompt: the answer was submitted ready-made (judge-only).", size=8)
             pdf.rule()
 
 
