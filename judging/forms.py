@@ -13,7 +13,7 @@ class OverrideForm(forms.Form):
     reason = forms.CharField(
         max_length=2000,
         error_messages={"required": "Say why you override the verdict."},
-        widget=forms.TextInput(attrs={"placeholder": "Why? (required; Enter submits)", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"placeholder": "Why? (required)", "autocomplete": "off"}),
     )
 
     def __init__(self, *args, spec: RubricSpec, **kwargs) -> None:

@@ -22,6 +22,7 @@ from sessions.selectors import session_progress, session_report, sessions_for_us
 from sessions.services import session_cancel, session_create, session_resume, session_start
 
 SESSIONS_PER_PAGE = 20
+FINISHED = (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS)
 
 
 # --- Domain errors: the one place they become pages, messages and status codes ------------
@@ -62,7 +63,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
         if session.status == EvaluationSession.Status.DRAFT:
             rows.append({"session": session, "percent": 0, "mean": None})
             continue
-        percent = 100 if not session.is_active else session_progress(session=session).percent
+        percent = 100 if session.status in FINISHED else session_progress(session=session).percent
         rows.append({"session": session, "percent": percent, "mean": session_scores(session=session).overall})
     return render(request, "sessions/session_list.html", {"page": page, "rows": rows})
 

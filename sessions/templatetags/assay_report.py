@@ -150,7 +150,7 @@ def score_histogram(scores: Iterable[Decimal | None]) -> SafeString:
         return format_html('<p class="empty">No weighted scores yet.</p>')
     counts = [sum(1 for v in values if lo <= v < hi) for lo, hi in HISTOGRAM_BINS]
     top = max(counts) or 1
-    col_w, gap, chart_h = 56, 10, 120
+    col_w, gap, chart_h, pad = 56, 10, 120, 20
     parts = []
     for index, ((lo, hi), count) in enumerate(zip(HISTOGRAM_BINS, counts, strict=True)):
         x = 10 + index * (col_w + gap)
@@ -163,16 +163,16 @@ def score_histogram(scores: Iterable[Decimal | None]) -> SafeString:
                 '<text x="{cx}" y="{vy}" text-anchor="middle" class="chart-value">{shown}</text>'
                 '<text x="{cx}" y="{ly}" text-anchor="middle" class="chart-muted">{label}</text>',
                 x=x,
-                top=_n(10 + chart_h - h),
+                top=_n(pad + chart_h - h),
                 cw=col_w,
                 h=_n(h),
                 color=_bar_color(lo + 10),
                 label=label,
                 count=count,
                 cx=_n(x + col_w / 2),
-                vy=_n(10 + chart_h - h - 4),
+                vy=_n(pad + chart_h - h - 4),
                 shown=count or "",
-                ly=chart_h + 28,
+                ly=pad + chart_h + 18,
             )
         )
     width = 20 + len(HISTOGRAM_BINS) * (col_w + gap)
@@ -181,6 +181,6 @@ def score_histogram(scores: Iterable[Decimal | None]) -> SafeString:
         'viewBox="0 0 {w} {h}" width="{w}" height="{h}">{body}</svg>',
         n=len(values),
         w=width,
-        h=chart_h + 36,
+        h=pad + chart_h + 26,
         body=mark_safe("".join(parts)),  # noqa: S308 - every part was built with format_html
     )

@@ -1,0 +1,144 @@
+"""The session page and the review page in a real browser (Debian Chromium, headless).
+
+Logs in through the form, watches a queued session's status change live (progress.json
+polling), reads a finished session's report, and overrides a verdict with the keyboard.
+Screenshots go to the temp directory (ASSAY_SCREENSHOTS overrides it) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+PASSWORD = "pw-123456!"
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between page actions are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def screenshot_dir() -> Path:
+    path = Path(os.environ.get("ASSAY_SCREENSHOTS") or tempfile.gettempdir())
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_in(page, base_url: str, username: str, next_path: str) -> None:
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}{next_path}")
+
+
+def test_live_progress_report_and_keyboard_override(live_server, browser_page, team, user_factory, tmp_path):
+    from core.runmode import in_process_tasks
+    from judging.models import CriterionVerdict, Judgment, Override
+    from sessions.models import EvaluationSession
+    from sessions.services import session_cancel, session_create, session_start
+    from tests.sessions.pipeline_support import conversations, make_corpus
+
+    page = browser_page
+    base = live_server.url
+    user_factory(team=team, role="reviewer", username="rita")
+    corpus = make_corpus(team=team, tmp_path=tmp_path)
+    finished = session_create(
+        team=team,
+        corpus=corpus,
+        name="SAT walkthrough",
+        conversations=conversations(
+            [["What is Sparse Adapter Tuning?", "How many parameters does it train?"], ["Does SAT slow inference?"]]
+        ),
+    )
+    with in_process_tasks():
+        session_start(session=finished)
+    finished.refresh_from_db()
+    assert finished.status == EvaluationSession.Status.COMPLETED
+    queued = session_create(team=team, corpus=corpus, name="Waiting", conversations=conversations([["What is SAT?"]]))
+    session_start(session=queued)  # no worker here: it stays queued until cancelled below
+
+    # Live: the page polls progress.json and follows the status without a reload.
+    log_in(page, base, "rita", f"/sessions/{queued.pk}/")
+    assert page.locator("#session-status").inner_text() == "Queued"
+    assert page.locator("#progress-card[data-active='1']").count() == 1
+    session_cancel(session=queued)
+    page.wait_for_function("document.getElementById('session-status').textContent.trim() === 'Cancelled'")
+    page.locator("#session-header button", has_text="Resume").wait_for()  # sections re-rendered
+
+    # The finished session's report.
+    page.goto(f"{base}/sessions/{finished.pk}/")
+    assert page.locator("#progress-percent").inner_text() == "100%"
+    assert page.locator("#progress-bar").evaluate("el => el.style.width") == "100%"
+    assert "over 3 of 3 judged" in page.locator("#mean-accounting").inner_text()
+    first_turn = page.locator("article.turn").first
+    assert first_turn.locator("table.verdicts tbody tr").count() == 5
+    assert "Relevance" in first_turn.locator("table.verdicts").inner_text()
+    first_turn.locator("details.prompt summary").click()
+    assert "Current Question:" in first_turn.locator("details.prompt pre").inner_text()
+    page.screenshot(path=str(screenshot_dir() / "assay-session-page.png"), full_page=True)
+
+    # Review with the keyboard: j focuses the first criterion, a digit picks a rating and
+    # puts the cursor in the reason, Enter submits.
+    judgment = Judgment.objects.filter(answer__question__session=finished).order_by("pk").first()
+    verdict = CriterionVerdict.objects.select_related("criterion").get(judgment=judgment, criterion__key="relevance")
+    key, label = ("5", "Excellent") if verdict.rating == "Worse" else ("1", "Worse")
+    page.goto(f"{base}/review/judgments/{judgment.pk}/")
+    page.keyboard.press("j")
+    assert "focused" in (page.locator("#criterion-relevance").get_attribute("class") or "")
+    page.keyboard.press(key)
+    reason = page.locator("#criterion-relevance input[name=reason]")
+    assert reason.evaluate("el => el === document.activeElement")
+    assert page.locator("#criterion-relevance select[name=new_rating]").input_value() == label
+    reason.type("Checked against the source: the answer misses the question.")
+    with page.expect_navigation():
+        reason.press("Enter")
+    relevance = page.locator("#criterion-relevance")
+    assert relevance.locator("[data-effective]").inner_text() == label
+    assert relevance.locator("[data-judge-rating]").inner_text() == verdict.rating
+    override = Override.objects.get()
+    assert (override.old_rating, override.new_rating, override.criterion.key) == (verdict.rating, label, "relevance")
+    verdict.refresh_from_db()
+    assert verdict.rating == override.old_rating  # the judge's verdict itself is untouched
+    page.screenshot(path=str(screenshot_dir() / "assay-review-page.png"), full_page=True)
+
+    page.goto(f"{base}/sessions/")
+    assert page.locator("table.table tbody tr").count() == 2
+    page.screenshot(path=str(screenshot_dir() / "assay-session-list.png"), full_page=True)
+    page.goto(f"{base}/sessions/new/")
+    page.screenshot(path=str(screenshot_dir() / "assay-session-form.png"), full_page=True)
+
+    page.goto(f"{base}/review/sessions/{finished.pk}/")
+    page.keyboard.press("j")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/review/judgments/" in page.url
