@@ -118,7 +118,7 @@ def build_judge_messages(
     parts.append("</data>")
     parts.append("")
     parts.append(
-        "Evaluate the answer inside <answer> against the question, history and context "
+        "Evaluate the answer in the answer block against the question, history and context "
         f"above. Rate each criterion ({names}) and reply with the JSON object only."
     )
     return [
@@ -274,7 +274,7 @@ _SEPARATORS = " \t*_:-–—|=>#`\"'()[]"
 
 def _split_rating(text: str, lookup: _Lookup) -> tuple[str | None, str, str]:
     """Split ``"Good — because ..."`` into (label or None, raw rating word, rest)."""
-    stripped = text.strip(_SEPARATORS + ".")
+    stripped = text.strip().lstrip(_SEPARATORS + ".").rstrip(" \t*_")
     for label in sorted(lookup.labels.values(), key=len, reverse=True):
         pattern = re.compile(r"^" + re.escape(label) + r"(?![\w])", re.IGNORECASE)
         match = pattern.match(stripped)

@@ -598,6 +598,8 @@ class _Analysis:
         relevance_to_question = 0.6 * (self.ctx_vecs @ self.q_vec) + 0.4 * (self.ctx_vecs @ self.rq_vec)
         top = float(relevance_to_question.max())
         key = [i for i, value in enumerate(relevance_to_question) if value >= max(0.2, top - 0.35)]
+        if not key:
+            return 0.3, "None of the retrieved context is relevant to the question, so coverage is low.", {}
         covered_by = self.ans_ctx[:, key].max(axis=0) if len(self.ans_vecs) else np.zeros(len(key))
         answer_stems = {_stem(w) for w in content_words(self.answer)}
         coverage_each = []
