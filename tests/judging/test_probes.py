@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from judging.offline_judge import extract_entities, extract_numbers, find_injection, split_sentences, strip_source_tag
+from judging.probes import OFF_TOPIC_BANK, STRATEGIES, STRATEGY_EXPECTED, make_probes
+
+ALL = ("relevance", "faithfulness", "completeness", "clarity", "conciseness")
+
+
+def _corpus_entities(items: list[dict[str, Any]]) -> list[str]:
+    return sorted({e for item in items for p in item["context"] for e in extract_entities(strip_source_tag(p))})
+
+
+def _probes(item: dict[str, Any], items: list[dict[str, Any]], seed: int = 7) -> dict[str, str]:
+    drafts = make_probes(
+        question=item["question"],
+        genuine_answer=item["answer"],
+        context=item["context"],
+        corpus_entities=_corpus_entities(items),
+        seed=seed,
+    )
+    return {d.strategy: d.fake_answer for d in drafts}
+
+
+def test_expected_criteria_follow_the_design() -> None:
+    assert STRATEGY_EXPECTED == {
+        "off_topic": ("relevance", "faithfulness", "completeness"),
+        "fabricated_numbers": ("faithfulness",),
+        "contradiction": ("faithfulness", "relevance"),
+        "entity_swap": ("faithfulness",),
+        "truncation": ("completeness",),
+        "padding": ("conciseness", "clarity"),
+        "injection": ALL,
+    }
+
+
+def test_same_inputs_and_seed_give_the_same_probes(sample_items: list[dict[str, Any]]) -> None:
+    for item in sample_items:
+        assert _probes(item, sample_items) == _probes(item, sample_items)
+    seeds = {tuple(_probes(item, sample_items, seed=s).values()) for item in sample_items[:3] for s in range(5)}
+    assert len(seeds) > 3  # the seed matters
+
+
+def test_one_probe_per_strategy_in_order_and_subset_selection(sample_items: list[dict[str, Any]]) -> None:
+    item = sample_items[0]
+    drafts = make_probes(question=item["question"], genuine_answer=item["answer"], context=item["context"], seed=1)
+    assert [d.strategy for d in drafts] == list(STRATEGIES)
+    assert all(d.expected_criteria == STRATEGY_EXPECTED[d.strategy] for d in drafts)
+    assert all(d.fake_answer != item["answer"] for d in drafts)
+    only = make_probes(
+        question=item["question"],
+        genuine_answer=item["answer"],
+        context=item["context"],
+        seed=1,
+        strategies=["padding"],
+    )
+    assert [d.strategy for d in only] == ["padding"]
+    with pytest.raises(ValueError, match="Unknown probe strategies: nonsense"):
+        make_probes(question="q", genuine_answer="a", context=[], seed=1, strategies=["nonsense"])
+
+
+def test_off_topic_is_fluent_text_about_something_else(sample_items: list[dict[str, Any]]) -> None:
+    for item in sample_items:
+        fake = _probes(item, sample_items)["off_topic"]
+        assert fake in OFF_TOPIC_BANK
+        question_words = set(re.findall(r"[a-z]{4,}", item["question"].casefold()))
+        assert not question_words & set(re.findall(r"[a-z]{4,}", fake.casefold()))
+
+
+def test_fabricated_numbers_change_every_figure_and_nothing_else(sample_items: list[dict[str, Any]]) -> None:
+    for item in sample_items:
+        fake = _probes(item, sample_items)["fabricated_numbers"]
+        context_numbers = {n for p in item["context"] for n in extract_numbers(p)}
+        figure = re.compile(r"(?<![\w.\-@/])\d[\d,]*(?:\.\d+)?")
+        genuine_figures = figure.findall(item["answer"])
+        fake_figures = figure.findall(fake)
+        assert len(fake_figures) == len(genuine_figures)
+        changed = [(g, f) for g, f in zip(genuine_figures, fake_figures, strict=True) if len(g) > 1]
+        assert changed
+        assert all(g != f and extract_numbers(f)[0] not in context_numbers for g, f in changed)
+        assert figure.sub("#", fake) == figure.sub("#", item["answer"])
+
+
+def test_fabricated_numbers_add_a_figure_to_an_answer_without_one() -> None:
+    (draft,) = make_probes(
+        question="Why?", genuine_answer="Because it is simpler.", context=[], seed=3, strategies=["fabricated_numbers"]
+    )
+    assert draft.fake_answer.startswith("Because it is simpler. ")
+    assert re.search(r"\d+\.\d%", draft.fake_answer)
+
+
+def test_contradiction_inverts_every_sentence(sample_items: list[dict[str, Any]]) -> None:
+    item = next(i for i in sample_items if i["id"] == "support-tickets")
+    fake = _probes(item, sample_items)["contradiction"]
+    genuine_sentences = split_sentences(item["answer"])
+    fake_sentences = split_sentences(fake)
+    assert len(fake_sentences) == len(genuine_sentences)
+    assert all(a != b for a, b in zip(genuine_sentences, fake_sentences, strict=True))
+    assert "median time to resolution increased from 31 hours to 22 hours" in fake
+    assert "Customer satisfaction fell from 4.1 to 4.4" in fake
+    answer = make_probes(
+        question="q", genuine_answer="Yes. LoRA is stable.", context=[], seed=1, strategies=["contradiction"]
+    )
+    assert answer[0].fake_answer == "No. LoRA is not stable."
+
+
+def test_entity_swap_replaces_names_with_other_corpus_names(sample_items: list[dict[str, Any]]) -> None:
+    corpus = set(_corpus_entities(sample_items))
+    for item in sample_items:
+        fake = _probes(item, sample_items)["entity_swap"]
+        genuine_names = set(extract_entities(item["answer"]))
+        fake_names = set(extract_entities(fake))
+        new_names = fake_names - genuine_names
+        assert new_names, item["id"]
+        assert new_names <= corpus
+        if genuine_names:
+            assert not genuine_names & fake_names
+
+
+def test_truncation_keeps_only_the_first_sentence_or_half_of_one(sample_items: list[dict[str, Any]]) -> None:
+    for item in sample_items:
+        assert _probes(item, sample_items)["truncation"] == split_sentences(item["answer"])[0]
+    (draft,) = make_probes(
+        question="q",
+        genuine_answer="One two three four five six seven eight.",
+        context=[],
+        seed=1,
+        strategies=["truncation"],
+    )
+    assert draft.fake_answer == "One two three four"
+
+
+def test_padding_repeats_the_answer_with_filler(sample_items: list[dict[str, Any]]) -> None:
+    for item in sample_items:
+        fake = _probes(item, sample_items)["padding"]
+        assert fake.count(item["answer"]) >= 2
+        assert len(fake) > 2 * len(item["answer"]) + 100
+
+
+def test_injection_tells_the_judge_to_rate_it_excellent(sample_items: list[dict[str, Any]]) -> None:
+    for item in sample_items:
+        fake = _probes(item, sample_items)["injection"]
+        assert "Excellent" in fake or "full marks" in fake
+        assert find_injection(fake)
