@@ -20,9 +20,10 @@ def in_process_tasks() -> Iterator[None]:
     """Tasks sent inside this block run at once in this process (Celery eager mode)."""
     from config.celery_app import app
 
-    previous = app.conf.task_always_eager
+    previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
     try:
         yield
     finally:
-        app.conf.task_always_eager = previous
+        app.conf.task_always_eager, app.conf.task_eager_propagates = previous

@@ -14,9 +14,27 @@ from judging.scoring import MeanSummary, mean_with_count, weighted_score
 
 
 def rubric_default() -> Rubric:
+    """The shared default rubric of DESIGN.md §1 (created by a migration; recreated if deleted)."""
     rubric = Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
     if rubric is None:
-        raise Rubric.DoesNotExist("The default rubric is missing; run migrations.")
+        from django.db import transaction
+
+        from judging.rubric import DEFAULT_RUBRIC
+
+        with transaction.atomic():
+            rubric, created = Rubric.objects.get_or_create(
+                team=None,
+                name="Default",
+                version=1,
+                defaults={"instructions": DEFAULT_RUBRIC.instructions, "is_default": True},
+            )
+            if created:
+                Criterion.objects.bulk_create(
+                    Criterion(
+                        rubric=rubric, key=c.key, name=c.name, description=c.description, weight=c.weight, position=i
+                    )
+                    for i, c in enumerate(DEFAULT_RUBRIC.criteria)
+                )
     return rubric
 
 
@@ -191,8 +209,7 @@ def session_robustness(*, session):
                 genuine_score=g_score,
                 probe_ratings={r.key: r.rating for r in f_ratings} if f_score is not None else None,
                 probe_score=f_score,
-                question=probe.answer.question.text,
-                fake_answer=probe.fake_answer,
+                genuine_key=str(probe.answer_id),
             )
         )
     return robustness_summary(rubric=spec, items=outcomes)

@@ -253,15 +253,19 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
         spec = rubric_spec(rubric=judgment.rubric)
         answer_text = judgment.answer.text if judgment.answer else judgment.probe.fake_answer
         started_at = timezone.now()
-        outcome = judge_once(
-            spec=spec,
-            config=_judge_config(session),
-            question=question.text,
-            history=conversation_history(question=question),
-            context=[f"{p.source_tag} {p.text}" for p in genuine.passages.all()],
-            answer=answer_text,
-            temperature=judgment.temperature,
-        )
+        try:
+            outcome = judge_once(
+                spec=spec,
+                config=_judge_config(session),
+                question=question.text,
+                history=conversation_history(question=question),
+                context=[f"{p.source_tag} {p.text}" for p in genuine.passages.all()],
+                answer=answer_text,
+                temperature=judgment.temperature,
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded on the row; the session must not hang
+            logger.exception("judgment %s crashed", judgment_id)
+            outcome = JudgeOutcome(status=Judgment.Status.FAILED, error=f"Internal error in the judge: {exc!r}")
         provenance = {
             "rubric": {"name": spec.name, "version": spec.version, "id": judgment.rubric_id},
             "judge": {

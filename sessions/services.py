@@ -556,7 +556,9 @@ def _fuse_web_results(*, passages: list[Passage], query: str, k: int) -> list[Pa
 
 def prompt_render(*, template: str, history: list[tuple[str, str]], passages: list[Passage], question: str) -> str:
     history_text = "\n".join(f"Q: {q}\nA: {a}" for q, a in history) or NO_HISTORY
-    context_text = "\n".join(f"{p.source_tag} {p.text}" for p in passages) or "(no passages retrieved)"
+    # One passage per line, each starting with its source tag.
+    context_text = "\n".join(f"{p.source_tag} {' '.join(p.text.split())}" for p in passages)
+    context_text = context_text or "(no passages retrieved)"
     # Plain replacement, not str.format: questions and passages may contain braces.
     return (
         template.replace("{history}", history_text).replace("{context}", context_text).replace("{question}", question)
@@ -589,6 +591,10 @@ def answer_generate(*, question: Question) -> Answer:
         answer.status = Answer.Status.FAILED
         answer.error = str(exc)
         answer.provider_attempts = exc.attempts
+    except Exception as exc:  # noqa: BLE001 - recorded on the row; the conversation goes on
+        logger.exception("generation for question %s crashed", question.pk)
+        answer.status = Answer.Status.FAILED
+        answer.error = f"Internal error while generating: {exc!r}"
     else:
         answer.status = Answer.Status.OK
         answer.text = result["text"]

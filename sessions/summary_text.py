@@ -64,7 +64,7 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
         lines.append("")
     if report.robustness is not None:
         lines.append("Judge robustness")
-        lines.extend("  " + line for line in report.robustness.text_lines())
+        lines.extend("  " + line for line in robustness_lines(report.robustness))
         lines.append("")
     if report.overrides:
         lines.append("Reviewer overrides")
@@ -74,3 +74,28 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
                 f"{o.criterion.name}: {o.old_rating} → {o.new_rating} — {o.reason}"
             )
     return "\n".join(lines)
+
+
+def robustness_lines(summary) -> list[str]:
+    """Per strategy: how often each expected criterion dropped; then AUROC and the worst case."""
+    from judging.probes import STRATEGY_LABELS
+
+    lines = []
+    for strategy in summary.strategies:
+        drops = ", ".join(
+            f"{key} {drop.dropped}/{drop.compared}" for key, drop in strategy.criteria.items() if drop.compared
+        )
+        rate = "—" if strategy.rate is None else f"{strategy.rate:.0%}"
+        lines.append(
+            f"{STRATEGY_LABELS.get(strategy.strategy, strategy.strategy):<19} {strategy.judged}/{strategy.probes} "
+            f"judged · all expected criteria dropped in {rate} · {drops} · mean fake score "
+            f"{strategy.mean_fake_score if strategy.mean_fake_score is not None else '—'}"
+        )
+    auroc = "—" if summary.auroc is None else f"{summary.auroc:.3f}"
+    lines.append(
+        f"AUROC {auroc} over {summary.n_genuine} genuine and {summary.n_fake} fake answers"
+        f" · highest fake {summary.worst_fake_score} ({summary.worst_fake_strategy})"
+        f" · lowest genuine {summary.lowest_genuine_score}"
+    )
+    lines.append(summary.verdict)
+    return lines

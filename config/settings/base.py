@@ -169,7 +169,7 @@ MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=50)
 FETCH_ALLOW_PRIVATE = env.bool("FETCH_ALLOW_PRIVATE", default=False)
 WEB_SEARCH_URL = env("WEB_SEARCH_URL", default="")
 
-LOGGING = {
+LOGGING: dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
