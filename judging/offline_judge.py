@@ -179,6 +179,14 @@ _TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.'][A-Za-z0-9]+)*")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 
 
+_CITATION_RE = re.compile(r"\s*\[(?:PDF|Sheet|Web|Doc|Context)(?::[^\]]{0,200}|\s\d+)\]")
+
+
+def strip_citations(text: str) -> str:
+    """Remove source citations ("[PDF: x.pdf p.3]", "[Sheet: f.xlsx/S1 Row 4]") from an answer."""
+    return _CITATION_RE.sub("", text).strip()
+
+
 def strip_source_tag(passage: str) -> str:
     """``"[PDF: x.pdf p.4] text"`` → ``"text"``."""
     return _SOURCE_TAG_RE.sub("", passage, count=1)
@@ -753,6 +761,8 @@ def offline_judge(
     embed: Embed,
 ) -> OfflineVerdict:
     """Rate ``answer`` on every criterion of ``rubric`` from measured evidence."""
+    # Citations such as "[PDF: paper.pdf p.3]" point at the context; they are not claims.
+    answer = strip_citations(answer)
     analysis = _Analysis(question=question, history=history, context=context, answer=answer, embed=embed)
     measures = {
         "relevance": analysis.relevance(),

@@ -1,8 +1,17 @@
 """Test settings: real PostgreSQL and Redis, a separate Redis database for the broker."""
 
+import os
+
 from config import embedded
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REDIS_URL, env
+from config.settings.base import DATABASES, REDIS_URL, env
+
+# Several test runs may share one machine's services (developers, helpers, CI): each run
+# gets its own test database and Redis database. Worker processes started by the tests
+# inherit ASSAY_REDIS_DB from the environment and get the database name explicitly.
+os.environ.setdefault("ASSAY_TEST_RUN", str(os.getpid()))
+os.environ.setdefault("ASSAY_REDIS_DB", str(1 + os.getpid() % 15))
+DATABASES["default"]["TEST"] = {"NAME": f"test_assay_{os.environ['ASSAY_TEST_RUN']}"}
 
 SECRET_KEY = "assay-test-key"
 DEBUG = False
