@@ -165,3 +165,17 @@ def test_review_pages_need_login(client, team):
     _, (judgment,) = judged_session(team)
     response = client.get(reverse("judging:judgment", args=[judgment.pk]))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_queue_query_count_does_not_grow_with_judgments(client, team, member, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    judged_session(team, questions=("One?", "Two?"))
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as small:
+        client.get(reverse("judging:queue"))
+    judged_session(team, questions=("Three?", "Four?", "Five?", "Six?"))
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("judging:queue"))
+    assert len(response.context["rows"]) == 6
