@@ -16,7 +16,8 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
     t = report.totals
     lines = [
         f"Session #{s.pk} “{s.name}” — {s.get_status_display()}" + (f" ({s.status_reason})" if s.status_reason else ""),
-        f"Corpus: {s.corpus.name} · retrieval {s.retrieval_mode} k={s.retrieval_k} · generator {s.generator_provider}"
+        f"Corpus: {s.corpus.name if s.corpus else '— (judge-only)'} · retrieval {s.retrieval_mode} k={s.retrieval_k}"
+        f" · generator {s.generator_provider}"
         f"/{s.generator_model} · judge {s.judge_provider}/{s.judge_model} · rubric {s.rubric}",
         "",
         "Totals",

@@ -1,0 +1,93 @@
+"""The pipeline on real Celery worker processes over the real broker."""
+
+import time
+
+import pytest
+
+from judging.models import Judgment
+from sessions.models import Answer, EvaluationSession, Question
+from sessions.services import session_create, session_start
+from tests.sessions.pipeline_support import conversations, make_corpus, wait_for_session
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+QUESTIONS = ["What is SAT?", "How many parameters does it train?", "Does it slow down inference?"]
+
+
+def _session(team, corpus, base_url, n_conversations):
+    return session_create(
+        team=team,
+        corpus=corpus,
+        name="worker",
+        conversations=conversations([list(QUESTIONS) for _ in range(n_conversations)]),
+        generator_provider="openai",
+        generator_model="fake-gen",
+        llm_base_url=base_url,
+        judge_provider="openai",
+        judge_model="fake-judge",
+    )
+
+
+def test_conversations_overlap_and_turns_within_one_do_not(team, tmp_path, fake_openai, celery_worker_factory):
+    from tests.support.fake_openai import judge_or_echo_responder
+
+    fake_openai.set_responder(judge_or_echo_responder)
+    fake_openai.set_latency(150)
+    corpus = make_corpus(team=team, tmp_path=tmp_path)
+    celery_worker_factory(concurrency=6)
+    session = _session(team, corpus, fake_openai.base_url, 3)
+    session_start(session=session)
+    session = wait_for_session(session)
+    assert session.status == EvaluationSession.Status.COMPLETED
+
+    spans = {}
+    for answer in Answer.objects.filter(question__session=session).select_related("question"):
+        spans.setdefault(answer.question.conversation_id, []).append(
+            (answer.question.position, answer.started_at, answer.finished_at)
+        )
+    assert len(spans) == 3
+    for turns in spans.values():
+        turns.sort()
+        assert [t[0] for t in turns] == [0, 1, 2]
+        for (_, _, end), (_, start, _) in zip(turns, turns[1:], strict=False):
+            assert end <= start, "a turn started before the previous turn of its conversation finished"
+    # Different conversations ran at the same time: their first turns overlap.
+    firsts = [turns[0] for turns in spans.values()]
+    assert max(start for _, start, _ in firsts) < min(end for _, _, end in firsts)
+    judged = Judgment.objects.filter(answer__question__session=session, status=Judgment.Status.OK)
+    assert judged.count() == 9
+
+
+def test_worker_killed_mid_session_then_restarted_completes_without_duplicates(
+    team, tmp_path, fake_openai, celery_worker_factory
+):
+    from tests.support.fake_openai import judge_or_echo_responder
+
+    fake_openai.set_responder(judge_or_echo_responder)
+    fake_openai.set_latency(400)
+    corpus = make_corpus(team=team, tmp_path=tmp_path)
+    worker = celery_worker_factory(concurrency=4)
+    session = _session(team, corpus, fake_openai.base_url, 4)
+    session_start(session=session)
+
+    deadline = time.monotonic() + 60
+    while Answer.objects.filter(question__session=session, status=Answer.Status.OK).count() < 3:
+        assert time.monotonic() < deadline, "no progress before the kill"
+        time.sleep(0.05)
+    worker.kill()  # SIGKILL in the middle: turns and judgments are in flight
+    in_flight = Answer.objects.filter(question__session=session, status=Answer.Status.PENDING).count()
+    session.refresh_from_db()
+    assert session.status == EvaluationSession.Status.RUNNING
+
+    celery_worker_factory(concurrency=4)
+    session = wait_for_session(session, timeout=180)
+    assert session.status == EvaluationSession.Status.COMPLETED
+
+    questions = Question.objects.filter(session=session).count()
+    answers = Answer.objects.filter(question__session=session)
+    assert questions == 12
+    assert answers.count() == 12, f"duplicates or gaps ({in_flight} answers were in flight at the kill)"
+    assert set(answers.values_list("status", flat=True)) == {Answer.Status.OK}
+    assert answers.values("question_id").distinct().count() == 12
+    judgments = Judgment.objects.filter(answer__question__session=session)
+    assert judgments.count() == 12 and judgments.filter(status=Judgment.Status.OK).count() == 12
