@@ -28,7 +28,7 @@ from corpora.fetch import FetchError, fetch_url
 from corpora.models import INDEXED_DIMENSIONS, Chunk, Corpus, Document
 from corpora.parsers import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file, parse_html
 from corpora.parsers.base import megabytes
-from corpora.vector_sql import create_index_sql
+from corpora.vector_sql import create_index_sql, index_name
 from llm.embeddings import Embedder, get_embedder
 from llm.types import LLMConfig, ProviderError
 
@@ -84,7 +84,14 @@ def vector_index_ensure(*, dimension: int) -> bool:
     if dimension > MAX_INDEXED_DIMENSION:
         return False
     with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [index_name(dimension)])
+        if cursor.fetchone():
+            return True
+        # CREATE INDEX refuses to run while deferred FK checks of this transaction are
+        # pending; run them now (Django's FKs are DEFERRABLE INITIALLY DEFERRED, restored after).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(create_index_sql(dimension))
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return True
 
 
