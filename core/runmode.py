@@ -18,12 +18,18 @@ def worker_available(*, timeout: float = 2.0) -> bool:
 @contextlib.contextmanager
 def in_process_tasks() -> Iterator[None]:
     """Tasks sent inside this block run at once in this process (Celery eager mode)."""
+    import logging
+
     from config.celery_app import app
 
     previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    trace_logger = logging.getLogger("celery.app.trace")
+    previous_level = trace_logger.level
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+    trace_logger.setLevel(logging.WARNING)  # one line per task would drown the command's output
     try:
         yield
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+        trace_logger.setLevel(previous_level)
