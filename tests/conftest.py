@@ -17,6 +17,25 @@ pytest_plugins = ["tests.support.fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(request):
+    """Before the test database is dropped, end connections that threads or workers left open."""
+    try:
+        request.getfixturevalue("django_db_setup")
+        blocker = request.getfixturevalue("django_db_blocker")
+    except pytest.FixtureLookupError:  # run without pytest-django (pure tests)
+        yield
+        return
+    yield
+    from django.db import connection
+
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def team_factory(db):
     from accounts.services import team_create

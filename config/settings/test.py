@@ -20,6 +20,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = REDIS_URL or embedded.broker_url(db=env.int("ASSAY_REDIS_DB", default=1))
 # Tests fetch pages from servers they run on 127.0.0.1.
 FETCH_ALLOW_PRIVATE = True
+# No collected static files in tests; WhiteNoise would warn about the missing folder.
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -75,7 +75,7 @@ class SessionViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
             queryset = queryset.annotate(
                 question_count=Count("questions", distinct=True),
                 answered_count=Count("questions", filter=Q(questions__answers__status=Answer.Status.OK), distinct=True),
-            )
+            ).order_by("-created_at", "-pk")
         return queryset
 
     def get_serializer_class(self):
