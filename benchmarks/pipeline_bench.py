@@ -1,0 +1,182 @@
+"""Pipeline benchmark: a session of 10 conversations × 5 turns against the fake OpenAI server.
+
+For a fixed per-call latency L it measures, in one run:
+- the session's wall time with the documented worker pool (threads, concurrency C);
+- the same calls one after another (one worker thread), the sequential baseline;
+- the bound max(critical path, total calls × L ÷ C), where the critical path is one
+  conversation's sequential calls (turn 1, then a query rewrite + generation for each
+  follow-up, then the last answer's judge call);
+and, with a zero-latency server, the orchestration overhead per question.
+
+Usage: python benchmarks/pipeline_bench.py [--latency-ms 500] [--concurrency 16]
+Uses its own database (assay_bench) and Redis database; needs `make services`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ["ASSAY_DB_NAME"] = "assay_bench"
+os.environ["ASSAY_REDIS_DB"] = "14"
+os.environ["LOG_LEVEL"] = "WARNING"
+
+CONVERSATIONS, TURNS = 10, 5
+QUESTIONS = [
+    "What is Sparse Adapter Tuning?",
+    "How many parameters does it train?",
+    "Does it slow down inference?",
+    "What learning rate does it use?",
+    "How does it compare to full fine-tuning?",
+]
+
+
+def _ensure_database() -> None:
+    from config import embedded
+
+    embedded.start()
+    import psycopg
+
+    settings = embedded.database_settings(name="postgres")
+    with psycopg.connect(host=settings["HOST"], user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'assay_bench'").fetchone()
+        if not exists:
+            conn.execute("CREATE DATABASE assay_bench")
+
+
+def _start_fake(latency_ms: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_openai", "--port", "0", "--latency-ms", str(latency_ms),
+         "--judge-json"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base_url = proc.stdout.readline().strip()
+    return proc, base_url
+
+
+def _start_worker(concurrency: int) -> subprocess.Popen:
+    from config.celery_app import app
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "ingest,retrieval,generation,judging",
+         "-P", "threads", "-c", str(concurrency), "-n", f"bench-{concurrency}@%h", "--without-gossip",
+         "--without-mingle", "-l", "warning"],
+        cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline:
+            raise RuntimeError("worker did not start")
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _run_session(*, team, corpus, base_url: str, concurrency: int) -> tuple[float, int]:
+    from sessions.models import Answer
+    from sessions.question_files import ConversationInput, QuestionInput
+    from sessions.services import session_create, session_start
+
+    worker = _start_worker(concurrency)
+    try:
+        session = session_create(
+            team=team,
+            corpus=corpus,
+            name=f"bench c={concurrency}",
+            conversations=[
+                ConversationInput(label=f"c{i}", questions=[QuestionInput(text=q) for q in QUESTIONS[:TURNS]])
+                for i in range(CONVERSATIONS)
+            ],
+            generator_provider="openai",
+            generator_model="fake",
+            llm_base_url=base_url,
+            judge_provider="openai",
+            judge_model="fake-judge",
+        )
+        started = time.monotonic()
+        session_start(session=session)
+        while True:
+            session.refresh_from_db()
+            if session.status in ("completed", "completed_with_errors", "cancelled"):
+                break
+            time.sleep(0.02)
+        wall = time.monotonic() - started
+        assert session.status == "completed", session.status
+        assert Answer.objects.filter(question__session=session, status="ok").count() == CONVERSATIONS * TURNS
+        return wall, CONVERSATIONS * TURNS
+    finally:
+        _stop(worker)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency-ms", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    _ensure_database()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from accounts.services import team_create
+    from corpora.models import Corpus
+    from corpora.services import corpus_create, document_ingest, document_upload
+    from tests.sessions.pipeline_support import CORPUS_TEXT
+
+    team = team_create(name="Bench", slug="bench")
+    corpus = Corpus.objects.filter(team=team, name="bench").first()
+    if corpus is None:
+        corpus = corpus_create(team=team, name="bench")
+        path = ROOT / "var" / "bench_notes.md"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(CORPUS_TEXT)
+        document, _ = document_upload(corpus=corpus, file=path)
+        document_ingest(document_id=document.pk)
+
+    latency = args.latency_ms / 1000
+    calls = CONVERSATIONS * TURNS + CONVERSATIONS * (TURNS - 1) + CONVERSATIONS * TURNS  # gen + rewrite + judge
+    critical = (1 + 2 * (TURNS - 1) + 1) * latency
+    bound = max(critical, calls * latency / args.concurrency)
+
+    fake, base_url = _start_fake(args.latency_ms)
+    try:
+        wall, _ = _run_session(team=team, corpus=corpus, base_url=base_url, concurrency=args.concurrency)
+        sequential, _ = _run_session(team=team, corpus=corpus, base_url=base_url, concurrency=1)
+    finally:
+        _stop(fake)
+    fake0, base_url0 = _start_fake(0)
+    try:
+        zero_wall, questions = _run_session(team=team, corpus=corpus, base_url=base_url0, concurrency=1)
+    finally:
+        _stop(fake0)
+
+    print(f"session: {CONVERSATIONS} conversations x {TURNS} turns, {calls} LLM calls, L = {args.latency_ms} ms")
+    print(f"worker pool: threads, concurrency {args.concurrency}")
+    print(f"critical path {critical:.2f} s; calls x L / C = {calls * latency / args.concurrency:.2f} s; "
+          f"bound {bound:.2f} s")
+    print(f"wall time {wall:.2f} s = {wall / bound:.2f} x bound (target <= 1.2)")
+    print(f"one after another (1 thread): {sequential:.2f} s (calls x L = {calls * latency:.2f} s); "
+          f"speed-up {sequential / wall:.1f}x")
+    print(f"zero-latency server, 1 thread: {zero_wall:.2f} s for {questions} questions = "
+          f"{1000 * zero_wall / questions:.1f} ms orchestration per question (target <= 50 ms; includes "
+          f"retrieval, 3 task hand-offs and the judge's bookkeeping)")
+
+
+if __name__ == "__main__":
+    main()
