@@ -1,4 +1,5 @@
 from celery import shared_task
+from celery.signals import worker_process_init, worker_ready
 
 from core.services import heartbeat_record
 
@@ -6,3 +7,22 @@ from core.services import heartbeat_record
 @shared_task(name="core.tasks.heartbeat", acks_late=True)
 def heartbeat(token: str) -> None:
     heartbeat_record(token=token, worker=heartbeat.request.hostname or "unknown")
+
+
+def _warm_up_embedder(**kwargs) -> None:
+    """Load the local embedding model before the first task needs it (~5 s on CPU)."""
+    import logging
+
+    from django.conf import settings
+
+    try:
+        from llm.embeddings import get_embedder
+
+        name = settings.EMBEDDING_MODEL if settings.EMBEDDING_MODEL.startswith("local:") else "local:all-MiniLM-L6-v2"
+        get_embedder(name=name).embed(["warm-up"])
+    except Exception:  # noqa: BLE001 - a warm-up failure must not stop the worker; the first task will say why
+        logging.getLogger(__name__).warning("embedding model warm-up failed", exc_info=True)
+
+
+worker_ready.connect(_warm_up_embedder)  # thread and solo pools run tasks in this process
+worker_process_init.connect(_warm_up_embedder)  # prefork children

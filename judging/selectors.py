@@ -44,7 +44,21 @@ def rubrics_for_team(*, team) -> QuerySet[Rubric]:
     return Rubric.objects.filter(Q(team=team) | Q(team__isnull=True)).prefetch_related("criteria")
 
 
+_SPEC_CACHE: dict[tuple[int, int], RubricSpec] = {}
+
+
 def rubric_spec(*, rubric: Rubric) -> RubricSpec:
+    """The rubric as plain data. Cached for locked rubrics, which never change again."""
+    key = (rubric.pk, rubric.version)
+    if rubric.locked and key in _SPEC_CACHE:
+        return _SPEC_CACHE[key]
+    spec = _rubric_spec(rubric)
+    if rubric.locked:
+        _SPEC_CACHE[key] = spec
+    return spec
+
+
+def _rubric_spec(rubric: Rubric) -> RubricSpec:
     criteria = sorted(rubric.criteria.all(), key=lambda c: c.position)
     return RubricSpec(
         name=rubric.name,

@@ -308,7 +308,7 @@ def judgment_store(
     judgment.started_at = started_at
     judgment.finished_at = timezone.now()
     judgment.save()
-    judgment.verdicts.all().delete()  # only reachable from pending: no reviewer has seen them
+    # Verdicts are written in the transaction that ends the pending state: none exist yet.
     if outcome.status == Judgment.Status.OK:
         CriterionVerdict.objects.bulk_create(
             CriterionVerdict(

@@ -331,6 +331,8 @@ def session_start(*, session: EvaluationSession) -> EvaluationSession:
             raise Conflict(f"The session is {session.get_status_display().lower()}; it cannot be started again.")
         session.status = EvaluationSession.Status.QUEUED
         session.save(update_fields=["status"])
+        # From now on verdicts refer to this rubric: it may not change in place any more.
+        session.rubric.__class__.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
         if session.generator_provider == EvaluationSession.Provider.PROVIDED:
             from judging.services import judgments_schedule_for_answer
 
@@ -427,13 +429,15 @@ def conversation_advance(*, conversation_id: int) -> str:
     with advisory_lock(namespace=CONVERSATION, key=conversation_id) as acquired:
         if not acquired:
             return "busy"  # another worker holds this conversation and will queue its next turn
-        _mark_running(session_id=session.pk)
+        if session.status == EvaluationSession.Status.QUEUED:
+            _mark_running(session_id=session.pk)
         question = _next_question(conversation=conversation)
         if question is None:
             session_finalize_if_done(session_id=session.pk)
             return "done"
-        if _budget_exhausted(session_id=session.pk):
+        if session.budget_usd is not None and _budget_exhausted(session_id=session.pk):
             return "stopped"
+        question.session = session  # already loaded; spares a query per turn
         answer_generate(question=question)
     from sessions.tasks import advance_conversation
 
@@ -609,7 +613,8 @@ def answer_generate(*, question: Question) -> Answer:
     answer.finished_at = timezone.now()
     with transaction.atomic():
         answer.save()
-        answer.passages.all().delete()
+        # Passages are written in the same transaction that ends the pending state, so a
+        # pending answer (the only kind generated) never has any yet.
         RetrievedPassage.objects.bulk_create(
             RetrievedPassage(
                 answer=answer,
