@@ -39,6 +39,9 @@ from sessions.question_files import ConversationInput
 logger = logging.getLogger(__name__)
 
 NO_HISTORY = "(none)"
+# How long one task may keep answering turns of a conversation before it re-queues the
+# rest: short enough to stay far below the task time limit and to share workers fairly.
+TURN_SLICE_SECONDS = 60.0
 FINAL_SESSION_STATES = (
     EvaluationSession.Status.COMPLETED,
     EvaluationSession.Status.COMPLETED_WITH_ERRORS,
@@ -426,19 +429,28 @@ def conversation_advance(*, conversation_id: int) -> str:
     session = conversation.session
     if session.status not in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
         return "stopped"
+    deadline = time.monotonic() + TURN_SLICE_SECONDS
     with advisory_lock(namespace=CONVERSATION, key=conversation_id) as acquired:
         if not acquired:
             return "busy"  # another worker holds this conversation and will queue its next turn
         if session.status == EvaluationSession.Status.QUEUED:
             _mark_running(session_id=session.pk)
-        question = _next_question(conversation=conversation)
-        if question is None:
-            session_finalize_if_done(session_id=session.pk)
-            return "done"
-        if session.budget_usd is not None and _budget_exhausted(session_id=session.pk):
-            return "stopped"
-        question.session = session  # already loaded; spares a query per turn
-        answer_generate(question=question)
+        # Turns follow each other in this task (no broker round trip on the critical path)
+        # until the time slice is used up; then the rest is queued as a new task.
+        while True:
+            question = _next_question(conversation=conversation)
+            if question is None:
+                session_finalize_if_done(session_id=session.pk)
+                return "done"
+            if session.budget_usd is not None and _budget_exhausted(session_id=session.pk):
+                return "stopped"
+            question.session = session  # already loaded; spares a query per turn
+            answer_generate(question=question)
+            status = EvaluationSession.objects.filter(pk=session.pk).values_list("status", flat=True).first()
+            if status not in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
+                return "stopped"  # cancelled meanwhile
+            if time.monotonic() >= deadline:
+                break
     from sessions.tasks import advance_conversation
 
     advance_conversation.delay(conversation_id)
