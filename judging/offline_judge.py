@@ -37,6 +37,7 @@ KNOWN_CRITERIA: dict[str, str] = {
 # Thresholds on all-MiniLM-L6-v2 cosine similarities (normalised embeddings).
 SUPPORT_COSINE = 0.55  # an answer sentence this close to a context sentence is supported
 SUPPORT_LEXICAL = 0.75  # or this share of its content words occurs in the context
+SWAP_COSINE = 0.6  # a claim this close to a context sentence restates it, names included
 POLARITY_COSINE = 0.5  # sentences this close are compared for negation / inversion
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
 
@@ -179,6 +180,7 @@ _TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.'][A-Za-z0-9]+)*")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 
 
+_ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
 _CITATION_RE = re.compile(r"\s*\[(?:PDF|Sheet|Web|Doc|Context)(?::[^\]]{0,200}|\s\d+)\]")
 
 
@@ -503,6 +505,7 @@ class _Analysis:
         self.contradictions: list[tuple[str, str, str]] = []
         self.unsupported: list[str] = []
         self.sentence_flags: list[bool] = []
+        self.misattributed: list[tuple[str, str, list[str], list[str]]] = []
         claim_index = {s: i for i, s in enumerate(self.answer_sentences)}
         for sentence in self.claims:
             row = claim_index[sentence]
@@ -530,10 +533,35 @@ class _Analysis:
             for e in entities:
                 if e not in self.absent_entities:
                     self.absent_entities.append(e)
+            swapped = self._swapped_names(sentence=sentence, row=row, best=best) if not entities else None
+            if swapped:
+                self.misattributed.append(swapped)
             grounded = best >= SUPPORT_COSINE or lexical >= SUPPORT_LEXICAL
             if not grounded:
                 self.unsupported.append(sentence)
-            self.sentence_flags.append(grounded and not numbers and not entities and not conflict)
+            self.sentence_flags.append(grounded and not numbers and not entities and not conflict and not swapped)
+
+    def _swapped_names(self, *, sentence: str, row: int, best: float) -> tuple[str, str, list[str], list[str]] | None:
+        """A claim that restates one context sentence but names another model, method or source.
+
+        Every name in the claim may occur somewhere in the context, yet the sentence it
+        restates says something about a different name: the claim is misattributed.
+        """
+        if not self.ans_ctx.shape[1] or best < SWAP_COSINE:
+            return None
+        reference = self.context_sentences[int(np.argmax(self.ans_ctx[row]))]
+        # Only a claim that restates this one sentence: its figures all come from it. A
+        # genuine answer that combines several passages draws figures from several.
+        figures = [n for n in extract_numbers(sentence) if not is_trivial_number(n)]
+        if not figures or any(n not in extract_numbers(reference) for n in figures):
+            return None
+        # In a table row the names are the cell values, not the column headers.
+        reference_names = _ROW_KEY_RE.sub("", reference)
+        foreign = [e for e in extract_entities(_ROW_KEY_RE.sub("", sentence)) if not entity_in_text(e, reference)]
+        missing = [e for e in extract_entities(reference_names) if not entity_in_text(e, sentence)]
+        if foreign and missing:
+            return sentence, reference, foreign, missing
+        return None
 
     # --- criteria ---
 
@@ -569,7 +597,9 @@ class _Analysis:
         if not n:
             return 0.2, "The answer makes no checkable claim.", {"claims": 0}
         ok = sum(self.sentence_flags)
-        issues = len(self.absent_numbers) + len(self.absent_entities) + len(self.contradictions)
+        issues = (
+            len(self.absent_numbers) + len(self.absent_entities) + len(self.contradictions) + len(self.misattributed)
+        )
         score = ok / n - 0.1 * issues
         if issues:
             score = min(score, 0.75)
@@ -584,6 +614,11 @@ class _Analysis:
         if self.absent_entities:
             names = _fmt_list(self.absent_entities)
             parts.append(f"The context never mentions {names}.")
+        for claim, reference, foreign, missing in self.misattributed[:2]:
+            parts.append(
+                f'"{_short(claim)}" names {_fmt_list(foreign)} where the context it restates names '
+                f'{_fmt_list(missing)}: "{_short(reference)}".'
+            )
         for claim, reference, why in self.contradictions[:2]:
             if reference:
                 parts.append(f'"{_short(claim)}" {why} the context: "{_short(reference)}".')
@@ -596,6 +631,7 @@ class _Analysis:
             "absent_numbers": self.absent_numbers,
             "absent_entities": self.absent_entities,
             "contradictions": [c[2] for c in self.contradictions],
+            "misattributed_claims": len(self.misattributed),
         }
         return score, " ".join(parts), evidence
 

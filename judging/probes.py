@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -263,10 +263,14 @@ def swap_entities(
     corpus_entities: list[str] | None,
     rng: random.Random,
 ) -> str:
-    """Replace the names in the answer with other names from the corpus or context."""
-    own = extract_entities(answer)
+    """Replace the names in the answer's claims with other names from the corpus or context.
+
+    Source citations ("[PDF: x.pdf p.3]") and table column headers ("Dev F1=") are left
+    alone: a realistic misattribution changes who did what, not where the text came from.
+    """
+    own = extract_entities(_PROTECTED_RE.sub(" ", answer))
     own_folded = {e.casefold() for e in own}
-    context_text = "\n".join(strip_source_tag(p) for p in context)
+    context_text = _PROTECTED_RE.sub(" ", "\n".join(strip_source_tag(p) for p in context))
     pool = [e for e in (corpus_entities or []) if e.casefold() not in own_folded]
     # Names absent from this context make the cleanest test; others test attribution.
     outside = sorted({e for e in pool if e.casefold() not in context_text.casefold()})
@@ -289,7 +293,46 @@ def swap_entities(
     pattern = re.compile(
         r"(?<![A-Za-z0-9])(" + "|".join(re.escape(e) for e in sorted(own, key=len, reverse=True)) + r")(?![A-Za-z0-9])"
     )
-    return pattern.sub(lambda m: mapping[m.group(1)], answer)
+    return _outside_protected(answer, lambda text: pattern.sub(lambda m: mapping[m.group(1)], text))
+
+
+_CITATION_SPAN_RE = re.compile(r"(\[[^\]\n]{1,200}\])")
+_ROW_KEY_SPAN_RE = re.compile(r"((?:^|(?<=; ))\s*[^=;\n]{1,60}=)")
+
+
+def _outside_protected(text: str, change: Callable[[str], str]) -> str:
+    """Apply ``change`` to the text outside citations and outside the keys of table rows."""
+    out = []
+    for index, part in enumerate(_CITATION_SPAN_RE.split(text)):
+        if index % 2:  # a citation
+            out.append(part)
+            continue
+        rows = [segment for segment in re.split(r"(?<=\.)\s+", part)]
+        pieces = []
+        for segment in rows:
+            if segment.count("=") >= 2 and "; " in segment:  # a table row: keep its column headers
+                keyed = _ROW_KEY_SPAN_RE.split(segment)
+                pieces.append("".join(k if i % 2 else change(k) for i, k in enumerate(keyed)))
+            else:
+                pieces.append(change(segment))
+        out.append(_rejoin(part, rows, pieces))
+    return "".join(out)
+
+
+def _rejoin(original: str, segments: list[str], changed: list[str]) -> str:
+    """Put changed segments back with the whitespace that separated the originals."""
+    result, position = [], 0
+    for segment, new in zip(segments, changed, strict=True):
+        start = original.index(segment, position)
+        result.append(original[position:start])
+        result.append(new)
+        position = start + len(segment)
+    result.append(original[position:])
+    return "".join(result)
+
+
+# Citations and the "Column header=" keys of table rows (for name extraction).
+_PROTECTED_RE = re.compile(r"\[[^\]\n]{1,200}\]|(?:^|(?<=; ))[^=;\n\[\]]{1,60}=(?=[^;\n]*;)")
 
 
 def truncate(*, answer: str) -> str:
