@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
     "core",
     "accounts",
     "corpora",
@@ -146,6 +147,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Evaluate retrieval-augmented question answering: corpora, sessions, judgments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several choice sets share field names ("status", "…_provider"): name them once.
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions.models.EvaluationSession.Status",
