@@ -115,7 +115,7 @@ def chunks_search(
     """The ``k`` best chunks of ``corpus`` for ``query``, rank 1 first.
 
     ``vector``: HNSW cosine search, score = 1 - cosine distance. ``keyword``: PostgreSQL
-    full text with any of the query's terms matching, score = ts_rank_cd. ``hybrid``
+    full text with any of the query's terms matching, score = ts_rank. ``hybrid``
     (default): reciprocal rank fusion (k0 = 60) of about 4k candidates from each, plus a
     third ranked list for superlative questions about a table ("which system has the best
     Dev F1"): the rows of the candidate sheets ordered by the column the question names.
@@ -303,16 +303,22 @@ def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[
     params.append(limit)
     # OR over the query's terms: plainto_tsquery ANDs them, which a natural question
     # ("which system has the best Dev F1") almost never satisfies in one chunk.
+    # Ranked on (id, vector) first and joined for the text of the winners only; ts_rank
+    # (term frequency) rather than ts_rank_cd (cover density), which costs several times
+    # more per match and an OR query over common words can match thousands of chunks.
     sql = f"""
         WITH q AS (
             SELECT to_tsquery('english', replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')) AS query
+        ), ranked AS (
+            SELECT c.id, ts_rank(c.search_vector, q.query) AS score
+            FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
+            ORDER BY score DESC, c.id
+            LIMIT %s
         )
-        SELECT c.id, c.document_id, c.text, c.source_tag, c.locator,
-               ts_rank_cd(c.search_vector, q.query) AS score
-        FROM corpora_chunk c, q
-        WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
-        ORDER BY score DESC, c.id
-        LIMIT %s
+        SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
+        FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
+        ORDER BY ranked.score DESC, c.id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
