@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from corpora.api.views import CorpusViewSet
+from judging.api.rubrics import RubricViewSet
 from judging.api.views import JudgmentViewSet
 from sessions.api.views import BatchViewSet, SessionViewSet
 
@@ -10,6 +11,7 @@ router.register("corpora", CorpusViewSet, basename="corpus")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("judgments", JudgmentViewSet, basename="judgment")
+router.register("rubrics", RubricViewSet, basename="rubric")
 
 app_name = "api"
 urlpatterns = [

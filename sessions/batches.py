@@ -41,6 +41,19 @@ class SessionSettings:
     judge_repeats: int = 1
     robustness: bool = False
     budget_usd: Decimal | None = None
+    rubric_id: int | None = None
+
+
+def _rubric(*, team: Team, rubric_id: int | None):
+    """The chosen rubric (the team's own or a shared one), or None for the default."""
+    if rubric_id is None:
+        return None
+    from judging.selectors import rubrics_for_team
+
+    rubric = rubrics_for_team(team=team).filter(pk=rubric_id).first()
+    if rubric is None:
+        raise InvalidInput(f"No rubric {rubric_id} is available to this team.")
+    return rubric
 
 
 @transaction.atomic
@@ -76,6 +89,7 @@ def session_submit(
         judge_repeats=settings.judge_repeats,
         robustness=settings.robustness,
         budget_usd=settings.budget_usd,
+        rubric=_rubric(team=team, rubric_id=settings.rubric_id),
     )
     if start:
         session = session_start(session=session)
@@ -185,6 +199,7 @@ def _create_session(*, team: Team, user, request: BatchRequest) -> EvaluationSes
             judge_repeats=s.judge_repeats,
             robustness=s.robustness,
             budget_usd=s.budget_usd,
+            rubric=_rubric(team=team, rubric_id=s.rubric_id),
         )
     if request.kind == Batch.Kind.ANSWERS:
         return session_create_judge_only(
@@ -196,5 +211,6 @@ def _create_session(*, team: Team, user, request: BatchRequest) -> EvaluationSes
             judge_model=s.judge_model,
             judge_repeats=s.judge_repeats,
             robustness=s.robustness,
+            rubric=_rubric(team=team, rubric_id=s.rubric_id),
         )
     raise InvalidInput(f"Unknown batch kind {request.kind!r}; use 'questions' or 'answers'.")

@@ -56,9 +56,17 @@ class SessionSettingsSerializer(serializers.Serializer):
         max_digits=10, decimal_places=4, min_value=Decimal(0), required=False, allow_null=True, default=None
     )
 
+    rubric = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Rubric id (see /api/v1/rubrics/); default rubric if unset.",
+    )
+
     def to_settings(self) -> SessionSettings:
         d = self.validated_data
         return SessionSettings(
+            rubric_id=d["rubric"],
             retrieval_mode=d["retrieval_mode"],
             retrieval_k=d["k"],
             web_search=d["web_search"],
