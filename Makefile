@@ -40,11 +40,11 @@ test: services
 demo: migrate
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	mkdir -p var
-	$(PY) -m celery -A config worker -Q $(WORKER_QUEUES) -P threads -c $(WORKER_CONCURRENCY) -l warning \
+	-$(PY) -m celery -A config worker -Q $(WORKER_QUEUES) -P threads -c $(WORKER_CONCURRENCY) -l warning \
 		--logfile var/demo-worker.log --pidfile var/demo-worker.pid --detach
-	$(MANAGE) demo
+	$(MANAGE) demo --wait-for-worker 60
 	@echo "Serving Assay on http://$(HOST):$(PORT)/  (log in as demo / demo-password; Ctrl-C stops the web server)"
-	trap '$(PY) -m celery -A config control shutdown >/dev/null 2>&1 || true' EXIT; \
+	trap 'kill $$(cat var/demo-worker.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 		$(MANAGE) runserver $(HOST):$(PORT) --noreload
 
 worker: services

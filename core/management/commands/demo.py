@@ -21,8 +21,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--fresh", action="store_true", help="run the evaluation again even if it ran before")
         parser.add_argument("--no-robustness", action="store_true", help="skip the judge robustness probes")
+        parser.add_argument(
+            "--wait-for-worker", type=int, default=0, metavar="SECONDS", help="wait this long for a worker to start"
+        )
 
-    def handle(self, *args, fresh: bool = False, no_robustness: bool = False, **options) -> None:
+    def handle(
+        self, *args, fresh: bool = False, no_robustness: bool = False, wait_for_worker: int = 0, **options
+    ) -> None:
         from scripts.make_sample_corpus import write_sample_corpus
         from sessions.models import EvaluationSession
         from sessions.selectors import session_report
@@ -32,6 +37,8 @@ class Command(BaseCommand):
         user = user_ensure(username=DEMO_USER, password=DEMO_PASSWORD)
         membership_grant(team=team, user=user, role=Membership.Role.ADMIN)
 
+        if wait_for_worker:
+            self._wait_for_worker(wait_for_worker)
         out = Path(settings.BASE_DIR) / "var" / "demo"
         files = write_sample_corpus(out=out)
         self.stdout.write(f"Sample corpus written to {out} ({len(files)} files, made by scripts/make_sample_corpus.py)")
@@ -55,3 +62,16 @@ class Command(BaseCommand):
                 args.append("--robustness")
             call_command("evaluate", *args, stdout=self.stdout)
         self.stdout.write(f"Demo login: {DEMO_USER} / {DEMO_PASSWORD} (team {team.name})")
+
+    def _wait_for_worker(self, seconds: int) -> None:
+        import time
+
+        from core.runmode import worker_available
+
+        self.stdout.write(f"Waiting up to {seconds}s for the worker to start …")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if worker_available(timeout=1.0):
+                self.stdout.write("Worker is up.")
+                return
+        self.stdout.write("No worker answered; the demo runs in this process instead.")
