@@ -193,3 +193,129 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         robustness=session_robustness(session=session) if session.robustness else None,
         overrides=overrides,
     )
+
+
+@dataclass
+class ComparedTurn:
+    conversation: str
+    question: str
+    original_score: Decimal | None
+    new_score: Decimal | None
+    changes: list[tuple[str, str, str]]  # (criterion name, original rating, new rating)
+
+    @property
+    def delta(self) -> Decimal | None:
+        if self.original_score is None or self.new_score is None:
+            return None
+        return self.new_score - self.original_score
+
+
+@dataclass
+class SessionComparison:
+    original: EvaluationSession
+    rejudge: EvaluationSession
+    turns: list[ComparedTurn]
+    original_mean: object  # MeanSummary
+    new_mean: object
+    ratings_compared: int
+    ratings_changed: int
+    provenance: list[tuple[str, str, str]]  # (what, original, re-judge) where they differ
+
+    @property
+    def agreement(self) -> float | None:
+        if not self.ratings_compared:
+            return None
+        return 1 - self.ratings_changed / self.ratings_compared
+
+    @property
+    def mean_abs_delta(self) -> Decimal | None:
+        deltas = [abs(t.delta) for t in self.turns if t.delta is not None]
+        if not deltas:
+            return None
+        return (sum(deltas, Decimal(0)) / len(deltas)).quantize(Decimal("0.1"))
+
+
+def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
+    """A re-judge against the session it re-judged: scores, changed ratings, what differs."""
+    from judging.scoring import mean_with_count
+
+    original = rejudge.rejudge_of
+    if original is None:
+        raise ValueError("not a re-judge")
+    before, after = session_report(session=original), session_report(session=rejudge)
+
+    def by_key(report: SessionReport) -> dict[tuple[str, str], TurnReport]:
+        return {
+            (str(conversation), turn.question.text): turn
+            for conversation, turns in report.conversations
+            for turn in turns
+            if turn.answer is not None and turn.answer.status == Answer.Status.OK
+        }
+
+    old, new = by_key(before), by_key(after)
+    turns: list[ComparedTurn] = []
+    compared = changed = 0
+    for key, new_turn in new.items():
+        old_turn = old.get(key)
+        if old_turn is None:
+            continue
+        old_ratings = {r.key: r for r in old_turn.ratings}
+        changes = []
+        for rating in new_turn.ratings:
+            previous = old_ratings.get(rating.key)
+            if previous is None:
+                continue
+            compared += 1
+            if previous.rating != rating.rating:
+                changed += 1
+                changes.append((rating.name, previous.rating, rating.rating))
+        turns.append(
+            ComparedTurn(
+                conversation=key[0],
+                question=key[1],
+                original_score=old_turn.score,
+                new_score=new_turn.score,
+                changes=changes,
+            )
+        )
+    return SessionComparison(
+        original=original,
+        rejudge=rejudge,
+        turns=turns,
+        original_mean=mean_with_count(t.original_score for t in turns),
+        new_mean=mean_with_count(t.new_score for t in turns),
+        ratings_compared=compared,
+        ratings_changed=changed,
+        provenance=_provenance_differences(original=original, rejudge=rejudge),
+    )
+
+
+def _provenance_differences(*, original: EvaluationSession, rejudge: EvaluationSession) -> list[tuple[str, str, str]]:
+    from judging.models import Judgment
+
+    def first(session: EvaluationSession) -> dict:
+        judgment = (
+            Judgment.objects.filter(answer__question__session=session, status=Judgment.Status.OK)
+            .order_by("pk")
+            .values_list("provenance", flat=True)
+            .first()
+        )
+        return judgment or {}
+
+    a, b = first(original), first(rejudge)
+    rows = [
+        (
+            "judge",
+            f"{original.judge_provider} / {original.judge_model}",
+            f"{rejudge.judge_provider} / {rejudge.judge_model}",
+        ),
+        ("rubric", str(original.rubric), str(rejudge.rubric)),
+        ("response format", str(a.get("response_format", "—")), str(b.get("response_format", "—"))),
+        (
+            "corpus version",
+            str((a.get("corpus") or {}).get("version", "—")),
+            str((b.get("corpus") or {}).get("version", "—")),
+        ),
+        ("judge prompt (first item)", (a.get("prompt_hash") or "—")[:12], (b.get("prompt_hash") or "—")[:12]),
+    ]
+    return [row for row in rows if row[1] != row[2]]

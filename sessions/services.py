@@ -240,6 +240,69 @@ def session_create_judge_only(
     return session
 
 
+def session_rejudge(
+    *,
+    session: EvaluationSession,
+    user=None,
+    judge_provider: str | None = None,
+    judge_model: str = "",
+    rubric=None,
+    judge_repeats: int | None = None,
+) -> EvaluationSession:
+    """Judge a finished session's answers again, as a new judge-only session linked to it.
+
+    The answers, their passages and their history are copied as they were; what changes is
+    the judge (provider, model, temperature of the settings) or the rubric version. The
+    comparison (sessions.selectors.session_comparison) shows what moved.
+    """
+    if session.status not in (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS):
+        raise Conflict("Only a finished session can be re-judged.")
+    items = []
+    questions = (
+        Question.objects.filter(session=session)
+        .select_related("conversation")
+        .prefetch_related("answers__passages")
+        .order_by("conversation__position", "position")
+    )
+    for question in questions:
+        answered = [a for a in question.answers.all() if a.status == Answer.Status.OK]
+        if not answered:
+            continue
+        answer = max(answered, key=lambda a: a.attempt)
+        items.append(
+            {
+                "conversation": question.conversation.label or f"Conversation {question.conversation.position + 1}",
+                "question": question.text,
+                "reference_answer": question.reference_answer,
+                "answer": answer.text,
+                "model": answer.model,
+                "context": [f"{p.source_tag} {p.text}" for p in sorted(answer.passages.all(), key=lambda p: p.rank)],
+                "history": [{"question": q, "answer": a} for q, a in conversation_history(question=question)],
+            }
+        )
+    if not items:
+        raise InvalidInput("The session has no answers to judge again.")
+    same_provider = judge_provider in (None, session.judge_provider)
+    with transaction.atomic():
+        rejudge = session_create_judge_only(
+            team=session.team,
+            user=user,
+            name=f"Re-judge of {session.name}",
+            items=items,
+            rubric=rubric or session.rubric,
+            judge_provider=judge_provider or session.judge_provider,
+            judge_model=judge_model or (session.judge_model if same_provider else ""),
+            judge_repeats=judge_repeats or session.judge_repeats,
+            llm_base_url=session.llm_base_url,
+        )
+        rejudge.rejudge_of = session
+        rejudge.corpus = session.corpus
+        rejudge.retrieval_mode, rejudge.retrieval_k = session.retrieval_mode, session.retrieval_k
+        rejudge.save(update_fields=["rejudge_of", "corpus", "retrieval_mode", "retrieval_k"])
+        session_start(session=rejudge)
+    return rejudge
+
+
 def _history_turn(turn) -> list[str]:
     if isinstance(turn, dict):
         return [str(turn.get("question") or turn.get("q") or ""), str(turn.get("answer") or turn.get("a") or "")]

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:session_id>/start/", views.session_start_view, name="start"),
     path("<int:session_id>/cancel/", views.session_cancel_view, name="cancel"),
     path("<int:session_id>/resume/", views.session_resume_view, name="resume"),
+    path("<int:session_id>/rejudge/", views.session_rejudge_view, name="rejudge"),
+    path("<int:session_id>/compare/", views.session_compare, name="compare"),
 ]

@@ -15,11 +15,17 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from judging.models import Judgment, RobustnessProbe
 from judging.probes import STRATEGY_LABELS
-from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec, session_scores
+from judging.selectors import (
+    judgment_effective,
+    judgments_prefetched,
+    rubric_spec,
+    rubrics_for_team,
+    session_scores,
+)
 from sessions.forms import SessionCreateForm
 from sessions.models import EvaluationSession
-from sessions.selectors import session_progress, session_report, sessions_for_user
-from sessions.services import session_cancel, session_create, session_resume, session_start
+from sessions.selectors import session_comparison, session_progress, session_report, sessions_for_user
+from sessions.services import session_cancel, session_create, session_rejudge, session_resume, session_start
 
 SESSIONS_PER_PAGE = 20
 FINISHED = (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS)
@@ -100,6 +106,9 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         and request.membership.can_review,
         "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
         "xlsx_url": f"/api/v1/sessions/{session.pk}/report.xlsx",
+        "rubrics": rubrics_for_team(team=session.team).order_by("-is_default", "name", "-version")
+        if session.status in FINISHED
+        else [],
     }
     return render(request, "sessions/session_detail.html", context)
 
@@ -175,3 +184,43 @@ def session_resume_view(request: HttpRequest, session_id: int) -> HttpResponse:
         return domain_error_redirect(request, exc, session.get_absolute_url())
     messages.success(request, "Session resumed: only unfinished or failed work runs again.")
     return redirect(reverse("sessions:detail", args=[session.pk]))
+
+
+@require_POST
+@login_required
+def session_rejudge_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_or_404(request, session_id)
+    detail = reverse("sessions:detail", args=[session.pk])
+    provider = request.POST.get("judge_provider") or None
+    if provider not in (None, "offline", "openai"):
+        messages.error(request, "Choose the offline or the OpenAI-compatible judge.")
+        return redirect(detail)
+    rubric = rubrics_for_team(team=session.team).filter(pk=request.POST.get("rubric") or session.rubric_id).first()
+    if rubric is None:
+        messages.error(request, "That rubric is not available to this team.")
+        return redirect(detail)
+    try:
+        rejudge = session_rejudge(
+            session=session,
+            user=request.user,
+            judge_provider=provider,
+            judge_model=(request.POST.get("judge_model") or "").strip(),
+            rubric=rubric,
+        )
+    except DomainError as exc:
+        return domain_error_redirect(request, exc, detail)
+    messages.success(request, f"Re-judging {session.name}; the comparison fills in as verdicts arrive.")
+    return redirect(reverse("sessions:compare", args=[rejudge.pk]))
+
+
+@login_required
+def session_compare(request: HttpRequest, session_id: int) -> HttpResponse:
+    rejudge = session_or_404(request, session_id)
+    if rejudge.rejudge_of_id is None or not sessions_for_user(user=request.user).filter(pk=rejudge.rejudge_of_id):
+        raise Http404("Not a re-judge")
+    comparison = session_comparison(rejudge=rejudge)
+    return render(
+        request,
+        "sessions/compare.html",
+        {"comparison": comparison, "progress": session_progress(session=rejudge), "session": rejudge},
+    )
