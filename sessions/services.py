@@ -773,6 +773,14 @@ def session_finalize_if_done(*, session_id: int) -> EvaluationSession | None:
     """Move a running session to completed / completed with errors once nothing is left."""
     from judging.models import Judgment
 
+    # Cheap early exit for the common case (called after every judgment): work is left.
+    pending_judgments = Judgment.objects.filter(status=Judgment.Status.PENDING)
+    if (
+        pending_judgments.filter(answer__question__session_id=session_id).exists()
+        or pending_judgments.filter(probe__answer__question__session_id=session_id).exists()
+        or Answer.objects.filter(question__session_id=session_id, status=Answer.Status.PENDING).exists()
+    ):
+        return None
     with transaction.atomic():
         session = EvaluationSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None or session.status not in (
