@@ -42,7 +42,20 @@ STRATEGY_EXPECTED: dict[str, tuple[str, ...]] = {
 }
 STRATEGIES: tuple[str, ...] = tuple(STRATEGY_EXPECTED)
 
+# With an LLM configured, the judge model also writes a fake of its own (see
+# judging.services.llm_probe_write): plausible text whose claims the context contradicts.
+LLM_FABRICATION = "llm_fabrication"
+LLM_FABRICATION_EXPECTED: tuple[str, ...] = ("faithfulness",)
+LLM_FAKE_INSTRUCTION = (
+    "You help test an automatic grader of question answering. Given a question, the passages "
+    "it must be answered from and a correct answer, write a WRONG answer of similar length "
+    "and style: confident and fluent, but with key facts (figures, names, conclusions) changed "
+    "so that the passages contradict it. Do not mention that it is wrong. Reply with the "
+    "answer text only."
+)
+
 STRATEGY_LABELS: dict[str, str] = {
+    LLM_FABRICATION: "LLM-written fake",
     OFF_TOPIC: "Off-topic",
     FABRICATED_NUMBERS: "Fabricated numbers",
     CONTRADICTION: "Contradiction",

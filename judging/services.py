@@ -22,6 +22,7 @@ from core.errors import InvalidInput, NotAllowed
 from core.locks import JUDGMENT, advisory_lock
 from judging.llm_judge import VerdictParseError, build_judge_messages, judge_prompt_hash, parse_verdict
 from judging.models import Criterion, CriterionVerdict, Judgment, Override, RobustnessProbe, Rubric
+from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION
 from judging.rubric import RubricSpec, validate_rubric
 from judging.scoring import weighted_score
 from judging.selectors import judgment_effective, rubric_spec
@@ -204,7 +205,46 @@ def _probes_create(*, answer, session, common: dict) -> list[Judgment]:
             probe=probe, rubric=session.rubric, repeat_index=0, defaults=common
         )
         judgments.append(judgment)
+    if session.judge_provider == "openai":
+        # An LLM-written fake too; its text is written when its judgment runs (no LLM call
+        # inside this transaction).
+        probe, _ = RobustnessProbe.objects.get_or_create(
+            answer=answer,
+            strategy=LLM_FABRICATION,
+            origin="llm",
+            defaults={"fake_answer": "", "expected_criteria": list(LLM_FABRICATION_EXPECTED), "seed": seed},
+        )
+        judgment, _ = Judgment.objects.get_or_create(
+            probe=probe, rubric=session.rubric, repeat_index=0, defaults=common
+        )
+        judgments.append(judgment)
     return judgments
+
+
+def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:
+    """Ask the judge model for a plausible wrong answer (temperature 0: as repeatable as it gets)."""
+    from llm import gateway
+
+    answer = probe.answer
+    context = "\n".join(f"{p.source_tag} {p.text}" for p in answer.passages.all())
+    result = gateway.chat_complete(
+        config=config,
+        messages=[
+            {"role": "system", "content": LLM_FAKE_INSTRUCTION},
+            {
+                "role": "user",
+                "content": f"Question:\n{answer.question.text}\n\nPassages:\n{context}\n\n"
+                f"Correct answer:\n{answer.text}\n\nWrong answer:",
+            },
+        ],
+        temperature=0.0,
+    )
+    text = result.text.strip()
+    if not text:
+        raise ProviderError("The model wrote an empty fake answer.", transient=False)
+    RobustnessProbe.objects.filter(pk=probe.pk, fake_answer="").update(fake_answer=text)
+    probe.refresh_from_db(fields=["fake_answer"])
+    return probe.fake_answer
 
 
 def _enqueue(judgment_ids: list[int]) -> None:
@@ -251,6 +291,19 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
         if session.status == session.Status.CANCELLED:
             return judgment
         spec = rubric_spec(rubric=judgment.rubric)
+        if judgment.probe is not None and not judgment.probe.fake_answer:
+            try:
+                llm_probe_write(probe=judgment.probe, config=_judge_config(session))
+            except ProviderError as exc:
+                judgment_store(
+                    judgment=judgment,
+                    spec=spec,
+                    outcome=JudgeOutcome(status=Judgment.Status.FAILED, error=f"Writing the fake answer failed: {exc}"),
+                    provenance={},
+                    started_at=timezone.now(),
+                )
+                session_finalize_if_done(session_id=session.pk)
+                return judgment
         answer_text = judgment.answer.text if judgment.answer else judgment.probe.fake_answer
         started_at = timezone.now()
         try:

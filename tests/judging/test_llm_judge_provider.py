@@ -141,3 +141,44 @@ def test_judge_prompt_treats_injection_in_the_answer_as_data(fake_openai):
     # The closing tag inside the data cannot end the answer block early.
     assert user.count("</answer>") == 1
     json.dumps(messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_an_llm_judge_the_model_also_writes_a_fake_that_is_judged(team, tmp_path, fake_openai):
+    from core.runmode import in_process_tasks
+    from judging.models import RobustnessProbe
+    from sessions.selectors import session_report
+    from sessions.services import session_create
+    from tests.sessions.pipeline_support import conversations, make_corpus
+    from tests.support.fake_openai import judge_or_echo_responder
+
+    written = "SAT trains 355 million parameters and doubles inference latency."
+
+    def respond(request_json):
+        if "WRONG answer" in request_json["messages"][0]["content"]:
+            return written
+        return judge_or_echo_responder(request_json)
+
+    fake_openai.set_responder(respond)
+    corpus = make_corpus(team=team, tmp_path=tmp_path)
+    session = session_create(
+        team=team,
+        corpus=corpus,
+        name="llm probes",
+        conversations=conversations([["How many parameters does SAT train?"]]),
+        generator_provider="offline",
+        judge_provider="openai",
+        judge_model="fake-judge",
+        llm_base_url=fake_openai.base_url,
+        robustness=True,
+    )
+    with in_process_tasks():
+        session_start(session=session)
+    session.refresh_from_db()
+    assert session.status == EvaluationSession.Status.COMPLETED
+    probe = RobustnessProbe.objects.get(answer__question__session=session, origin="llm")
+    assert probe.strategy == "llm_fabrication" and probe.fake_answer == written
+    assert probe.judgments.get().status == Judgment.Status.OK
+    assert RobustnessProbe.objects.filter(answer__question__session=session, origin="rule").count() == 7
+    summary = session_report(session=session).robustness
+    assert "llm_fabrication" in {s.strategy for s in summary.strategies}
