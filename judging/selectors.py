@@ -227,3 +227,16 @@ def session_robustness(*, session):
             )
         )
     return robustness_summary(rubric=spec, items=outcomes)
+
+
+def stored_mean(*, session) -> MeanSummary | None:
+    """The session's stored mean (see judging.services.session_score_summary_store)."""
+    data = session.score_summary or {}
+    if "n_total" not in data:
+        return None
+    return MeanSummary(
+        mean=None if data.get("mean") is None else Decimal(data["mean"]),
+        n_scored=int(data["n_scored"]),
+        n_total=int(data["n_total"]),
+        n_missing=int(data["n_missing"]),
+    )

@@ -377,6 +377,14 @@ def judgment_store(
     return judgment
 
 
+def session_score_summary_store(*, session) -> None:
+    """Store the session's mean weighted score and its accounting (after finishing, overrides)."""
+    from judging.selectors import session_scores
+
+    summary = session_scores(session=session).overall.to_dict()
+    type(session).objects.filter(pk=session.pk).update(score_summary=summary)
+
+
 # --- Reviewers --------------------------------------------------------------------------
 
 
@@ -405,7 +413,7 @@ def override_create(*, judgment: Judgment, criterion_key: str, reviewer, new_rat
         if current[criterion_key] == new_rating:
             raise InvalidInput(f"The rating is already {new_rating}.")
         criterion = Criterion.objects.get(rubric=judgment.rubric, key=criterion_key)
-        return Override.objects.create(
+        override = Override.objects.create(
             judgment=locked,
             criterion=criterion,
             reviewer=reviewer,
@@ -413,6 +421,10 @@ def override_create(*, judgment: Judgment, criterion_key: str, reviewer, new_rat
             new_rating=new_rating,
             reason=reason,
         )
+        session = (judgment.answer or judgment.probe.answer).question.session
+        if judgment.answer_id is not None and not session.is_active:
+            session_score_summary_store(session=session)
+        return override
 
 
 # --- Rubrics ------------------------------------------------------------------------------

@@ -55,6 +55,9 @@ class EvaluationSession(models.Model):
     budget_usd = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     estimate = models.JSONField(default=dict, blank=True)
+    # Mean weighted score with its accounting, stored when the session finishes and after
+    # each override, so lists need not recompute it (judging.selectors.session_scores).
+    score_summary = models.JSONField(default=dict, blank=True)
     # A re-judge: the same answers judged again (another judge, model or rubric version).
     rejudge_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rejudges")
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT, db_index=True)

@@ -816,4 +816,7 @@ def session_finalize_if_done(*, session_id: int) -> EvaluationSession | None:
         session.finished_at = timezone.now()
         session.save(update_fields=["status", "finished_at"])
         session.rubric.__class__.objects.filter(pk=session.rubric_id).update(locked=True)
+        from judging.services import session_score_summary_store
+
+        session_score_summary_store(session=session)
     return session

@@ -21,7 +21,9 @@ from judging.selectors import (
     rubric_spec,
     rubrics_for_team,
     session_scores,
+    stored_mean,
 )
+from judging.services import session_score_summary_store
 from sessions.forms import SessionCreateForm
 from sessions.models import EvaluationSession
 from sessions.selectors import session_comparison, session_progress, session_report, sessions_for_user
@@ -69,8 +71,22 @@ def session_list(request: HttpRequest) -> HttpResponse:
         if session.status == EvaluationSession.Status.DRAFT:
             rows.append({"session": session, "percent": 0, "mean": None})
             continue
-        percent = 100 if session.status in FINISHED else session_progress(session=session).percent
-        rows.append({"session": session, "percent": percent, "mean": session_scores(session=session).overall})
+        if session.is_active:  # few at a time: computed live
+            rows.append(
+                {
+                    "session": session,
+                    "percent": session_progress(session=session).percent,
+                    "mean": session_scores(session=session).overall,
+                }
+            )
+        else:  # stored when the session finished and after each override
+            percent = 100 if session.status in FINISHED else session_progress(session=session).percent
+            mean = stored_mean(session=session)
+            if mean is None and session.status in FINISHED:  # finished before summaries were stored
+                session_score_summary_store(session=session)
+                session.refresh_from_db(fields=["score_summary"])
+                mean = stored_mean(session=session)
+            rows.append({"session": session, "percent": percent, "mean": mean})
     return render(request, "sessions/session_list.html", {"page": page, "rows": rows})
 
 
