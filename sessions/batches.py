@@ -56,6 +56,25 @@ def _rubric(*, team: Team, rubric_id: int | None):
     return rubric
 
 
+def settings_kwargs(*, team: Team, settings: SessionSettings) -> dict:
+    """`session_create` keyword arguments for these settings."""
+    return {
+        "retrieval_mode": settings.retrieval_mode,
+        "retrieval_k": settings.retrieval_k,
+        "web_search": settings.web_search,
+        "generator_provider": settings.generator_provider,
+        "generator_model": settings.generator_model,
+        "temperature": settings.temperature,
+        "prompt_template": settings.prompt_template,
+        "judge_provider": settings.judge_provider,
+        "judge_model": settings.judge_model,
+        "judge_repeats": settings.judge_repeats,
+        "robustness": settings.robustness,
+        "budget_usd": settings.budget_usd,
+        "rubric": _rubric(team=team, rubric_id=settings.rubric_id),
+    }
+
+
 @transaction.atomic
 def session_submit(
     *,
@@ -77,19 +96,7 @@ def session_submit(
         corpus=corpus,
         name=name,
         conversations=conversations,
-        retrieval_mode=settings.retrieval_mode,
-        retrieval_k=settings.retrieval_k,
-        web_search=settings.web_search,
-        generator_provider=settings.generator_provider,
-        generator_model=settings.generator_model,
-        temperature=settings.temperature,
-        prompt_template=settings.prompt_template,
-        judge_provider=settings.judge_provider,
-        judge_model=settings.judge_model,
-        judge_repeats=settings.judge_repeats,
-        robustness=settings.robustness,
-        budget_usd=settings.budget_usd,
-        rubric=_rubric(team=team, rubric_id=settings.rubric_id),
+        **settings_kwargs(team=team, settings=settings),
     )
     if start:
         session = session_start(session=session)
@@ -187,19 +194,7 @@ def _create_session(*, team: Team, user, request: BatchRequest) -> EvaluationSes
             corpus=request.corpus,
             name=request.name or "API batch",
             conversations=request.conversations,
-            retrieval_mode=s.retrieval_mode,
-            retrieval_k=s.retrieval_k,
-            web_search=s.web_search,
-            generator_provider=s.generator_provider,
-            generator_model=s.generator_model,
-            temperature=s.temperature,
-            prompt_template=s.prompt_template,
-            judge_provider=s.judge_provider,
-            judge_model=s.judge_model,
-            judge_repeats=s.judge_repeats,
-            robustness=s.robustness,
-            budget_usd=s.budget_usd,
-            rubric=_rubric(team=team, rubric_id=s.rubric_id),
+            **settings_kwargs(team=team, settings=s),
         )
     if request.kind == Batch.Kind.ANSWERS:
         return session_create_judge_only(

@@ -8,6 +8,7 @@ from accounts.models import Team
 from core.errors import DomainError
 from core.runmode import in_process_tasks, worker_available
 from corpora.models import Corpus
+from sessions.batches import SessionSettings, settings_kwargs
 from sessions.models import EvaluationSession
 from sessions.question_files import QuestionFileError, parse_question_file
 from sessions.selectors import session_progress, session_report
@@ -56,11 +57,7 @@ class Command(BaseCommand):
             raise CommandError("--report must end in .pdf or .xlsx")
         try:
             conversations = parse_question_file(name=path.name, data=path.read_bytes())
-            session = session_create(
-                team=team,
-                corpus=corpus,
-                name=opts["name"] or path.stem,
-                conversations=conversations,
+            settings = SessionSettings(
                 retrieval_mode=opts["mode"],
                 retrieval_k=opts["k"],
                 generator_provider=opts["provider"],
@@ -70,6 +67,13 @@ class Command(BaseCommand):
                 judge_repeats=opts["repeats"],
                 robustness=opts["robustness"],
                 budget_usd=opts["budget"],
+            )
+            session = session_create(
+                team=team,
+                corpus=corpus,
+                name=opts["name"] or path.stem,
+                conversations=conversations,
+                **settings_kwargs(team=team, settings=settings),
             )
         except (QuestionFileError, DomainError) as exc:
             raise CommandError(str(exc)) from exc
