@@ -10,11 +10,16 @@ def heartbeat(token: str) -> None:
 
 
 def _warm_up_embedder(**kwargs) -> None:
-    """Load the local embedding model before the first task needs it (~5 s on CPU)."""
+    """Load the local embedding model (~5 s on CPU) and the heavy modules (openai, parsers,
+    the judge: ~1 s together) before the first task needs them, not on a session's
+    critical path."""
+    import importlib
     import logging
 
     from django.conf import settings
 
+    for module in ("llm.gateway", "corpora.services", "judging.services", "sessions.services"):
+        importlib.import_module(module)
     try:
         from llm.embeddings import get_embedder
 

