@@ -79,6 +79,8 @@ class MicroBatcher:
         self._lock = threading.Lock()
         self._queue: list[tuple[list[str], Future]] = []
         self._collecting = False
+        self._running = 0
+        self._last_batch_size = 1
         self.calls = 0  # model calls made, for tests and benchmarks
 
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -87,22 +89,31 @@ class MicroBatcher:
             self._queue.append((list(texts), future))
             lead = not self._collecting
             self._collecting = True
+            # Wait for company only when there is some: a lone caller pays no window.
+            wait = self._running > 0 or self._last_batch_size > 1
         if lead:
-            time.sleep(self._window)
+            if wait:
+                time.sleep(self._window)
             with self._lock:
                 batch, self._queue = self._queue, []
                 self._collecting = False
+                self._last_batch_size = len(batch)
             self._run(batch)
         return future.result()
 
     def _run(self, batch: list[tuple[list[str], Future]]) -> None:
-        self.calls += 1
+        with self._lock:
+            self._running += 1
+            self.calls += 1
         try:
             vectors = self._encode([text for texts, _ in batch for text in texts])
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
             for _, future in batch:
                 future.set_exception(exc)
             return
+        finally:
+            with self._lock:
+                self._running -= 1
         start = 0
         for texts, future in batch:
             future.set_result(vectors[start : start + len(texts)])
