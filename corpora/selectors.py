@@ -83,21 +83,34 @@ def chunks_for_document(*, document: Document) -> QuerySet[Chunk]:
 
 def corpus_progress(*, corpus: Corpus) -> dict:
     """Document statuses for the live corpus page."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     documents = list(
         documents_for_corpus(corpus=corpus).values(
-            "id", "status", "error_message", "chunk_count", "page_count", "title", "source_type"
+            "id", "status", "error_message", "chunk_count", "page_count", "title", "source_type", "updated_at"
         )
     )
     counts = {status: 0 for status in Document.Status.values}
+    waited_since = timezone.now() - timedelta(seconds=QUEUE_STALL_SECONDS)
+    stalled = False
     for document in documents:
         counts[document["status"]] += 1
+        stalled |= document["status"] == Document.Status.QUEUED and document["updated_at"] < waited_since
+        del document["updated_at"]
     return {
         "corpus_id": corpus.pk,
         "version": corpus.version,
         "counts": counts,
         "active": counts[Document.Status.QUEUED] + counts[Document.Status.PROCESSING] > 0,
+        # Queued this long with nothing picking it up: most likely no worker is running.
+        "stalled": stalled,
         "documents": documents,
     }
+
+
+QUEUE_STALL_SECONDS = 30
 
 
 # --- retrieval -----------------------------------------------------------------------

@@ -80,8 +80,9 @@ def corpus_detail(request: HttpRequest, corpus_id: int) -> HttpResponse:
         "upload_form": DocumentUploadForm(),
         "url_form": DocumentUrlForm(),
         "search_form": SearchForm(),
-        "counts": corpus_progress(corpus=corpus)["counts"],
     }
+    progress = corpus_progress(corpus=corpus)
+    context["counts"], context["stalled"] = progress["counts"], progress["stalled"]
     return render(request, "corpora/corpus_detail.html", context)
 
 

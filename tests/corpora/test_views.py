@@ -153,3 +153,21 @@ def test_document_of_another_corpus_is_404_under_this_corpus(member_client, team
     other = corpus_create(team=team, name="Second")
     response = member_client.get(reverse("corpora:document", args=[other.pk, ready_document.pk]))
     assert response.status_code == 404
+
+
+def test_documents_stuck_in_the_queue_point_at_a_missing_worker(member_client, team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from corpora.models import Corpus, Document
+
+    corpus = Corpus.objects.create(team=team, name="stuck")
+    document = Document.objects.create(corpus=corpus, sha256="f" * 64, original_name="a.md")
+    page = member_client.get(f"/corpora/{corpus.pk}/")
+    assert b'id="stalled-hint" class="banner" hidden' in page.content
+    assert member_client.get(f"/corpora/{corpus.pk}/status.json").json()["stalled"] is False
+    Document.objects.filter(pk=document.pk).update(updated_at=timezone.now() - timedelta(minutes=2))
+    assert member_client.get(f"/corpora/{corpus.pk}/status.json").json()["stalled"] is True
+    page = member_client.get(f"/corpora/{corpus.pk}/")
+    assert b'id="stalled-hint" class="banner" >' in page.content and b"Is a worker running?" in page.content
