@@ -270,27 +270,36 @@ class SessionLinksSerializer(serializers.Serializer):
     report_xlsx = serializers.CharField()
 
 
-class SessionListSerializer(serializers.ModelSerializer):
-    """A row of the list: no per-row queries (counts come annotated by the view)."""
+class _SessionBaseSerializer(serializers.ModelSerializer):
+    """What the list rows and the detail share."""
 
     team = serializers.IntegerField(source="team_id", read_only=True)
     corpus = serializers.IntegerField(source="corpus_id", read_only=True, allow_null=True)
     corpus_name = serializers.SerializerMethodField()
     rubric = serializers.CharField(source="rubric.__str__", read_only=True)
+    links = serializers.SerializerMethodField()
+
+    HEAD = ["id", "name", "team", "corpus", "corpus_name", "status", "status_reason"]
+    TAIL = ["created_at", "started_at", "finished_at", "links"]
+
+    def get_corpus_name(self, obj: EvaluationSession) -> str | None:
+        return obj.corpus.name if obj.corpus_id else None
+
+    @extend_schema_field(SessionLinksSerializer)
+    def get_links(self, obj: EvaluationSession) -> dict:
+        return _session_links(obj.pk)
+
+
+class SessionListSerializer(_SessionBaseSerializer):
+    """A row of the list: no per-row queries (counts come annotated by the view)."""
+
     question_count = serializers.IntegerField(read_only=True)
     answered_count = serializers.IntegerField(read_only=True, help_text="Questions with an answer.")
-    links = serializers.SerializerMethodField()
 
     class Meta:
         model = EvaluationSession
         fields = [
-            "id",
-            "name",
-            "team",
-            "corpus",
-            "corpus_name",
-            "status",
-            "status_reason",
+            *_SessionBaseSerializer.HEAD,
             "generator_provider",
             "generator_model",
             "judge_provider",
@@ -299,19 +308,9 @@ class SessionListSerializer(serializers.ModelSerializer):
             "robustness",
             "question_count",
             "answered_count",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "links",
+            *_SessionBaseSerializer.TAIL,
         ]
         read_only_fields = fields
-
-    def get_corpus_name(self, obj: EvaluationSession) -> str | None:
-        return obj.corpus.name if obj.corpus_id else None
-
-    @extend_schema_field(SessionLinksSerializer)
-    def get_links(self, obj: EvaluationSession) -> dict:
-        return _session_links(obj.pk)
 
 
 class SessionSettingsOutSerializer(serializers.Serializer):
@@ -330,43 +329,26 @@ class SessionSettingsOutSerializer(serializers.Serializer):
     spent_usd = serializers.DecimalField(max_digits=12, decimal_places=6)
 
 
-class SessionDetailSerializer(serializers.ModelSerializer):
+class SessionDetailSerializer(_SessionBaseSerializer):
     """A session with its settings, cost estimate and live progress (``context["progress"]``)."""
 
-    team = serializers.IntegerField(source="team_id", read_only=True)
-    corpus = serializers.IntegerField(source="corpus_id", read_only=True, allow_null=True)
-    corpus_name = serializers.SerializerMethodField()
-    rubric = serializers.CharField(source="rubric.__str__", read_only=True)
     settings = serializers.SerializerMethodField()
     estimate = serializers.JSONField(read_only=True)
     progress = serializers.SerializerMethodField()
     batch = serializers.SerializerMethodField()
-    links = serializers.SerializerMethodField()
 
     class Meta:
         model = EvaluationSession
         fields = [
-            "id",
-            "name",
-            "team",
-            "corpus",
-            "corpus_name",
-            "status",
-            "status_reason",
+            *_SessionBaseSerializer.HEAD,
             "rubric",
             "settings",
             "estimate",
             "progress",
             "batch",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "links",
+            *_SessionBaseSerializer.TAIL,
         ]
         read_only_fields = fields
-
-    def get_corpus_name(self, obj: EvaluationSession) -> str | None:
-        return obj.corpus.name if obj.corpus_id else None
 
     @extend_schema_field(SessionSettingsOutSerializer)
     def get_settings(self, obj: EvaluationSession) -> dict:
@@ -382,10 +364,6 @@ class SessionDetailSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.INT)
     def get_batch(self, obj: EvaluationSession) -> int | None:
         return Batch.objects.filter(session=obj).values_list("pk", flat=True).first()
-
-    @extend_schema_field(SessionLinksSerializer)
-    def get_links(self, obj: EvaluationSession) -> dict:
-        return _session_links(obj.pk)
 
 
 class BatchSerializer(serializers.ModelSerializer):
