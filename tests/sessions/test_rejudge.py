@@ -78,6 +78,7 @@ def test_rejudge_with_the_same_judge_agrees_and_is_reachable_from_the_pages(team
     comparison = page.context["comparison"]
     assert comparison.ratings_changed == 0 and comparison.agreement == 1.0  # the offline judge is deterministic
     assert b"any difference is the judge" in page.content
+    assert b'<span class="num">0.0</span><span class="label">mean |' in page.content
     assert f"/sessions/{rejudge.pk}/compare/".encode() in client.get(f"/sessions/{original.pk}/").content
 
 
