@@ -18,6 +18,7 @@ NO_ANSWER = "The provided context does not answer this question."
 # a sentence that answers the question typically above 0.4.
 RELEVANCE_THRESHOLD = 0.3
 KEYWORD_WEIGHT = 0.3
+RANK_WEIGHT = 0.08
 # Share of the similarity that comes from the history-expanded query (follow-ups only).
 HISTORY_WEIGHT = 0.3
 # A follow-up should not be answered with what the previous answer already said.
@@ -100,6 +101,7 @@ class _Candidate:
     text: str
     tag: str
     order: int
+    passage_rank: int = 0  # 0 for the first retrieved passage
 
 
 def _tokens(text: str) -> list[str]:
@@ -199,7 +201,7 @@ def offline_answer(
     """
     candidates: list[_Candidate] = []
     seen: set[str] = set()
-    for tag, text in passages:
+    for passage_rank, (tag, text) in enumerate(passages):
         for sentence in split_sentences(text):
             key = re.sub(r"\W+", " ", sentence.lower()).strip()
             if len(sentence.split()) < MIN_SENTENCE_WORDS and "=" not in sentence:
@@ -207,7 +209,7 @@ def offline_answer(
             if key in seen:
                 continue
             seen.add(key)
-            candidates.append(_Candidate(sentence, _format_tag(tag), len(candidates)))
+            candidates.append(_Candidate(sentence, _format_tag(tag), len(candidates), passage_rank))
     if not candidates or not question.strip():
         return NO_ANSWER
 
@@ -227,6 +229,8 @@ def offline_answer(
         similarity += HISTORY_WEIGHT * cosine(expanded_vector, vector)
         stems = {_stem(t) for t in _tokens(candidate.text)}
         result = similarity + KEYWORD_WEIGHT * _keyword_overlap(query_terms, stems)
+        # Retrieval already fused vector, keyword and table evidence: keep a little of its order.
+        result += RANK_WEIGHT / (1 + candidate.passage_rank)
         if already_said and stems and len(stems & already_said) / len(stems) >= REPEAT_OVERLAP:
             result -= REPEAT_PENALTY  # the previous answer already said this
         return result
