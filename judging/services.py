@@ -339,8 +339,24 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
             else None,
         }
         judgment_store(judgment=judgment, spec=spec, outcome=outcome, provenance=provenance, started_at=started_at)
+        if judgment.answer is not None and judgment.repeat_index == 0:
+            answer_reference_similarity_store(answer=judgment.answer)
     session_finalize_if_done(session_id=session.pk)
     return judgment
+
+
+def answer_reference_similarity_store(*, answer) -> float | None:
+    """Store how close the answer is to the reference answer (cosine, citations ignored)."""
+    from judging.offline_judge import strip_citations
+
+    reference = (answer.question.reference_answer or "").strip()
+    if not reference or answer.reference_similarity is not None or not answer.text.strip():
+        return answer.reference_similarity
+    vectors = _embed([strip_citations(answer.text), reference])
+    similarity = round(float(np.clip(vectors[0] @ vectors[1], -1.0, 1.0)), 4)
+    type(answer).objects.filter(pk=answer.pk).update(reference_similarity=similarity)
+    answer.reference_similarity = similarity
+    return similarity
 
 
 @transaction.atomic

@@ -136,6 +136,9 @@ class Answer(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     provider_attempts = models.PositiveSmallIntegerField(default=0)
+    # Cosine similarity (local embeddings) of the answer to the question's reference
+    # answer, when there is one: a judge-independent check next to the verdicts.
+    reference_similarity = models.FloatField(null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -178,6 +178,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         "completion_tokens": agg["tokens_out"] or 0,
         "spent_usd": str(session.spent_usd),
         "mean_score": scores.overall,
+        "reference_similarity": _reference_similarity(result),
         "per_criterion": [(c, scores.per_criterion[c.key]) for c in spec.criteria],
     }
     overrides = list(
@@ -193,6 +194,19 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         robustness=session_robustness(session=session) if session.robustness else None,
         overrides=overrides,
     )
+
+
+def _reference_similarity(conversations: list[tuple[Conversation, list[TurnReport]]]) -> dict:
+    """Mean similarity to the reference answers, over the answered questions that have one."""
+    values = [
+        turn.answer.reference_similarity
+        for _, turns in conversations
+        for turn in turns
+        if turn.answer is not None and turn.answer.reference_similarity is not None
+    ]
+    with_reference = sum(1 for _, turns in conversations for turn in turns if turn.question.reference_answer)
+    mean = round(sum(values) / len(values), 3) if values else None
+    return {"mean": mean, "n_scored": len(values), "n_with_reference": with_reference}
 
 
 @dataclass

@@ -406,6 +406,12 @@ class CriterionMeanSerializer(MeanSerializer):
     weight = serializers.CharField()
 
 
+class ReferenceSimilaritySerializer(serializers.Serializer):
+    mean = serializers.FloatField(allow_null=True, help_text="Mean cosine similarity to the reference answers.")
+    n_scored = serializers.IntegerField()
+    n_with_reference = serializers.IntegerField()
+
+
 class TotalsSerializer(serializers.Serializer):
     wall_clock_ms = serializers.IntegerField(allow_null=True)
     generation_ms = serializers.IntegerField(help_text="Sum of response latencies.")
@@ -422,6 +428,7 @@ class TotalsSerializer(serializers.Serializer):
     spent_usd = serializers.CharField()
     mean_score = MeanSerializer()
     per_criterion = CriterionMeanSerializer(many=True)
+    reference_similarity = ReferenceSimilaritySerializer()
 
 
 class PassageSerializer(serializers.Serializer):
@@ -465,6 +472,7 @@ class QuestionResultSerializer(serializers.Serializer):
     question_id = serializers.IntegerField()
     question = serializers.CharField()
     reference_answer = serializers.CharField(allow_blank=True)
+    reference_similarity = serializers.FloatField(allow_null=True)
     answer_id = serializers.IntegerField(allow_null=True)
     answer_status = serializers.CharField(allow_null=True)
     answer = serializers.CharField(allow_null=True)
@@ -582,6 +590,7 @@ def results_data(report, probes: list) -> dict:
                     "question_id": q.pk,
                     "question": q.text,
                     "reference_answer": q.reference_answer,
+                    "reference_similarity": a.reference_similarity if a else None,
                     "answer_id": a.pk if a else None,
                     "answer_status": a.status if a else None,
                     "answer": a.text if a else None,

@@ -125,7 +125,7 @@ def _questions(workbook, report: SessionReport) -> None:
     header += ["Response latency (ms)", "Evaluation latency (ms)"]
     for c in criteria:
         header += [f"{c.name} rating", f"{c.name} judge rating", f"{c.name} rationale"]
-    header += ["Weighted score", "Judgment status", "Unstable", "Prompt"]
+    header += ["Weighted score", "Judgment status", "Unstable", "Similarity to reference", "Prompt"]
     widths = {2: 40, 3: 30, 5: 60, len(header) - 1: 80}
     sheet = _Sheet(workbook, "Questions", header, widths=widths)
     for conversation, turns in report.conversations:
@@ -146,7 +146,7 @@ def _questions(workbook, report: SessionReport) -> None:
                 r = ratings.get(c.key)
                 row += [r.rating, r.judge_rating, r.rationale] if r else [None, None, None]
             statuses = ", ".join(j.status for j in turn.judgments) or "not judged"
-            row += [turn.score, statuses, turn.unstable, a.prompt if a else ""]
+            row += [turn.score, statuses, turn.unstable, a.reference_similarity if a else None, a.prompt if a else ""]
             sheet.add(row)
 
 

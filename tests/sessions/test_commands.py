@@ -81,3 +81,31 @@ def test_judge_rejects_items_without_an_answer(tmp_path):
     source.write_text(json.dumps([{"question": "q"}]))
     with pytest.raises(CommandError, match="needs 'question' and 'answer'"):
         call_command("judge", "--input", str(source), "--output", str(tmp_path / "out.json"))
+
+
+def test_answers_are_compared_with_reference_answers(team, tmp_path):
+    from sessions.selectors import session_report
+
+    make_corpus(team=team, tmp_path=tmp_path, name="notes")
+    questions = tmp_path / "questions.json"
+    questions.write_text(
+        json.dumps(
+            [
+                {"conversation": "a", "question": "How many parameters does SAT train?",
+                 "reference_answer": "SAT trains 2.8 million parameters."},
+                {"conversation": "a", "question": "Does it slow down inference?",
+                 "reference_answer": "The French Revolution began in 1789."},
+                {"conversation": "b", "question": "What learning rate does SAT use?"},
+            ]
+        )
+    )  # fmt: skip
+    call_command("evaluate", "--team", team.slug, "--corpus", "notes", "--questions", str(questions), "--sync",
+                 stdout=io.StringIO())  # fmt: skip
+    session = EvaluationSession.objects.get(team=team)
+    by_question = {a.question.text: a for a in Answer.objects.filter(question__session=session)}
+    right = by_question["How many parameters does SAT train?"].reference_similarity
+    wrong = by_question["Does it slow down inference?"].reference_similarity
+    assert right is not None and wrong is not None and right > 0.6 > wrong
+    assert by_question["What learning rate does SAT use?"].reference_similarity is None
+    totals = session_report(session=session).totals["reference_similarity"]
+    assert totals["n_scored"] == 2 and totals["n_with_reference"] == 2
