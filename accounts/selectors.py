@@ -37,3 +37,8 @@ def scope_to_user(queryset: QuerySet[M], *, user, team_path: str = "team") -> Qu
 
 def scope_to_team(queryset: QuerySet[M], *, team: Team, team_path: str = "team") -> QuerySet[M]:
     return queryset.filter(**{team_path: team})
+
+
+def team_by_slug_or_name(*, value: str) -> Team | None:
+    """A team named on the command line: its slug first, else its name."""
+    return Team.objects.filter(slug=value).first() or Team.objects.filter(name=value).first()

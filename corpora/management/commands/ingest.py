@@ -7,22 +7,14 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 
-from accounts.models import Team
+from core.commands import team_lookup
 from corpora.models import Corpus, Document
 from corpora.parsers import SUPPORTED_EXTENSIONS
 from corpora.services import corpus_create, document_add_url, document_ingest, document_upload
 
 WORKER_PING_TIMEOUT = 2.0
 POLL_SECONDS = 1.0
-
-
-def team_lookup(value: str) -> Team:
-    team = Team.objects.filter(Q(slug=value) | Q(name=value)).first()
-    if team is None:
-        raise CommandError(f"No team with slug or name {value!r}.")
-    return team
 
 
 def ingest_worker_available(timeout: float = WORKER_PING_TIMEOUT) -> bool:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import Team
+from core.commands import team_lookup
 from core.errors import DomainError
 from core.runmode import in_process_tasks, worker_available
 from corpora.models import Corpus
@@ -14,13 +14,6 @@ from sessions.question_files import QuestionFileError, parse_question_file
 from sessions.selectors import session_progress, session_report
 from sessions.services import session_create, session_start
 from sessions.summary_text import render_summary
-
-
-def team_lookup(value: str) -> Team:
-    team = Team.objects.filter(slug=value).first() or Team.objects.filter(name=value).first()
-    if team is None:
-        raise CommandError(f"No team called {value!r}.")
-    return team
 
 
 class Command(BaseCommand):
