@@ -75,7 +75,6 @@ def session_create(
     robustness: bool = False,
     budget_usd: Decimal | None = None,
 ) -> EvaluationSession:
-    from judging.selectors import rubric_default
 
     if corpus.team_id != team.pk:
         raise InvalidInput("The corpus belongs to another team.")
@@ -99,9 +98,7 @@ def session_create(
             raise InvalidInput(f"Unknown provider {provider!r}.")
         if provider == EvaluationSession.Provider.OPENAI and not (llm_base_url or llm_available()):
             raise InvalidInput("The OpenAI-compatible provider needs LLM_BASE_URL (or a base URL for the session).")
-    rubric = rubric or rubric_default()
-    if rubric.team_id not in (None, team.pk):
-        raise InvalidInput("The rubric belongs to another team.")
+    rubric = _team_rubric(team=team, rubric=rubric)
 
     from django.conf import settings
 
@@ -164,8 +161,6 @@ def session_create_judge_only(
     """
     from django.conf import settings
 
-    from judging.selectors import rubric_default
-
     if not items:
         raise InvalidInput("Submit at least one item.")
     parsed: dict[str, list[dict]] = {}
@@ -181,9 +176,7 @@ def session_create_judge_only(
     )
     if judge_provider not in (EvaluationSession.Provider.OFFLINE, EvaluationSession.Provider.OPENAI):
         raise InvalidInput(f"Unknown judge provider {judge_provider!r}.")
-    rubric = rubric or rubric_default()
-    if rubric.team_id not in (None, team.pk):
-        raise InvalidInput("The rubric belongs to another team.")
+    rubric = _team_rubric(team=team, rubric=rubric)
     session = EvaluationSession.objects.create(
         team=team,
         created_by=user,
@@ -301,6 +294,16 @@ def session_rejudge(
         rejudge.save(update_fields=["rejudge_of", "corpus", "retrieval_mode", "retrieval_k"])
         session_start(session=rejudge)
     return rejudge
+
+
+def _team_rubric(*, team: Team, rubric):
+    """The chosen rubric if the team may use it (its own or a shared one), else the default."""
+    from judging.selectors import rubric_default
+
+    rubric = rubric or rubric_default()
+    if rubric.team_id not in (None, team.pk):
+        raise InvalidInput("The rubric belongs to another team.")
+    return rubric
 
 
 def _history_turn(turn) -> list[str]:
