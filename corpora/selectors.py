@@ -304,8 +304,11 @@ def _vector_rows(*, corpus: Corpus, vector: list[float] | None, limit: int, docu
     """
     ef_search = min(max(HNSW_EF_SEARCH, 2 * limit), HNSW_EF_SEARCH_MAX)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        # Both settings for this transaction only, in one round trip.
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            [str(ef_search)],
+        )
         cursor.execute(sql, params)
         return _decoded(cursor.fetchall())
 

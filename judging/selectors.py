@@ -45,17 +45,28 @@ def rubrics_for_team(*, team) -> QuerySet[Rubric]:
 
 
 _SPEC_CACHE: dict[tuple[int, int], RubricSpec] = {}
+_CRITERION_IDS_CACHE: dict[tuple[int, int], dict[str, int]] = {}
+
+
+def _cached_if_locked(cache: dict, rubric: Rubric, build):
+    """Locked rubrics never change again, so what is read from them can be kept."""
+    key = (rubric.pk, rubric.version)
+    if rubric.locked and key in cache:
+        return cache[key]
+    value = build(rubric)
+    if rubric.locked:
+        cache[key] = value
+    return value
 
 
 def rubric_spec(*, rubric: Rubric) -> RubricSpec:
-    """The rubric as plain data. Cached for locked rubrics, which never change again."""
-    key = (rubric.pk, rubric.version)
-    if rubric.locked and key in _SPEC_CACHE:
-        return _SPEC_CACHE[key]
-    spec = _rubric_spec(rubric)
-    if rubric.locked:
-        _SPEC_CACHE[key] = spec
-    return spec
+    """The rubric as plain data. Cached for locked rubrics."""
+    return _cached_if_locked(_SPEC_CACHE, rubric, _rubric_spec)
+
+
+def rubric_criterion_ids(*, rubric: Rubric) -> dict[str, int]:
+    """The rubric's criterion ids by key. Cached for locked rubrics."""
+    return _cached_if_locked(_CRITERION_IDS_CACHE, rubric, lambda r: dict(r.criteria.values_list("key", "pk")))
 
 
 def _rubric_spec(rubric: Rubric) -> RubricSpec:

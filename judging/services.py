@@ -25,14 +25,30 @@ from judging.models import Criterion, CriterionVerdict, Judgment, Override, Robu
 from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION
 from judging.rubric import RubricSpec, validate_rubric
 from judging.scoring import weighted_score
-from judging.selectors import judgment_effective, rubric_spec
+from judging.selectors import judgment_effective, rubric_criterion_ids, rubric_spec
 from llm.config import llm_config
 from llm.types import LLMConfig, ProviderError
+from sessions.models import Answer
 
 logger = logging.getLogger(__name__)
 
 # A reply that cannot be parsed is asked for again this many times before it is kept raw.
 PARSE_RETRIES = 2
+# What judgment_store writes when a judgment ends its pending state.
+JUDGMENT_RESULT_FIELDS = [
+    "status",
+    "raw_output",
+    "error",
+    "latency_ms",
+    "attempts",
+    "prompt",
+    "prompt_hash",
+    "provenance",
+    "weighted_score",
+    "flagged_for_review",
+    "started_at",
+    "finished_at",
+]
 
 
 # --- The judge itself (no database) -------------------------------------------------
@@ -148,10 +164,13 @@ def _judge_config(session) -> LLMConfig:
     return llm_config(provider=session.judge_provider, model=session.judge_model, base_url=session.llm_base_url)
 
 
-def judgments_schedule_for_answer(*, answer) -> list[Judgment]:
+def judgments_schedule_for_answer(*, answer, fresh: bool = False, passages: list[str] | None = None) -> list[Judgment]:
     """Create the answer's pending judgments (k repeats) and its probes; enqueue them.
 
-    Called inside the transaction that marks the answer done; safe to call twice.
+    Called inside the transaction that marks the answer done; safe to call twice unless
+    ``fresh``: that transaction is also the one that ends the answer's pending state, so
+    nothing can exist for it yet and rows are inserted at once. ``passages`` are the
+    answer's retrieved texts when the caller has them (spares reading them back).
     """
     session = answer.question.session
     common = {
@@ -160,14 +179,19 @@ def judgments_schedule_for_answer(*, answer) -> list[Judgment]:
         "judge_model": session.judge_model,
         "temperature": session.judge_temperature,
     }
-    judgments = []
-    for repeat in range(session.judge_repeats):
-        judgment, _ = Judgment.objects.get_or_create(
-            answer=answer, rubric=session.rubric, repeat_index=repeat, defaults=common
+    if fresh:
+        judgments = Judgment.objects.bulk_create(
+            Judgment(answer=answer, repeat_index=repeat, **common) for repeat in range(session.judge_repeats)
         )
-        judgments.append(judgment)
+    else:
+        judgments = [
+            Judgment.objects.get_or_create(answer=answer, rubric=common["rubric"], repeat_index=r, defaults=common)[0]
+            for r in range(session.judge_repeats)
+        ]
     if session.robustness:
-        judgments += _probes_create(answer=answer, session=session, common=common)
+        if passages is None:
+            passages = [p.text for p in answer.passages.all()]
+        judgments += _probes_create(answer=answer, session=session, common=common, context=passages, fresh=fresh)
     _enqueue([j.pk for j in judgments if j.status == Judgment.Status.PENDING])
     return judgments
 
@@ -177,11 +201,10 @@ def _probe_seed(*, session_id: int, question_id: int) -> int:
     return int(digest[:12], 16)
 
 
-def _probes_create(*, answer, session, common: dict) -> list[Judgment]:
+def _probes_create(*, answer, session, common: dict, context: list[str], fresh: bool) -> list[Judgment]:
     from judging.probes import make_probes
 
     seed = _probe_seed(session_id=session.pk, question_id=answer.question_id)
-    context = [p.text for p in answer.passages.all()]
     drafts = make_probes(
         question=answer.question.text,
         genuine_answer=answer.text,
@@ -189,30 +212,40 @@ def _probes_create(*, answer, session, common: dict) -> list[Judgment]:
         corpus_entities=None,
         seed=seed,
     )
-    judgments = []
-    for draft in drafts:
-        probe, _ = RobustnessProbe.objects.get_or_create(
+    probes = [
+        RobustnessProbe(
             answer=answer,
             strategy=draft.strategy,
             origin="rule",
-            defaults={
-                "fake_answer": draft.fake_answer,
-                "expected_criteria": list(draft.expected_criteria),
-                "seed": seed,
-            },
+            fake_answer=draft.fake_answer,
+            expected_criteria=list(draft.expected_criteria),
+            seed=seed,
         )
-        judgment, _ = Judgment.objects.get_or_create(
-            probe=probe, rubric=session.rubric, repeat_index=0, defaults=common
-        )
-        judgments.append(judgment)
+        for draft in drafts
+    ]
     if session.judge_provider == "openai":
         # An LLM-written fake too; its text is written when its judgment runs (no LLM call
         # inside this transaction).
+        probes.append(
+            RobustnessProbe(
+                answer=answer,
+                strategy=LLM_FABRICATION,
+                origin="llm",
+                fake_answer="",
+                expected_criteria=list(LLM_FABRICATION_EXPECTED),
+                seed=seed,
+            )
+        )
+    if fresh:
+        probes = RobustnessProbe.objects.bulk_create(probes)
+        return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
+    judgments = []
+    for draft in probes:
         probe, _ = RobustnessProbe.objects.get_or_create(
             answer=answer,
-            strategy=LLM_FABRICATION,
-            origin="llm",
-            defaults={"fake_answer": "", "expected_criteria": list(LLM_FABRICATION_EXPECTED), "seed": seed},
+            strategy=draft.strategy,
+            origin=draft.origin,
+            defaults={"fake_answer": draft.fake_answer, "expected_criteria": draft.expected_criteria, "seed": seed},
         )
         judgment, _ = Judgment.objects.get_or_create(
             probe=probe, rubric=session.rubric, repeat_index=0, defaults=common
@@ -276,13 +309,7 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
     with advisory_lock(namespace=JUDGMENT, key=judgment_id) as acquired:
         if not acquired:
             return None
-        judgment = (
-            Judgment.objects.select_related(
-                "rubric", "answer__question__session__corpus", "probe__answer__question__session__corpus"
-            )
-            .filter(pk=judgment_id)
-            .first()
-        )
+        judgment = _judgment_for_run(judgment_id=judgment_id)
         if judgment is None or judgment.status != Judgment.Status.PENDING:
             return judgment
         genuine = judgment.answer or judgment.probe.answer
@@ -345,6 +372,24 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
     return judgment
 
 
+def _judgment_for_run(*, judgment_id: int) -> Judgment | None:
+    """The judgment with what judging it reads, in two narrow queries (one nine-table join
+    through both the answer and the probe path cost more to plan and build than both)."""
+    judgment = Judgment.objects.select_related("rubric", "probe").filter(pk=judgment_id).first()
+    if judgment is None:
+        return None
+    genuine = (
+        Answer.objects.select_related("question__session__corpus")
+        .filter(pk=judgment.answer_id or judgment.probe.answer_id)
+        .first()
+    )
+    if judgment.answer_id:
+        judgment.answer = genuine
+    else:
+        judgment.probe.answer = genuine
+    return judgment
+
+
 def answer_reference_similarity_store(*, answer) -> float | None:
     """Store how close the answer is to the reference answer (cosine, citations ignored)."""
     from judging.offline_judge import strip_citations
@@ -363,7 +408,7 @@ def answer_reference_similarity_store(*, answer) -> float | None:
 def judgment_store(
     *, judgment: Judgment, spec: RubricSpec, outcome: JudgeOutcome, provenance: dict, started_at
 ) -> Judgment:
-    criteria = {c.key: c for c in judgment.rubric.criteria.all()}
+    criterion_ids = rubric_criterion_ids(rubric=judgment.rubric)
     judgment.status = outcome.status
     judgment.raw_output = outcome.raw_output
     judgment.error = outcome.error
@@ -376,19 +421,19 @@ def judgment_store(
     judgment.flagged_for_review = outcome.status == Judgment.Status.UNPARSEABLE
     judgment.started_at = started_at
     judgment.finished_at = timezone.now()
-    judgment.save()
+    judgment.save(update_fields=JUDGMENT_RESULT_FIELDS)
     # Verdicts are written in the transaction that ends the pending state: none exist yet.
     if outcome.status == Judgment.Status.OK:
         CriterionVerdict.objects.bulk_create(
             CriterionVerdict(
                 judgment=judgment,
-                criterion=criteria[key],
+                criterion_id=criterion_ids[key],
                 rating=label,
                 points=spec.level(label).points,
                 rationale=rationale,
             )
             for key, (label, rationale) in outcome.ratings.items()
-            if key in criteria
+            if key in criterion_ids
         )
     return judgment
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.selectors import scope_to_user
@@ -30,6 +30,22 @@ class Progress:
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
+
+
+def session_has_pending_work(*, session_id: int) -> bool:
+    """Whether a question is unanswered or an answer or judgment is still pending (one query)."""
+    from judging.models import Judgment
+
+    pending = Judgment.objects.filter(status=Judgment.Status.PENDING)
+    unanswered = Question.objects.filter(session_id=session_id, answers__isnull=True)
+    answers = Answer.objects.filter(question__session_id=session_id, status=Answer.Status.PENDING)
+    judgments = pending.filter(answer__question__session_id=session_id)
+    probe_judgments = pending.filter(probe__answer__question__session_id=session_id)
+    return (
+        EvaluationSession.objects.filter(pk=session_id)
+        .filter(Exists(unanswered) | Exists(answers) | Exists(judgments) | Exists(probe_judgments))
+        .exists()
+    )
 
 
 def session_progress(*, session: EvaluationSession) -> Progress:

@@ -35,6 +35,7 @@ from sessions.models import (
     RetrievedPassage,
 )
 from sessions.question_files import ConversationInput
+from sessions.selectors import session_has_pending_work
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,23 @@ NO_HISTORY = "(none)"
 # How long one task may keep answering turns of a conversation before it re-queues the
 # rest: short enough to stay far below the task time limit and to share workers fairly.
 TURN_SLICE_SECONDS = 60.0
+# What answer_generate writes when an answer ends its pending state.
+ANSWER_RESULT_FIELDS = [
+    "status",
+    "text",
+    "error",
+    "prompt",
+    "retrieval_query",
+    "retrieval_latency_ms",
+    "response_latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "provider_attempts",
+    "model",
+    "cost_usd",
+    "started_at",
+    "finished_at",
+]
 FINAL_SESSION_STATES = (
     EvaluationSession.Status.COMPLETED,
     EvaluationSession.Status.COMPLETED_WITH_ERRORS,
@@ -502,16 +520,20 @@ def conversation_advance(*, conversation_id: int) -> str:
         if session.status == EvaluationSession.Status.QUEUED:
             _mark_running(session_id=session.pk)
         # Turns follow each other in this task (no broker round trip on the critical path)
-        # until the time slice is used up; then the rest is queued as a new task.
+        # until the time slice is used up; then the rest is queued as a new task. The
+        # conversation is read once: while the lock is held nobody else writes its answers.
+        turns = _conversation_turns(conversation=conversation)
         while True:
-            question = _next_question(conversation=conversation)
-            if question is None:
+            index = _next_turn(turns)
+            if index is None:
                 session_finalize_if_done(session_id=session.pk)
                 return "done"
             if session.budget_usd is not None and _budget_exhausted(session_id=session.pk):
                 return "stopped"
-            question.session = session  # already loaded; spares a query per turn
-            answer_generate(question=question)
+            turn = turns[index]
+            turn.question.session = session  # already loaded; spares a query per turn
+            answer = answer_generate(question=turn.question, history=_turn_history(turns, index), latest=turn.latest)
+            turn.record(answer)
             status = EvaluationSession.objects.filter(pk=session.pk).values_list("status", flat=True).first()
             if status not in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
                 return "stopped"  # cancelled meanwhile
@@ -529,13 +551,44 @@ def _mark_running(*, session_id: int) -> None:
     )
 
 
-def _next_question(*, conversation: Conversation) -> Question | None:
-    """The first turn whose latest attempt is missing or unfinished."""
+@dataclass
+class _Turn:
+    """A question with its latest answer attempt and the text of its best OK answer."""
+
+    question: Question
+    latest: Answer | None
+    answered_text: str | None
+
+    def record(self, answer: Answer) -> None:
+        self.latest = answer
+        if answer.status == Answer.Status.OK:
+            self.answered_text = answer.text
+
+
+def _conversation_turns(*, conversation: Conversation) -> list[_Turn]:
+    turns = []
     for question in conversation.questions.order_by("position").prefetch_related("answers"):
         answers = sorted(question.answers.all(), key=lambda a: a.attempt)
-        if not answers or answers[-1].status == Answer.Status.PENDING:
-            return question
+        ok = [a for a in answers if a.status == Answer.Status.OK]
+        turns.append(
+            _Turn(question=question, latest=answers[-1] if answers else None, answered_text=ok[-1].text if ok else None)
+        )
+    return turns
+
+
+def _next_turn(turns: list[_Turn]) -> int | None:
+    """The first turn whose latest attempt is missing or unfinished."""
+    for index, turn in enumerate(turns):
+        if turn.latest is None or turn.latest.status == Answer.Status.PENDING:
+            return index
     return None
+
+
+def _turn_history(turns: list[_Turn], index: int) -> list[tuple[str, str]]:
+    question = turns[index].question
+    if question.given_history is not None:
+        return [(str(q), str(a)) for q, a in question.given_history]
+    return [(t.question.text, t.answered_text) for t in turns[:index] if t.answered_text is not None]
 
 
 def _budget_exhausted(*, session_id: int) -> bool:
@@ -554,20 +607,22 @@ def _budget_exhausted(*, session_id: int) -> bool:
 
 
 def conversation_history(*, question: Question) -> list[tuple[str, str]]:
-    """Earlier turns of the same conversation that have an answer, in order."""
+    """Earlier turns of the same conversation that have an answer, in order (one query)."""
     if question.given_history is not None:
         return [(str(q), str(a)) for q, a in question.given_history]
-    history: list[tuple[str, str]] = []
-    earlier = (
-        Question.objects.filter(conversation_id=question.conversation_id, position__lt=question.position)
-        .order_by("position")
-        .prefetch_related("answers")
+    rows = (
+        Answer.objects.filter(
+            question__conversation_id=question.conversation_id,
+            question__position__lt=question.position,
+            status=Answer.Status.OK,
+        )
+        .order_by("question__position", "-attempt")
+        .values_list("question__position", "question__text", "text")
     )
-    for turn in earlier:
-        answered = [a for a in turn.answers.all() if a.status == Answer.Status.OK]
-        if answered:
-            history.append((turn.text, max(answered, key=lambda a: a.attempt).text))
-    return history
+    history: dict[int, tuple[str, str]] = {}
+    for position, question_text, answer_text in rows:
+        history.setdefault(position, (question_text, answer_text))  # the latest OK attempt
+    return list(history.values())
 
 
 @dataclass
@@ -651,14 +706,17 @@ def _generator_config(session: EvaluationSession) -> LLMConfig:
     return llm_config(provider=session.generator_provider, model=session.generator_model, base_url=session.llm_base_url)
 
 
-def answer_generate(*, question: Question) -> Answer:
-    """Retrieve, build the prompt, generate, store. Called with the conversation lock held."""
+def answer_generate(*, question: Question, history: list[tuple[str, str]], latest: Answer | None) -> Answer:
+    """Retrieve, build the prompt, generate, store. Called with the conversation lock held.
+
+    ``history`` holds the earlier turns of the conversation and ``latest`` the question's
+    latest attempt (None if there is none yet), both as read under that lock.
+    """
     session = question.session
-    answer = _pending_answer(question=question, session=session)
+    answer = latest if latest is not None else _pending_answer_create(question=question, session=session)
     if answer.status != Answer.Status.PENDING:
         return answer
     answer.started_at = timezone.now()
-    history = conversation_history(question=question)
     t0 = time.monotonic()
     query = retrieval_query(session=session, history=history, question=question.text)
     passages = retrieve(session=session, query=query)
@@ -690,7 +748,7 @@ def answer_generate(*, question: Question) -> Answer:
         )
     answer.finished_at = timezone.now()
     with transaction.atomic():
-        answer.save()
+        answer.save(update_fields=ANSWER_RESULT_FIELDS)
         # Passages are written in the same transaction that ends the pending state, so a
         # pending answer (the only kind generated) never has any yet.
         RetrievedPassage.objects.bulk_create(
@@ -711,20 +769,17 @@ def answer_generate(*, question: Question) -> Answer:
         if answer.status == Answer.Status.OK:
             from judging.services import judgments_schedule_for_answer
 
-            judgments_schedule_for_answer(answer=answer)
+            judgments_schedule_for_answer(answer=answer, fresh=True, passages=[p.text for p in passages])
     return answer
 
 
-def _pending_answer(*, question: Question, session: EvaluationSession) -> Answer:
-    latest = question.answers.order_by("-attempt").first()
-    if latest is not None:
-        return latest
+def _pending_answer_create(*, question: Question, session: EvaluationSession) -> Answer:
     try:
         with transaction.atomic():
             return Answer.objects.create(
                 question=question, attempt=1, provider=session.generator_provider, model=session.generator_model
             )
-    except IntegrityError:
+    except IntegrityError:  # someone else made it meanwhile (only without the lock)
         return question.answers.order_by("-attempt").first()
 
 
@@ -777,12 +832,7 @@ def session_finalize_if_done(*, session_id: int) -> EvaluationSession | None:
     from judging.models import Judgment
 
     # Cheap early exit for the common case (called after every judgment): work is left.
-    pending_judgments = Judgment.objects.filter(status=Judgment.Status.PENDING)
-    if (
-        pending_judgments.filter(answer__question__session_id=session_id).exists()
-        or pending_judgments.filter(probe__answer__question__session_id=session_id).exists()
-        or Answer.objects.filter(question__session_id=session_id, status=Answer.Status.PENDING).exists()
-    ):
+    if session_has_pending_work(session_id=session_id):
         return None
     with transaction.atomic():
         session = EvaluationSession.objects.select_for_update().filter(pk=session_id).first()
