@@ -91,3 +91,30 @@ def test_worker_killed_mid_session_then_restarted_completes_without_duplicates(
     assert answers.values("question_id").distinct().count() == 12
     judgments = Judgment.objects.filter(answer__question__session=session)
     assert judgments.count() == 12 and judgments.filter(status=Judgment.Status.OK).count() == 12
+
+
+def test_worker_keeps_its_database_connections_between_tasks(team, tmp_path, fake_openai, celery_worker_factory):
+    """Celery's Django fix-up would close the connection around every task (a new
+    PostgreSQL backend per task); ours follow CONN_MAX_AGE, as web requests do."""
+    from django.db import connection
+
+    from tests.support.fake_openai import judge_or_echo_responder
+
+    fake_openai.set_responder(judge_or_echo_responder)
+    corpus = make_corpus(team=team, tmp_path=tmp_path)
+    celery_worker_factory(concurrency=2)
+    session = _session(team, corpus, fake_openai.base_url, 2)
+    session_start(session=session)
+    session = wait_for_session(session)
+    assert session.status == EvaluationSession.Status.COMPLETED
+    first_turn_done = min(Answer.objects.filter(question__session=session).values_list("finished_at", flat=True))
+    time.sleep(1.0)  # the worker is idle now: whatever it closes after a task is closed
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT backend_start FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        worker_backends = [row[0] for row in cursor.fetchall()]
+    # 2 conversation tasks and 12 judgment tasks ran on 2 threads; the connections that
+    # served the first turn are still open after the last judgment.
+    assert 1 <= len(worker_backends) <= 2
+    assert min(worker_backends) < first_turn_done
