@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Prefetch, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.selectors import scope_to_user
@@ -33,19 +35,55 @@ class Progress:
 
 
 def session_has_pending_work(*, session_id: int) -> bool:
-    """Whether a question is unanswered or an answer or judgment is still pending (one query)."""
+    """Whether a question is unanswered or an answer or judgment is still pending.
+
+    Asked after every judgment, so it is one plain statement (PostgreSQL prepares it
+    after a few runs on a worker's persistent connection) rather than an ORM query that
+    costs more to compile than to run.
+    """
     from judging.models import Judgment
 
-    pending = Judgment.objects.filter(status=Judgment.Status.PENDING)
-    unanswered = Question.objects.filter(session_id=session_id, answers__isnull=True)
-    answers = Answer.objects.filter(question__session_id=session_id, status=Answer.Status.PENDING)
-    judgments = pending.filter(answer__question__session_id=session_id)
-    probe_judgments = pending.filter(probe__answer__question__session_id=session_id)
-    return (
-        EvaluationSession.objects.filter(pk=session_id)
-        .filter(Exists(unanswered) | Exists(answers) | Exists(judgments) | Exists(probe_judgments))
-        .exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _pending_work_sql(),
+            {"session": session_id, "answer_pending": Answer.Status.PENDING, "pending": Judgment.Status.PENDING},
+        )
+        return bool(cursor.fetchone()[0])
+
+
+@functools.cache
+def _pending_work_sql() -> str:
+    from judging.models import Judgment, RobustnessProbe
+
+    return _PENDING_WORK_SQL.format(
+        question=Question._meta.db_table,
+        answer=Answer._meta.db_table,
+        judgment=Judgment._meta.db_table,
+        probe=RobustnessProbe._meta.db_table,
     )
+
+
+_PENDING_WORK_SQL = """
+    SELECT
+        EXISTS (
+            SELECT 1 FROM {question} q
+            WHERE q.session_id = %(session)s AND NOT EXISTS (SELECT 1 FROM {answer} a WHERE a.question_id = q.id)
+        )
+        OR EXISTS (
+            SELECT 1 FROM {answer} a JOIN {question} q ON q.id = a.question_id
+            WHERE q.session_id = %(session)s AND a.status = %(answer_pending)s
+        )
+        OR EXISTS (
+            SELECT 1 FROM {judgment} j
+            JOIN {answer} a ON a.id = j.answer_id JOIN {question} q ON q.id = a.question_id
+            WHERE q.session_id = %(session)s AND j.status = %(pending)s
+        )
+        OR EXISTS (
+            SELECT 1 FROM {judgment} j JOIN {probe} p ON p.id = j.probe_id
+            JOIN {answer} a ON a.id = p.answer_id JOIN {question} q ON q.id = a.question_id
+            WHERE q.session_id = %(session)s AND j.status = %(pending)s
+        )
+"""
 
 
 def session_progress(*, session: EvaluationSession) -> Progress:
