@@ -27,6 +27,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ["ASSAY_DB_NAME"] = "assay_bench"
 os.environ["ASSAY_REDIS_DB"] = "14"
 os.environ["LOG_LEVEL"] = "WARNING"
+# Workers run as in production: with DEBUG on, Django keeps and formats every query.
+os.environ["DEBUG"] = "0"
 
 CONVERSATIONS, TURNS = 10, 5
 QUESTIONS = [
@@ -111,40 +113,52 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _run_session(*, team, corpus, base_url: str, concurrency: int, processes: int = 1) -> tuple[float, int]:
+    """Wall time of one session on freshly started workers, after a one-question warm-up
+    session (a worker's first turn opens its database connections and HTTP pool and runs
+    the embedding model for the first time: a one-off, not per-question overhead)."""
     from sessions.models import Answer
-    from sessions.question_files import ConversationInput, QuestionInput
-    from sessions.services import session_create, session_start
 
     workers = _start_workers(concurrency, processes)
     try:
-        session = session_create(
-            team=team,
-            corpus=corpus,
-            name=f"bench c={concurrency}",
-            conversations=[
-                ConversationInput(label=f"c{i}", questions=[QuestionInput(text=q) for q in QUESTIONS[:TURNS]])
-                for i in range(CONVERSATIONS)
-            ],
-            generator_provider="openai",
-            generator_model="fake",
-            llm_base_url=base_url,
-            judge_provider="openai",
-            judge_model="fake-judge",
+        _session_until_done(team=team, corpus=corpus, base_url=base_url, conversations=processes, turns=1)
+        wall, session = _session_until_done(
+            team=team, corpus=corpus, base_url=base_url, conversations=CONVERSATIONS, turns=TURNS
         )
-        started = time.monotonic()
-        session_start(session=session)
-        while True:
-            session.refresh_from_db()
-            if session.status in ("completed", "completed_with_errors", "cancelled"):
-                break
-            time.sleep(0.02)
-        wall = time.monotonic() - started
-        assert session.status == "completed", session.status
         assert Answer.objects.filter(question__session=session, status="ok").count() == CONVERSATIONS * TURNS
         return wall, CONVERSATIONS * TURNS
     finally:
         for worker in workers:
             _stop(worker)
+
+
+def _session_until_done(*, team, corpus, base_url: str, conversations: int, turns: int):
+    from sessions.question_files import ConversationInput, QuestionInput
+    from sessions.services import session_create, session_start
+
+    session = session_create(
+        team=team,
+        corpus=corpus,
+        name=f"bench {conversations}x{turns}",
+        conversations=[
+            ConversationInput(label=f"c{i}", questions=[QuestionInput(text=q) for q in QUESTIONS[:turns]])
+            for i in range(conversations)
+        ],
+        generator_provider="openai",
+        generator_model="fake",
+        llm_base_url=base_url,
+        judge_provider="openai",
+        judge_model="fake-judge",
+    )
+    started = time.monotonic()
+    session_start(session=session)
+    while True:
+        session.refresh_from_db(fields=["status"])
+        if session.status in ("completed", "completed_with_errors", "cancelled"):
+            break
+        time.sleep(0.01)
+    wall = time.monotonic() - started
+    assert session.status == "completed", session.status
+    return wall, session
 
 
 def main() -> None:
@@ -153,6 +167,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="threads in all")
     parser.add_argument("--processes", type=int, default=2, help="worker processes sharing the threads")
     parser.add_argument("--only-concurrent", action="store_true", help="skip the sequential and zero-latency runs")
+    parser.add_argument("--only-overhead", action="store_true", help="only the zero-latency run")
     args = parser.parse_args()
     _ensure_database()
 
@@ -182,6 +197,9 @@ def main() -> None:
     critical = (1 + 2 * (TURNS - 1) + 1) * latency
     bound = max(critical, calls * latency / args.concurrency)
 
+    if args.only_overhead:
+        _overhead(team=team, corpus=corpus)
+        return
     fake, base_url = _start_fake(args.latency_ms)
     try:
         wall, _ = _run_session(
@@ -205,6 +223,10 @@ def main() -> None:
         f"one after another (1 thread): {sequential:.2f} s (calls x L = {calls * latency:.2f} s); "
         f"speed-up {sequential / wall:.1f}x"
     )
+    _overhead(team=team, corpus=corpus)
+
+
+def _overhead(*, team, corpus) -> None:
     fake0, base_url0 = _start_fake(0)
     try:
         zero_wall, questions = _run_session(team=team, corpus=corpus, base_url=base_url0, concurrency=1)
