@@ -100,8 +100,17 @@ def test_worker_keeps_its_database_connections_between_tasks(team, tmp_path, fak
 
     from tests.support.fake_openai import judge_or_echo_responder
 
+    def backends() -> dict[int, object]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, backend_start FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return dict(cursor.fetchall())
+
     fake_openai.set_responder(judge_or_echo_responder)
     corpus = make_corpus(team=team, tmp_path=tmp_path)
+    before = backends()  # other tests' threads may hold connections of their own
     celery_worker_factory(concurrency=2)
     session = _session(team, corpus, fake_openai.base_url, 2)
     session_start(session=session)
@@ -109,12 +118,9 @@ def test_worker_keeps_its_database_connections_between_tasks(team, tmp_path, fak
     assert session.status == EvaluationSession.Status.COMPLETED
     first_turn_done = min(Answer.objects.filter(question__session=session).values_list("finished_at", flat=True))
     time.sleep(1.0)  # the worker is idle now: whatever it closes after a task is closed
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT backend_start FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        worker_backends = [row[0] for row in cursor.fetchall()]
+    worker_backends = [started for pid, started in backends().items() if pid not in before]
     # 2 conversation tasks and 12 judgment tasks ran on 2 threads; the connections that
     # served the first turn are still open after the last judgment.
-    assert 1 <= len(worker_backends) <= 2
+    # At most one per pool thread, and one in the worker's main thread (Django's checks at start).
+    assert 1 <= len(worker_backends) <= 3
     assert min(worker_backends) < first_turn_done
