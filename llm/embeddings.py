@@ -149,7 +149,7 @@ class LocalEmbedder:
 
     def __init__(self, *, batch_size: int = LOCAL_BATCH_SIZE) -> None:
         self.batch_size = batch_size
-        self.batcher = MicroBatcher(self._encode)
+        self.batcher = MicroBatcher(self._encode_small)
 
     @property
     def dimension(self) -> int:
@@ -161,6 +161,16 @@ class LocalEmbedder:
         if len(texts) <= MICRO_BATCH_MAX_TEXTS:
             return self.batcher.embed(list(texts))
         return self._encode(list(texts))
+
+    def _encode_small(self, texts: list[str]) -> list[list[float]]:
+        """Queries and other small requests: on ONNX Runtime when it is there (3x faster
+        for one query here), else like any batch."""
+        from llm import onnx_encoder
+
+        encoder = onnx_encoder.load(model=_load_local_model(), threads=QUERY_THREADS)
+        if encoder is None:
+            return self._encode(texts)
+        return encoder.encode(texts).tolist()
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         model = _load_local_model()

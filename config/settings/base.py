@@ -169,6 +169,8 @@ LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=4)
 # Prices per million tokens, for cost estimates: "model=input/output,model2=…".
 LLM_PRICES = env("LLM_PRICES", default="")
 EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="local:all-MiniLM-L6-v2")
+# Where the local model's ONNX export is kept (made from the packaged weights on first use).
+EMBEDDING_CACHE_DIR = env("EMBEDDING_CACHE_DIR", default=str(BASE_DIR / "var" / "models"))
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=50)
 FETCH_ALLOW_PRIVATE = env.bool("FETCH_ALLOW_PRIVATE", default=False)
 WEB_SEARCH_URL = env("WEB_SEARCH_URL", default="")

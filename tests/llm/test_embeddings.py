@@ -114,3 +114,49 @@ def test_concurrent_small_requests_are_batched_into_fewer_model_calls_with_the_s
     assert batcher.calls < len(queries)
     for i, vector in results.items():
         assert cosine(vector, expected[i]) > 0.9999
+
+
+def test_queries_on_onnx_runtime_get_the_pytorch_vectors() -> None:
+    """Small requests run on the ONNX export of the same model: padding, truncation and
+    pooling must give the vectors PyTorch gives, or queries would miss ingested chunks."""
+    from llm import onnx_encoder
+    from llm.embeddings import _load_local_model
+
+    embedder = get_embedder(name=LOCAL_MODEL_NAME)
+    encoder = onnx_encoder.load(model=_load_local_model(), threads=1)
+    assert encoder is not None, "onnxruntime is a requirement: queries should not fall back to PyTorch"
+    texts = [
+        "What learning rate does it use?",
+        "SAT",
+        "Sparse Adapter Tuning updates 0.8% of the weights of a pretrained model. " * 40,  # over 256 tokens
+    ]
+    onnx_vectors = encoder.encode(texts)
+    torch_vectors = embedder._encode(texts)
+    assert onnx_vectors.shape == (3, 384)
+    for got, expected in zip(onnx_vectors.tolist(), torch_vectors, strict=True):
+        assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) < 1e-5
+    # The micro-batched path (queries) returns the same vectors.
+    assert max(abs(a - b) for a, b in zip(embedder.embed(texts[:1])[0], torch_vectors[0], strict=True)) < 1e-5
+
+
+def test_onnx_export_is_made_once_and_reused(tmp_path, monkeypatch) -> None:
+    from llm import onnx_encoder
+    from llm.embeddings import _load_local_model
+
+    monkeypatch.setenv("EMBEDDING_CACHE_DIR", str(tmp_path))
+    first = onnx_encoder._exported(model=_load_local_model())
+    assert first.parent == tmp_path and first.stat().st_size > 10_000_000
+    made = first.stat().st_mtime_ns
+    assert onnx_encoder._exported(model=_load_local_model()) == first
+    assert first.stat().st_mtime_ns == made
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left behind
+
+
+def test_embedding_onnx_0_keeps_queries_on_pytorch(monkeypatch) -> None:
+    from llm import onnx_encoder
+    from llm.embeddings import _load_local_model
+
+    monkeypatch.setenv("EMBEDDING_ONNX", "0")
+    assert onnx_encoder.load(model=_load_local_model(), threads=1) is None
+    embedder = LocalEmbedder()
+    assert len(embedder.embed(["still works"])[0]) == 384
