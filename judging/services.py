@@ -374,15 +374,15 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
 
 def _judgment_for_run(*, judgment_id: int) -> Judgment | None:
     """The judgment with what judging it reads, in two narrow queries (one nine-table join
-    through both the answer and the probe path cost more to plan and build than both)."""
-    judgment = Judgment.objects.select_related("rubric", "probe").filter(pk=judgment_id).first()
-    if judgment is None:
-        return None
-    genuine = (
-        Answer.objects.select_related("question__session__corpus")
-        .filter(pk=judgment.answer_id or judgment.probe.answer_id)
-        .first()
-    )
+    through both the answer and the probe path cost more to plan and build than both).
+    ``get`` rather than ``first``: no ORDER BY to compile and plan."""
+    try:
+        judgment = Judgment.objects.select_related("rubric", "probe").get(pk=judgment_id)
+        genuine = Answer.objects.select_related("question__session__corpus").get(
+            pk=judgment.answer_id or judgment.probe.answer_id
+        )
+    except (Judgment.DoesNotExist, Answer.DoesNotExist):
+        return None  # deleted meanwhile (with its session): nothing to judge
     if judgment.answer_id:
         judgment.answer = genuine
     else:

@@ -507,9 +507,10 @@ def conversation_advance(*, conversation_id: int) -> str:
 
     Returns what happened, for logs and tests: "answered", "busy", "done", "stopped".
     """
-    conversation = Conversation.objects.select_related("session").filter(pk=conversation_id).first()
-    if conversation is None:
-        return "stopped"
+    try:
+        conversation = Conversation.objects.select_related("session").get(pk=conversation_id)
+    except Conversation.DoesNotExist:
+        return "stopped"  # deleted with its session meanwhile
     session = conversation.session
     if session.status not in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
         return "stopped"
@@ -534,7 +535,7 @@ def conversation_advance(*, conversation_id: int) -> str:
             turn.question.session = session  # already loaded; spares a query per turn
             answer = answer_generate(question=turn.question, history=_turn_history(turns, index), latest=turn.latest)
             turn.record(answer)
-            status = EvaluationSession.objects.filter(pk=session.pk).values_list("status", flat=True).first()
+            status = _session_status(session_id=session.pk)
             if status not in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
                 return "stopped"  # cancelled meanwhile
             if time.monotonic() >= deadline:
@@ -543,6 +544,13 @@ def conversation_advance(*, conversation_id: int) -> str:
 
     advance_conversation.delay(conversation_id)
     return "answered"
+
+
+def _session_status(*, session_id: int) -> str | None:
+    try:
+        return EvaluationSession.objects.values_list("status", flat=True).get(pk=session_id)
+    except EvaluationSession.DoesNotExist:
+        return None
 
 
 def _mark_running(*, session_id: int) -> None:
