@@ -43,6 +43,15 @@ def conversations(spec: list[list[str]]) -> list[ConversationInput]:
     ]
 
 
+def make_session(team, corpus, spec: list[list[str]], **settings) -> EvaluationSession:
+    """A draft session over ``corpus`` with one conversation per list of questions; offline
+    generator and judge unless ``settings`` say otherwise."""
+    from sessions.services import session_create
+
+    settings = {"name": "test", "generator_provider": "offline", "judge_provider": "offline", **settings}
+    return session_create(team=team, corpus=corpus, conversations=conversations(spec), **settings)
+
+
 def wait_for_session(session: EvaluationSession, *, timeout: float = 120.0) -> EvaluationSession:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

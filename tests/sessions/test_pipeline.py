@@ -8,8 +8,8 @@ import pytest
 from core.runmode import in_process_tasks
 from judging.models import Judgment
 from sessions.models import Answer, EvaluationSession
-from sessions.services import session_create, session_resume, session_start
-from tests.sessions.pipeline_support import conversations, make_corpus
+from sessions.services import session_resume, session_start
+from tests.sessions.pipeline_support import make_corpus, make_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,16 +22,8 @@ def _run(session):
 
 
 def _openai_session(team, corpus, base_url, spec, **extra):
-    return session_create(
-        team=team,
-        corpus=corpus,
-        name="t",
-        conversations=conversations(spec),
-        generator_provider="openai",
-        generator_model="fake-gen",
-        llm_base_url=base_url,
-        judge_provider="offline",
-        **extra,
+    return make_session(
+        team, corpus, spec, generator_provider="openai", generator_model="fake-gen", llm_base_url=base_url, **extra
     )
 
 
@@ -135,16 +127,7 @@ def test_budget_cap_stops_the_session_cleanly(team, tmp_path, fake_openai, setti
 
 def test_offline_session_answers_and_judges_every_question(team, tmp_path):
     corpus = make_corpus(team=team, tmp_path=tmp_path)
-    session = session_create(
-        team=team,
-        corpus=corpus,
-        name="offline",
-        conversations=conversations([["How many parameters does SAT train?"]]),
-        generator_provider="offline",
-        judge_provider="offline",
-        judge_repeats=2,
-    )
-    session = _run(session)
+    session = _run(make_session(team, corpus, [["How many parameters does SAT train?"]], judge_repeats=2))
     answer = Answer.objects.get(question__session=session)
     assert "2.8 million" in answer.text and "[Doc: sat_notes.md]" in answer.text
     judgments = list(Judgment.objects.filter(answer=answer).order_by("repeat_index"))

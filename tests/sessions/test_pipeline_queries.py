@@ -8,24 +8,12 @@ from core.runmode import in_process_tasks
 from judging.models import Judgment
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.selectors import session_has_pending_work
-from sessions.services import session_create, session_start
-from tests.sessions.pipeline_support import conversations, make_corpus
+from sessions.services import session_start
+from tests.sessions.pipeline_support import make_corpus, make_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TURNS = ["What is SAT?", "How many parameters does it train?", "Does it slow down inference?", "And its LR?"]
-
-
-def _offline_session(team, corpus, spec, **extra):
-    return session_create(
-        team=team,
-        corpus=corpus,
-        name="q",
-        conversations=conversations(spec),
-        generator_provider="offline",
-        judge_provider="offline",
-        **extra,
-    )
 
 
 def _run(session) -> int:
@@ -39,8 +27,8 @@ def _run(session) -> int:
 
 def test_pending_work_covers_unanswered_questions_pending_answers_and_both_kinds_of_judgments(team, tmp_path):
     corpus = make_corpus(team=team, tmp_path=tmp_path)
-    session = _offline_session(team, corpus, [["What is SAT?"]], robustness=True)
-    other = _offline_session(team, corpus, [["Does SAT slow down inference?"]])
+    session = make_session(team, corpus, [["What is SAT?"]], robustness=True)
+    other = make_session(team, corpus, [["Does SAT slow down inference?"]])
     assert session_has_pending_work(session_id=session.pk)  # nothing answered yet
     _run(session)
     assert not session_has_pending_work(session_id=session.pk)
@@ -66,8 +54,8 @@ def test_queries_per_turn_stay_fixed_as_a_conversation_grows(team, tmp_path):
     """A turn (retrieve, generate, store, judge, store the verdict, check for the end)
     takes the same few statements however long the conversation already is."""
     corpus = make_corpus(team=team, tmp_path=tmp_path)
-    short = _run(_offline_session(team, corpus, [TURNS[:2]]))
-    long = _run(_offline_session(team, corpus, [TURNS]))
+    short = _run(make_session(team, corpus, [TURNS[:2]]))
+    long = _run(make_session(team, corpus, [TURNS]))
     per_turn = (long - short) / 2
     # 24 today, BEGIN/COMMIT included: answer row, retrieval (3), the answer's results,
     # passages and judgment, the judgment (lock, 2 reads, history, passages, verdicts),
