@@ -164,13 +164,13 @@ def _judge_config(session) -> LLMConfig:
     return llm_config(provider=session.judge_provider, model=session.judge_model, base_url=session.llm_base_url)
 
 
-def judgments_schedule_for_answer(*, answer, fresh: bool = False, passages: list[str] | None = None) -> list[Judgment]:
+def judgments_schedule_for_answer(*, answer, passages: list[str] | None = None) -> list[Judgment]:
     """Create the answer's pending judgments (k repeats) and its probes; enqueue them.
 
-    Called inside the transaction that marks the answer done; safe to call twice unless
-    ``fresh``: that transaction is also the one that ends the answer's pending state, so
-    nothing can exist for it yet and rows are inserted at once. ``passages`` are the
-    answer's retrieved texts when the caller has them (spares reading them back).
+    Called once per answer, inside the transaction that ends its pending state (or, for
+    answers that came with a judge-only session, the one that starts the session): nothing
+    exists for it yet, so rows are inserted at once; the unique constraints refuse a
+    second call. ``passages`` are the answer's retrieved texts when the caller has them.
     """
     session = answer.question.session
     common = {
@@ -179,20 +179,14 @@ def judgments_schedule_for_answer(*, answer, fresh: bool = False, passages: list
         "judge_model": session.judge_model,
         "temperature": session.judge_temperature,
     }
-    if fresh:
-        judgments = Judgment.objects.bulk_create(
-            Judgment(answer=answer, repeat_index=repeat, **common) for repeat in range(session.judge_repeats)
-        )
-    else:
-        judgments = [
-            Judgment.objects.get_or_create(answer=answer, rubric=common["rubric"], repeat_index=r, defaults=common)[0]
-            for r in range(session.judge_repeats)
-        ]
+    judgments = Judgment.objects.bulk_create(
+        Judgment(answer=answer, repeat_index=repeat, **common) for repeat in range(session.judge_repeats)
+    )
     if session.robustness:
         if passages is None:
             passages = [p.text for p in answer.passages.all()]
-        judgments += _probes_create(answer=answer, session=session, common=common, context=passages, fresh=fresh)
-    _enqueue([j.pk for j in judgments if j.status == Judgment.Status.PENDING])
+        judgments += _probes_create(answer=answer, session=session, common=common, context=passages)
+    _enqueue([j.pk for j in judgments])
     return judgments
 
 
@@ -201,7 +195,7 @@ def _probe_seed(*, session_id: int, question_id: int) -> int:
     return int(digest[:12], 16)
 
 
-def _probes_create(*, answer, session, common: dict, context: list[str], fresh: bool) -> list[Judgment]:
+def _probes_create(*, answer, session, common: dict, context: list[str]) -> list[Judgment]:
     from judging.probes import make_probes
 
     seed = _probe_seed(session_id=session.pk, question_id=answer.question_id)
@@ -236,22 +230,8 @@ def _probes_create(*, answer, session, common: dict, context: list[str], fresh: 
                 seed=seed,
             )
         )
-    if fresh:
-        probes = RobustnessProbe.objects.bulk_create(probes)
-        return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
-    judgments = []
-    for draft in probes:
-        probe, _ = RobustnessProbe.objects.get_or_create(
-            answer=answer,
-            strategy=draft.strategy,
-            origin=draft.origin,
-            defaults={"fake_answer": draft.fake_answer, "expected_criteria": draft.expected_criteria, "seed": seed},
-        )
-        judgment, _ = Judgment.objects.get_or_create(
-            probe=probe, rubric=session.rubric, repeat_index=0, defaults=common
-        )
-        judgments.append(judgment)
-    return judgments
+    probes = RobustnessProbe.objects.bulk_create(probes)
+    return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
 
 
 def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:

@@ -595,7 +595,7 @@ def _next_turn(turns: list[_Turn]) -> int | None:
 def _turn_history(turns: list[_Turn], index: int) -> list[tuple[str, str]]:
     question = turns[index].question
     if question.given_history is not None:
-        return [(str(q), str(a)) for q, a in question.given_history]
+        return _given_history(question)
     return [(t.question.text, t.answered_text) for t in turns[:index] if t.answered_text is not None]
 
 
@@ -614,10 +614,15 @@ def _budget_exhausted(*, session_id: int) -> bool:
     return bool(stopped)
 
 
+def _given_history(question: Question) -> list[tuple[str, str]]:
+    """The history a judge-only item came with (it has no earlier turns of its own)."""
+    return [(str(q), str(a)) for q, a in question.given_history]
+
+
 def conversation_history(*, question: Question) -> list[tuple[str, str]]:
     """Earlier turns of the same conversation that have an answer, in order (one query)."""
     if question.given_history is not None:
-        return [(str(q), str(a)) for q, a in question.given_history]
+        return _given_history(question)
     rows = (
         Answer.objects.filter(
             question__conversation_id=question.conversation_id,
@@ -777,7 +782,7 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
         if answer.status == Answer.Status.OK:
             from judging.services import judgments_schedule_for_answer
 
-            judgments_schedule_for_answer(answer=answer, fresh=True, passages=[p.text for p in passages])
+            judgments_schedule_for_answer(answer=answer, passages=[p.text for p in passages])
     return answer
 
 
