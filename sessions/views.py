@@ -166,40 +166,43 @@ def session_progress_json(request: HttpRequest, session_id: int) -> JsonResponse
     return JsonResponse(session_progress(session=session).to_dict())
 
 
+def _life_cycle_action(request: HttpRequest, session_id: int, action, done: str) -> HttpResponse:
+    """Start, cancel or resume: run the service, say what happened, back to the session."""
+    session = session_or_404(request, session_id)
+    try:
+        action(session)
+    except DomainError as exc:
+        return domain_error_redirect(request, exc, session.get_absolute_url())
+    messages.success(request, done)
+    return redirect(session.get_absolute_url())
+
+
 @require_POST
 @login_required
 def session_start_view(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_or_404(request, session_id)
-    try:
-        session_start(session=session)
-    except DomainError as exc:
-        return domain_error_redirect(request, exc, session.get_absolute_url())
-    messages.success(request, "Session started.")
-    return redirect(session.get_absolute_url())
+    return _life_cycle_action(request, session_id, lambda s: session_start(session=s), "Session started.")
 
 
 @require_POST
 @login_required
 def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_or_404(request, session_id)
-    try:
-        session_cancel(session=session, reason=f"Cancelled by {request.user.get_username()}.")
-    except DomainError as exc:
-        return domain_error_redirect(request, exc, session.get_absolute_url())
-    messages.success(request, "Session cancelled. Work already done is kept; resume redoes only what is unfinished.")
-    return redirect(session.get_absolute_url())
+    return _life_cycle_action(
+        request,
+        session_id,
+        lambda s: session_cancel(session=s, reason=f"Cancelled by {request.user.get_username()}."),
+        "Session cancelled. Work already done is kept; resume redoes only what is unfinished.",
+    )
 
 
 @require_POST
 @login_required
 def session_resume_view(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_or_404(request, session_id)
-    try:
-        session_resume(session=session)
-    except DomainError as exc:
-        return domain_error_redirect(request, exc, session.get_absolute_url())
-    messages.success(request, "Session resumed: only unfinished or failed work runs again.")
-    return redirect(reverse("sessions:detail", args=[session.pk]))
+    return _life_cycle_action(
+        request,
+        session_id,
+        lambda s: session_resume(session=s),
+        "Session resumed: only unfinished or failed work runs again.",
+    )
 
 
 @require_POST
