@@ -4,6 +4,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from sessions import services
+from sessions.reports.exports import report_export_build
 
 
 @shared_task(name="sessions.tasks.advance_conversation", acks_late=True, reject_on_worker_lost=True)
@@ -14,6 +15,12 @@ def advance_conversation(conversation_id: int) -> str:
 @shared_task(name="sessions.tasks.resume_interrupted", acks_late=True)
 def resume_interrupted() -> int:
     return services.sessions_resume_interrupted()
+
+
+@shared_task(name="sessions.tasks.build_report_export", acks_late=True, reject_on_worker_lost=True)
+def build_report_export(export_id: int) -> str | None:
+    export = report_export_build(export_id=export_id)
+    return export.status if export else None
 
 
 @worker_ready.connect

@@ -124,6 +124,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "generation"
 CELERY_TASK_QUEUES_NAMES = ("ingest", "retrieval", "generation", "judging")
 CELERY_TASK_ROUTES = {
+    # CPU-bound like parsing (a long PDF report): the prefork workers of the ingest queue.
+    "sessions.tasks.build_report_export": {"queue": "ingest"},
     "corpora.tasks.*": {"queue": "ingest"},
     "sessions.tasks.*": {"queue": "generation"},
     "judging.tasks.*": {"queue": "judging"},

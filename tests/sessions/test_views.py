@@ -213,16 +213,23 @@ def test_run_session_progress_and_report(client, team, member, tmp_path):
     assert progress["judgments"] == judgments.count() == 2
     assert progress["judged"] == 2 and progress["percent"] == 100 and progress["is_active"] is False
 
-    body = client.get(session.get_absolute_url()).content.decode()
+    response = client.get(session.get_absolute_url())
+    body = response.content.decode()
     assert "1. Totals" in body and "wall clock" in body and "judging (sum)" in body
     assert "over 2 of 2 judged" in body  # honest accounting
-    assert 'aria-label="Mean rating per criterion"' in body and "Histogram of weighted scores" in body
+    charts = {chart.name: chart for chart in response.context["charts"]}
+    assert set(charts) == {"scores", "criteria", "latency"}  # no probes: no robustness chart
+    assert all(chart.src.startswith("data:image/svg+xml;base64,") for chart in charts.values())
+    assert 'alt="Weighted score per question"' in body and 'alt="Mean points per criterion"' in body
+    assert "3. Scores per question" in body and f'href="#turn-{session.questions.first().pk}"' in body
     for name in ("Relevance", "Faithfulness", "Completeness", "Clarity", "Conciseness"):
         assert name in body
     assert "Prompt sent" in body and "Current Question:" in body
     assert "Sources (" in body and "sat_notes.md" in body
     assert "offline · extractive-minilm" in body
-    assert f"/api/v1/sessions/{session.pk}/report.pdf" in body
+    for fmt in ("pdf", "xlsx", "csv", "json"):
+        assert reverse("sessions:report", args=[session.pk, fmt]) in body
+    assert reverse("sessions:report", args=[session.pk, "pdf"]) + "?paper=letter" in body
     assert "Judge robustness" not in body  # off for this session
     assert 'data-active="0"' in body
 
@@ -242,9 +249,10 @@ def test_report_shows_robustness_section_when_enabled(client, team, member, tmp_
     client.force_login(member)
     response = client.get(session.get_absolute_url())
     body = response.content.decode()
-    assert "3. Judge robustness" in body
+    assert "4. Judge robustness" in body
     assert "AUROC genuine vs fake" in body
+    assert "robustness" in {chart.name for chart in response.context["charts"]}
     assert 'id="robustness-verdict"' in body
     assert "Off-topic" in body and "Injection" in body
     assert len(response.context["probes"]) >= 7
-    assert "4. Reviewer overrides" in body
+    assert "5. Judge–reviewer agreement" in body and "6. Reviewer overrides" in body
