@@ -6,18 +6,19 @@ Builds a judged session in its own database (``assay_bench_reports``, dropped af
 N questions in conversations of 5 turns, each with a ~600-character answer, five passages,
 a ~2,500-character prompt, five verdicts with rationales, and one judged probe per
 strategy. Then, for each format, it times what the export task runs (read the report,
-render, write bytes) and the peak of Python memory allocated meanwhile (tracemalloc),
+render, return bytes) in a forked process, with that process's peak resident memory,
 and prints the size of the file. Needs `make services`.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import resource
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,42 @@ def _admin(sql: str) -> None:
         conn.execute(sql)
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _measure_in_child(*, session_id: int, fmt: str) -> dict:
+    """Export in a forked process, so its peak RSS is the export's own (plus what it inherited)."""
+    from django.db import connections
+
+    from sessions.models import EvaluationSession
+    from sessions.reports.exports import export_content
+
+    connections.close_all()  # neither process may share the other's database socket
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: export, report, exit
+        os.close(read_end)
+        before = _rss_mb()
+        started = time.perf_counter()
+        content = export_content(session=EvaluationSession.objects.get(pk=session_id), fmt=fmt)
+        result = {"seconds": time.perf_counter() - started, "size": len(content), "rss_before": before}
+        result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if fmt == "pdf":
+            from pypdf import PdfReader
+
+            result["pages"] = len(PdfReader(io.BytesIO(content)).pages)
+        connections.close_all()
+        os.write(write_end, json.dumps(result).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=500)
@@ -54,7 +91,6 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from sessions.reports.exports import export_content
     from tests.sessions.report_support import build_session
 
     call_command("migrate", verbosity=0)
@@ -63,24 +99,14 @@ def main() -> None:
     print(
         f"session: {args.questions} questions, {probes} judged probes (built in {time.perf_counter() - started:.1f} s)"
     )
-    print(f"{'format':<8} {'seconds':>8} {'peak MB (py)':>13} {'size MB':>8}")
+    print(f"{'format':<8} {'seconds':>8} {'RSS before MB':>14} {'peak RSS MB':>12} {'size MB':>8}")
     for fmt in args.formats.split(","):
-        tracemalloc.start()
-        started = time.perf_counter()
-        content = export_content(session=session, fmt=fmt)
-        elapsed = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        extra = ""
-        if fmt == "pdf":
-            import io
-
-            from pypdf import PdfReader
-
-            extra = f"  ({len(PdfReader(io.BytesIO(content)).pages)} pages)"
-        print(f"{fmt:<8} {elapsed:>8.1f} {peak / 2**20:>13.0f} {len(content) / 2**20:>8.1f}{extra}")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"process peak RSS: {rss:.0f} MB")
+        result = _measure_in_child(session_id=session.pk, fmt=fmt)
+        pages = f"  ({result['pages']} pages)" if result.get("pages") else ""
+        print(
+            f"{fmt:<8} {result['seconds']:>8.1f} {result['rss_before']:>14.0f} {result['peak_rss']:>12.0f}"
+            f" {result['size'] / 2**20:>8.1f}{pages}"
+        )
     from django.db import connections
 
     connections.close_all()

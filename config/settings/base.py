@@ -175,6 +175,9 @@ EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="local:all-MiniLM-L6-v2")
 EMBEDDING_CACHE_DIR = env("EMBEDDING_CACHE_DIR", default=str(BASE_DIR / "var" / "models"))
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=50)
 FETCH_ALLOW_PRIVATE = env.bool("FETCH_ALLOW_PRIVATE", default=False)
+# Sessions with more questions get their PDF and workbook from a background task, not the
+# request (a PDF takes about 0.4 s per question; see docs/benchmarks.md).
+REPORT_SYNC_MAX_QUESTIONS = env.int("REPORT_SYNC_MAX_QUESTIONS", default=30)
 WEB_SEARCH_URL = env("WEB_SEARCH_URL", default="")
 
 LOGGING: dict = {

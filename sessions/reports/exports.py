@@ -1,7 +1,7 @@
 """Report downloads by format: what each is called, its content type, and how it is made.
 
 Small sessions are rendered in the request; a session with more than
-`SYNC_MAX_QUESTIONS` questions is exported by a task (`report_export_request` →
+``settings.REPORT_SYNC_MAX_QUESTIONS`` questions is exported by a task (`report_export_request` →
 `report_export_build`) and downloaded from a link when it is ready, so no request waits
 for a long PDF.
 """
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -27,9 +28,6 @@ from sessions.reports.xlsx import XLSX_CONTENT_TYPE, render_xlsx
 from sessions.selectors import SessionReport, session_report
 
 logger = logging.getLogger(__name__)
-
-# Above this many questions a PDF or workbook is built by a task (see docs/benchmarks.md).
-SYNC_MAX_QUESTIONS = 100
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,8 @@ def export_filename(*, session: EvaluationSession, fmt: str, paper: str = "a4") 
     return f"session-{session.pk}-{stem}{suffix}.{FORMATS[fmt].suffix}"
 
 
-def needs_background(*, session: EvaluationSession, fmt: str, questions: int) -> bool:
-    return FORMATS[fmt].background and questions > SYNC_MAX_QUESTIONS
+def needs_background(*, fmt: str, questions: int) -> bool:
+    return FORMATS[fmt].background and questions > settings.REPORT_SYNC_MAX_QUESTIONS
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ DOWNLOADS = [
 
 def download_options(*, session: EvaluationSession, questions: int) -> dict:
     """What the session page offers: direct links, background builds, and recent exports."""
-    background = [o for o in DOWNLOADS if needs_background(session=session, fmt=o.format, questions=questions)]
+    background = [o for o in DOWNLOADS if needs_background(fmt=o.format, questions=questions)]
     return {
         "questions": questions,
         "links": [o for o in DOWNLOADS if o not in background],

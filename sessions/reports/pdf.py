@@ -26,6 +26,7 @@ from pathlib import Path
 import matplotlib
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import SuspiciousFileOperation
 from django.template.loader import render_to_string
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
@@ -66,7 +67,10 @@ def link_callback(uri: str, rel: str | None = None) -> str:
         return str(FONT_DIR / uri[5:])
     static_url = "/" + settings.STATIC_URL.strip("/") + "/"
     if uri.startswith(static_url) and "?" not in uri and "#" not in uri:
-        found = finders.find(uri[len(static_url) :])
+        try:
+            found = finders.find(uri[len(static_url) :])
+        except SuspiciousFileOperation:  # "../" out of the static directories
+            found = None
         if found:
             path = Path(found).resolve()
             if any(path.is_relative_to(root) for root in static_roots()) and path.is_file():

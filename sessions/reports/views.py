@@ -1,12 +1,13 @@
 """Report downloads from the session page: PDF, Excel, CSV and JSON, and background exports.
 
 Small sessions are rendered in the request. A PDF or workbook of a session with more than
-`SYNC_MAX_QUESTIONS` questions is built by a task: the page offers a button that queues
+``settings.REPORT_SYNC_MAX_QUESTIONS`` questions is built by a task: the page offers a button that queues
 it and a link that appears when it is ready.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -18,7 +19,6 @@ from core.errors import DomainError
 from sessions.models import Question, ReportExport
 from sessions.reports.exports import (
     FORMATS,
-    SYNC_MAX_QUESTIONS,
     export_content,
     export_filename,
     needs_background,
@@ -45,10 +45,10 @@ def report_download(request: HttpRequest, session_id: int, fmt: str) -> HttpResp
         messages.error(request, f"Paper size {paper!r}: choose A4 or Letter.")
         return redirect(session.get_absolute_url())
     questions = Question.objects.filter(session=session).count()
-    if needs_background(session=session, fmt=fmt, questions=questions):
+    if needs_background(fmt=fmt, questions=questions):
         messages.info(
             request,
-            f"This session has {questions} questions (more than {SYNC_MAX_QUESTIONS}): its "
+            f"This session has {questions} questions (more than {settings.REPORT_SYNC_MAX_QUESTIONS}): its "
             f"{FORMATS[fmt].label} report is built in the background. Use “Build” under Reports.",
         )
         return redirect(session.get_absolute_url() + "#reports")
