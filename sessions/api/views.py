@@ -152,7 +152,10 @@ class SessionViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
                 OpenApiTypes.BINARY, description="The workbook."
             )
         },
-        description="The session report as a workbook: Summary, Questions, Passages, Robustness, Overrides.",
+        description=(
+            "The session report as a workbook: Summary, Questions, Verdicts, Passages, Robustness, Probes, "
+            "Agreement, Overrides."
+        ),
     )
     def report_xlsx(self, request: Request, pk: str | None = None) -> HttpResponse:
         from sessions.reports import XLSX_CONTENT_TYPE, render_xlsx
