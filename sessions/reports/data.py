@@ -19,6 +19,7 @@ class ProbeResult:
     """One robustness probe: the fake answer, the question it pretends to answer, its verdict."""
 
     id: int
+    number: int  # 1-based, in report order: "P3" in the tables and the appendix
     strategy: str
     strategy_label: str
     origin: str
@@ -61,6 +62,7 @@ def probe_results(*, session: EvaluationSession) -> list[ProbeResult]:
         results.append(
             ProbeResult(
                 id=probe.pk,
+                number=len(results) + 1,
                 strategy=probe.strategy,
                 strategy_label=STRATEGY_LABELS.get(probe.strategy, probe.strategy),
                 origin=probe.origin,

@@ -28,6 +28,10 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.exceptions import SuspiciousFileOperation
 from django.template.loader import render_to_string
+from pypdf import PdfReader, PdfWriter
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
@@ -101,12 +105,78 @@ def html_to_pdf(html: str) -> bytes:
     return output.getvalue()
 
 
-def report_html(report: SessionReport, *, paper: str = "a4", generated_at: datetime | None = None) -> str:
+# Rows per part: xhtml2pdf holds a whole document in memory while it lays it out, so a long
+# report is rendered in parts of about this size and the parts are joined (docs/benchmarks.md).
+TURNS_PER_PART = 40
+PROBES_PER_PART = 400
+PROMPTS_PER_PART = 60
+PROBE_TEXTS_PER_PART = 300
+
+
+def _chunks(rows: list, size: int) -> list[list]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def report_parts(report: SessionReport, *, paper: str = "a4", generated_at: datetime | None = None) -> list[str]:
+    """The report as HTML documents, in reading order: summary, rest of the probe table,
+    agreement and overrides, questions and answers, appendix (prompts, then probe texts)."""
     if paper not in PAPERS:
         raise InvalidInput(f"Paper size {paper!r}: choose one of {', '.join(PAPERS)}.")
-    context = report_context(report, chart_format="png", generated_at=generated_at)
-    return render_to_string("sessions/report_pdf.html", {**context, "pdf": True, "paper": PAPERS[paper]})
+    context = {
+        **report_context(report, chart_format="png", generated_at=generated_at),
+        "pdf": True,
+        "paper": PAPERS[paper],
+    }
+    rows, probes = context["question_rows"], context["probes"]
+    probe_chunks = _chunks(probes, PROBES_PER_PART)
+    parts: list[dict] = [{"part": "summary", "probe_chunk": probe_chunks[0] if probe_chunks else []}]
+    parts += [{"part": "probes", "probe_chunk": chunk} for chunk in probe_chunks[1:]]
+    parts.append({"part": "review"})
+    parts += [
+        {"part": "turns", "question_rows": chunk, "continued": index > 0}
+        for index, chunk in enumerate(_chunks(rows, TURNS_PER_PART))
+    ]
+    appendix = [
+        {"prompt_rows": chunk}
+        for chunk in _chunks([r for r in rows if r.turn.answer and r.turn.answer.prompt], PROMPTS_PER_PART)
+    ]
+    appendix += [{"probe_texts": chunk} for chunk in _chunks(probes, PROBE_TEXTS_PER_PART)]
+    parts += [{"part": "appendix", "continued": index > 0, **extra} for index, extra in enumerate(appendix or [{}])]
+    return [render_to_string("sessions/report_pdf.html", {**context, **part}) for part in parts]
 
 
 def render_pdf(report: SessionReport, *, paper: str = "a4", generated_at: datetime | None = None) -> bytes:
-    return html_to_pdf(report_html(report, paper=paper, generated_at=generated_at))
+    """Render each part, join them, and stamp every page's footer (session, page N of M)."""
+    writer = PdfWriter()
+    for html in report_parts(report, paper=paper, generated_at=generated_at):
+        writer.append(PdfReader(io.BytesIO(html_to_pdf(html))))
+    session = report.session
+    footer = f"Assay · session #{session.pk} · {session.name[:60]}"
+    _stamp_footers(writer, text=footer)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+@cache
+def _footer_font() -> str:
+    pdfmetrics.registerFont(TTFont("AssayFooter", str(FONT_DIR / "DejaVuSans.ttf")))
+    return "AssayFooter"
+
+
+def _stamp_footers(writer: PdfWriter, *, text: str) -> None:
+    """One overlay page per page, drawn in one reportlab document, merged onto the pages."""
+    total = len(writer.pages)
+    buffer = io.BytesIO()
+    overlay = canvas.Canvas(buffer)
+    for number, page in enumerate(writer.pages, start=1):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        overlay.setPageSize((width, height))
+        overlay.setFont(_footer_font(), 7)
+        overlay.setFillColorRGB(0.42, 0.45, 0.5)
+        overlay.drawCentredString(width / 2, 20, f"{text} · page {number} of {total}")
+        overlay.showPage()
+    overlay.save()
+    stamps = PdfReader(io.BytesIO(buffer.getvalue())).pages
+    for page, stamp in zip(writer.pages, stamps, strict=True):
+        page.merge_page(stamp)
