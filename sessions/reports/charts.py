@@ -168,8 +168,8 @@ def report_charts(data: ChartData, *, fmt: str) -> list[Chart]:
             continue
         if name == "latency" and not (data.response_ms or data.evaluation_ms):
             continue
-        if name == "scores" and not data.question_scores:
-            continue
+        if name in ("scores", "criteria") and all(v is None for v in data.question_scores):
+            continue  # nothing judged yet
         with matplotlib.rc_context(STYLE):
             figure = draw(data)
         encoded = base64.b64encode(render_figure(figure, fmt=fmt)).decode("ascii")

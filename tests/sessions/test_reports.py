@@ -351,3 +351,45 @@ def test_reports_of_a_session_without_robustness_or_judgments(team, member) -> N
     workbook = load_workbook(io.BytesIO(render_xlsx(report)))
     assert workbook.sheetnames == SHEETS
     assert workbook["Robustness"].max_row == 1 and workbook["Probes"].max_row == 1
+
+
+# --- Charts ------------------------------------------------------------------------------------
+
+
+def test_roc_curve_area_is_the_auroc_the_summary_reports() -> None:
+    from judging.robustness import auroc
+    from sessions.reports.charts import roc_curve
+
+    genuine, fake = [80.0, 90.0, 60.0, 85.0], [20.0, 85.0, 60.0]
+    fpr, tpr = roc_curve(genuine=genuine, fake=fake)
+    area = sum((fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2 for i in range(1, len(fpr)))
+
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert area == pytest.approx(auroc(genuine=genuine, fake=fake))
+
+
+def test_charts_are_svg_for_the_page_and_png_for_the_pdf_from_the_same_data(session) -> None:
+    import base64
+
+    report = session_report(session=session)
+    data = chart_data(report, probe_results(session=session))
+
+    svg = {c.name: c for c in report_charts(data, fmt="svg")}
+    png = {c.name: c for c in report_charts(data, fmt="png")}
+
+    assert list(svg) == list(png) == ["scores", "criteria", "robustness", "latency"]
+    assert data.question_scores == [82.0, 80.0] and data.fake_scores == [20.0] * 4
+    for chart in svg.values():
+        body = base64.b64decode(chart.src.split(",", 1)[1]).decode()
+        assert "<svg" in body and "SAT" not in body and "<text" not in body  # text drawn as paths only
+    for chart in png.values():
+        assert base64.b64decode(chart.src.split(",", 1)[1]).startswith(b"\x89PNG")
+        assert chart.width <= 640
+
+
+def test_no_charts_before_anything_is_judged(team) -> None:
+    from sessions.services import session_create_judge_only
+
+    bare = session_create_judge_only(team=team, name="bare", items=ITEMS[:1])
+
+    assert report_charts(chart_data(session_report(session=bare), []), fmt="svg") == []
