@@ -180,3 +180,4 @@ def _stamp_footers(writer: PdfWriter, *, text: str) -> None:
     stamps = PdfReader(io.BytesIO(buffer.getvalue())).pages
     for page, stamp in zip(writer.pages, stamps, strict=True):
         page.merge_page(stamp)
+        page.compress_content_streams()  # merging leaves the page's content uncompressed
