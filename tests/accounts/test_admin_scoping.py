@@ -26,8 +26,10 @@ TEAM_OF = {
     Chunk: lambda t: Chunk.objects.filter(corpus__team=t),
     EvaluationSession: lambda t: EvaluationSession.objects.filter(team=t),
     Answer: lambda t: Answer.objects.filter(question__session__team=t),
-    Judgment: lambda t: Judgment.objects.filter(answer__question__session__team=t)
-    | Judgment.objects.filter(probe__answer__question__session__team=t),
+    Judgment: lambda t: (
+        Judgment.objects.filter(answer__question__session__team=t)
+        | Judgment.objects.filter(probe__answer__question__session__team=t)
+    ),
     Override: lambda t: Override.objects.filter(judgment__answer__question__session__team=t),
     Rubric: lambda t: Rubric.objects.filter(team=t),
 }
@@ -80,7 +82,7 @@ def test_team_staff_see_none_of_another_teams_rows_in_any_admin_list(client, two
     team, other, people, _, _ = two_teams
     client.force_login(people[role])
     checked = 0
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         if model not in TEAM_OF:
             # Every other model (users, groups, tokens) is closed to non-superusers.
             url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
@@ -105,7 +107,8 @@ def test_team_staff_are_read_only_and_nobody_deletes_verdicts_or_overrides(clien
     _, _, people, (_, judgment), _ = two_teams
     client.force_login(people["reviewer"])
     session = judgment.answer.question.session
-    assert client.post(reverse("admin:eval_sessions_evaluationsession_change", args=[session.pk]), {}).status_code == 403
+    change = reverse("admin:eval_sessions_evaluationsession_change", args=[session.pk])
+    assert client.post(change, {}).status_code == 403
     override = Override.objects.filter(judgment=judgment).first()
     for user in (people["reviewer"], people["superuser"]):
         client.force_login(user)
