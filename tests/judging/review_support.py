@@ -72,3 +72,20 @@ def probe_of(judgment: Judgment, *, strategy: str = "off_topic", ratings=None) -
         answer=judgment.answer, strategy=strategy, fake_answer=f"A fake ({strategy}) answer.", expected_criteria=[]
     )
     return judge(probe=probe, ratings=ratings or ratings_of("Worse"))
+
+
+def finish(session, *, corpus=None, when=None):
+    """Mark a hand-judged session completed (at `when`), with its stored mean score."""
+    from django.utils import timezone
+
+    from judging.services import session_score_summary_store
+    from sessions.models import EvaluationSession
+
+    fields = {"status": EvaluationSession.Status.COMPLETED, "finished_at": when or timezone.now()}
+    if corpus is not None:
+        fields["corpus"] = corpus
+    EvaluationSession.objects.filter(pk=session.pk).update(**fields)
+    session.refresh_from_db()
+    session_score_summary_store(session=session)
+    session.refresh_from_db()
+    return session
