@@ -144,7 +144,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Assay API",
-    "DESCRIPTION": "Evaluate retrieval-augmented question answering: corpora, sessions, judgments.",
+    "DESCRIPTION": (
+        "Evaluate retrieval-augmented question answering: corpora, sessions, judgments, teams.\n\n"
+        "[← Back to Assay](/) · [Sessions](/sessions/) · [Review](/review/)"
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
