@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -84,8 +85,8 @@ def member_add(
 ) -> MemberAdded:
     """Add an existing user to the team, or create the account with a set-password link.
 
-    The link is returned for the admin to pass on and mailed to `email` when one is given
-    (through Django's email backend; `site_url` makes the mailed link absolute).
+    The link is returned for the admin to pass on, and mailed to `email` when one is given and
+    mail is configured (EMAIL_URL; Django's email backend); `site_url` makes it absolute.
     """
     team_admin_check(team=team, actor=actor)
     role = _role(role)
@@ -112,7 +113,7 @@ def member_add(
         membership = Membership.objects.create(team=team, user=user, role=role)
     path = set_password_path(user=user) if created else None
     mailed = False
-    if path and email:
+    if path and email and settings.EMAIL_CONFIGURED:
         mailed = _invite_mail(user=user, team=team, actor=actor, url=f"{site_url}{path}")
     return MemberAdded(membership=membership, created_account=created, set_password_path=path, mailed=mailed)
 

