@@ -2,7 +2,7 @@
 and overrides read-only and never deletable; the judge's prompt as readable messages."""
 
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
@@ -10,7 +10,7 @@ from django.utils.text import Truncator
 from accounts.admin_scoping import TeamScopedAdmin, team_staff_team_ids
 from judging.models import Criterion, CriterionVerdict, Judgment, Override, Rubric
 from judging.probes import STRATEGY_LABELS
-from judging.review_queue import effective_score_expression
+from judging.review_queue import effective_score_expression, override_count_expression
 from sessions.models import EvaluationSession
 
 ANSWER_TEAM = "answer__question__session__team"
@@ -124,7 +124,7 @@ class JudgmentAdmin(TeamScopedAdmin):
             super()
             .get_queryset(request)
             .select_related("answer__question__session", "probe__answer__question__session")
-            .annotate(effective_score=effective_score_expression(), n_overrides=Count("overrides", distinct=True))
+            .annotate(effective_score=effective_score_expression(), n_overrides=override_count_expression())
         )
 
     @admin.display(description="question")

@@ -12,7 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import BooleanField, Case, Count, DecimalField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -44,12 +57,19 @@ _EFFECTIVE_LABEL = (
 
 # Σ weight × points of the effective labels, rounded to one decimal (half up, as
 # judging.scoring.weighted_score); NULL unless the judgment is OK and every criterion is rated.
-_EFFECTIVE_SCORE = (
+_RECOMPUTED_SCORE = (
     "(SELECT CASE WHEN COUNT(*) = (SELECT COUNT(*) FROM {criterion} c2 WHERE c2.rubric_id = {j}.rubric_id)"
     " THEN ROUND(SUM(c.weight * (SELECT (lvl->>'points')::numeric FROM jsonb_array_elements(r.scale) lvl"
     " WHERE lvl->>'label' = " + _EFFECTIVE_LABEL + " LIMIT 1)), 1) END"
     " FROM {verdict} v JOIN {criterion} c ON c.id = v.criterion_id JOIN {rubric} r ON r.id = {j}.rubric_id"
-    " WHERE v.judgment_id = {j}.id AND {j}.status = 'ok')"
+    " WHERE v.judgment_id = {j}.id)"
+)
+# Without overrides the effective score is the judge's stored weighted score (judgment_store
+# writes it from the same verdicts), so only overridden judgments pay for the recomputation.
+_EFFECTIVE_SCORE = (
+    "(CASE WHEN {j}.status <> 'ok' THEN NULL"
+    " WHEN {j}.weighted_score IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {override} o0 WHERE o0.judgment_id = {j}.id)"
+    " THEN {j}.weighted_score ELSE " + _RECOMPUTED_SCORE + " END)"
 )
 
 
@@ -60,6 +80,18 @@ def _effective_score_sql(alias: str) -> str:
 def effective_score_expression() -> RawSQL:
     """The effective weighted score of each judgment row (a correlated subquery)."""
     return RawSQL(_effective_score_sql(_T["judgment"]), [], output_field=DecimalField(max_digits=5, decimal_places=1))
+
+
+def override_count_expression() -> Subquery:
+    """How many overrides each judgment row has (a subquery: no GROUP BY over the queue)."""
+    counted = (
+        Override.objects.filter(judgment=OuterRef("pk"))
+        .order_by()
+        .values("judgment")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def _rated(*, criterion: str, rating: str) -> RawSQL:
@@ -81,18 +113,31 @@ def _unstable() -> RawSQL:
     return RawSQL(sql, [UNSTABLE_SPREAD], output_field=BooleanField())
 
 
-def _probe_above_lowest_genuine() -> RawSQL:
-    """A probe whose effective score beats the lowest effective score of its session's genuine
-    answers (same rubric): the judge ranked a fake answer above a real one."""
-    sql = (
-        "({judgment}.probe_id IS NOT NULL AND " + _effective_score_sql(_T["judgment"]) + " > ("
-        "SELECT MIN(" + _effective_score_sql("j3") + ") FROM {judgment} j3"
-        " JOIN {answer} a3 ON a3.id = j3.answer_id JOIN {question} q3 ON q3.id = a3.question_id"
-        " WHERE j3.rubric_id = {judgment}.rubric_id AND q3.session_id = ("
-        "SELECT q4.session_id FROM {probe} p4 JOIN {answer} a4 ON a4.id = p4.answer_id"
-        " JOIN {question} q4 ON q4.id = a4.question_id WHERE p4.id = {judgment}.probe_id)))"
-    ).format(**_T)
-    return RawSQL(sql, [], output_field=BooleanField())
+def _probe_above_lowest_genuine(*, team) -> Q:
+    """Probes whose effective score beats the lowest effective score of their session's genuine
+    answers (same rubric): the judge ranked a fake answer above a real one.
+
+    The lowest genuine score of each session with probes is read first in one grouped query,
+    so the queue's filter is a plain comparison per session, not a subquery per probe row.
+    """
+    with_probes = RobustnessProbe.objects.filter(answer__question__session__team=team).values(
+        "answer__question__session_id"
+    )
+    lowest = (
+        Judgment.objects.filter(answer__question__session_id__in=with_probes)
+        .values("answer__question__session_id", "rubric_id")
+        .annotate(low=Min(effective_score_expression()))
+        .order_by()
+    )
+    condition = Q(pk__in=[])
+    for row in lowest:
+        if row["low"] is not None:
+            condition |= Q(
+                session_id_any=row["answer__question__session_id"],
+                rubric_id=row["rubric_id"],
+                effective_score__gt=row["low"],
+            )
+    return Q(probe__isnull=False) & condition
 
 
 class State:
@@ -178,7 +223,7 @@ def review_queue(*, user, team, filters: QueueFilters) -> QuerySet[Judgment]:
     if filters.rating:
         queryset = queryset.filter(_rated(criterion=filters.criterion, rating=filters.rating))
     queryset = queryset.annotate(
-        n_overrides=Count("overrides", distinct=True),
+        n_overrides=override_count_expression(),
         effective_score=effective_score_expression(),
         urgency=Case(
             When(flagged_for_review=True, then=Value(0)),
@@ -198,11 +243,11 @@ def review_queue(*, user, team, filters: QueueFilters) -> QuerySet[Judgment]:
     elif filters.state == State.FLAGGED:
         queryset = queryset.filter(flagged_for_review=True)
     elif filters.state == State.ATTENTION:
-        queryset = queryset.annotate(unstable=_unstable(), probe_above_genuine=_probe_above_lowest_genuine()).filter(
+        queryset = queryset.annotate(unstable=_unstable()).filter(
             Q(flagged_for_review=True)
             | Q(status__in=[Judgment.Status.UNPARSEABLE, Judgment.Status.FAILED])
             | Q(answer__isnull=False, unstable=True)
-            | Q(probe_above_genuine=True)
+            | _probe_above_lowest_genuine(team=team)
         )
     order = SORTS.get(filters.sort, SORTS["urgency"])[1]
     return queryset.order_by(*order, "repeat_index", "pk")
