@@ -13,10 +13,9 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from judging.models import Judgment
 from judging.scoring import MeanSummary, mean_with_count
 from sessions.models import Answer, EvaluationSession
-from sessions.selectors import TurnReport, session_report
+from sessions.selectors import TurnReport, session_first_provenance, session_report
 
 MAX_SESSIONS = 6
 
@@ -161,19 +160,9 @@ def experiment_compare(*, sessions: list[EvaluationSession]) -> Experiment:
     return Experiment(sessions=sessions, rows=rows, totals=totals, criteria=criteria, provenance=_provenance(sessions))
 
 
-def _first_provenance(session: EvaluationSession) -> dict:
-    value = (
-        Judgment.objects.filter(answer__question__session=session, status=Judgment.Status.OK)
-        .order_by("pk")
-        .values_list("provenance", flat=True)
-        .first()
-    )
-    return value or {}
-
-
 def _provenance(sessions: list[EvaluationSession]) -> list[tuple[str, list[str], bool]]:
     """What produced each session's results; rows where the sessions differ are marked."""
-    firsts = [_first_provenance(s) for s in sessions]
+    firsts = [session_first_provenance(session=s) for s in sessions]
 
     def model(provider: str, name: str) -> str:
         return f"{provider} / {name}" if name else provider

@@ -23,30 +23,38 @@ def _back(request: HttpRequest) -> str:
     return target
 
 
+def _list_action(request: HttpRequest, session_id: int, action) -> HttpResponse:
+    """Run `action(session)` (it returns what to tell the user) and go back to the list."""
+    session = session_or_404(request, session_id)
+    try:
+        done = action(session)
+    except DomainError as exc:
+        return domain_error_redirect(request, exc, _back(request))
+    messages.success(request, done)
+    return redirect(_back(request))
+
+
 @login_required
 @require_POST
 def session_tags_view(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_or_404(request, session_id)
-    try:
+    def tag(session: EvaluationSession) -> str:
         tags = tags_parse(text=request.POST.get("tags", ""))
         session_tags_set(session=session, user=request.user, tags=tags)
-    except DomainError as exc:
-        return domain_error_redirect(request, exc, _back(request))
-    messages.success(request, f"Tags of {session.name}: {', '.join(tags) or 'none'}.")
-    return redirect(_back(request))
+        return f"Tags of {session.name}: {', '.join(tags) or 'none'}."
+
+    return _list_action(request, session_id, tag)
 
 
 @login_required
 @require_POST
 def session_archive_view(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_or_404(request, session_id)
     archived = request.POST.get("archived", "1") != "0"
-    try:
+
+    def archive(session: EvaluationSession) -> str:
         session_archive(session=session, user=request.user, archived=archived)
-    except DomainError as exc:
-        return domain_error_redirect(request, exc, _back(request))
-    messages.success(request, f"{session.name} {'archived' if archived else 'is back in the list'}.")
-    return redirect(_back(request))
+        return f"{session.name} {'archived' if archived else 'is back in the list'}."
+
+    return _list_action(request, session_id, archive)
 
 
 @login_required

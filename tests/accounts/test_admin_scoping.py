@@ -51,18 +51,12 @@ def team_rows(team, user):
 
 
 @pytest.fixture
-def two_teams(team, team_factory, user_factory):
-    other = team_factory("Team B")
-    people = {
-        "admin": user_factory(team=team, role="admin", username="ada"),
-        "reviewer": user_factory(team=team, role="reviewer", username="rita"),
-        "member": user_factory(team=team, role="member", username="alice"),
-        "other_reviewer": user_factory(team=other, role="reviewer", username="bob"),
-    }
+def two_teams(team, people):
+    other = people["other_team"].teams.get()
     superuser = get_user_model().objects.create_superuser("root", "root@example.org", "pw-123456!")
     people["superuser"] = superuser
     a = team_rows(team, people["reviewer"])
-    b = team_rows(other, people["other_reviewer"])
+    b = team_rows(other, people["other_team"])
     return team, other, people, a, b
 
 

@@ -18,19 +18,6 @@ pytestmark = pytest.mark.django_db
 ROLES = ["admin", "reviewer", "member", "other_team", "anonymous"]
 
 
-@pytest.fixture
-def people(team, team_factory, user_factory):
-    other = team_factory("Team B")
-    users = {
-        "admin": user_factory(team=team, role="admin", username="ada"),
-        "reviewer": user_factory(team=team, role="reviewer", username="rita"),
-        "member": user_factory(team=team, role="member", username="alice"),
-        "other_team": user_factory(team=other, role="admin", username="bob"),
-        "anonymous": None,
-    }
-    return users
-
-
 def page_client(client, user):
     if user is not None:
         client.force_login(user)
