@@ -13,7 +13,7 @@ class MemberAddForm(forms.Form):
     )
     email = forms.EmailField(
         required=False,
-        help_text="Optional. A new account's set-password link is mailed here (it is shown to you either way).",
+        help_text="Optional. Where mail is set up, a new account's set-password link is mailed here too.",
     )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
