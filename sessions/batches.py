@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Team
 from core.errors import Conflict, InvalidInput
 from corpora.models import Corpus
+from judging.selectors import rubrics_for_team
 from sessions.models import Batch, EvaluationSession
 from sessions.question_files import ConversationInput
 from sessions.services import session_create, session_create_judge_only, session_start
@@ -48,8 +49,6 @@ def _rubric(*, team: Team, rubric_id: int | None):
     """The chosen rubric (the team's own or a shared one), or None for the default."""
     if rubric_id is None:
         return None
-    from judging.selectors import rubrics_for_team
-
     rubric = rubrics_for_team(team=team).filter(pk=rubric_id).first()
     if rubric is None:
         raise InvalidInput(f"No rubric {rubric_id} is available to this team.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from judging.probes import STRATEGY_LABELS
 from sessions.selectors import SessionReport
 
 
@@ -79,8 +80,6 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
 
 def robustness_lines(summary) -> list[str]:
     """Per strategy: how often each expected criterion dropped; then AUROC and the worst case."""
-    from judging.probes import STRATEGY_LABELS
-
     lines = []
     for strategy in summary.strategies:
         drops = ", ".join(

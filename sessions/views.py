@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.views import domain_error_redirect
 from judging.models import Judgment, RobustnessProbe
 from judging.probes import STRATEGY_LABELS
 from judging.selectors import (
@@ -20,33 +21,28 @@ from judging.selectors import (
     judgments_prefetched,
     rubric_spec,
     rubrics_for_team,
-    session_scores,
-    stored_mean,
 )
-from judging.services import session_score_summary_store
 from sessions.forms import SessionCreateForm
 from sessions.models import EvaluationSession
-from sessions.selectors import session_comparison, session_progress, session_report, sessions_for_user
-from sessions.services import session_cancel, session_create, session_rejudge, session_resume, session_start
+from sessions.scores import session_scores, stored_mean
+from sessions.selectors import (
+    dashboard_summary,
+    session_comparison,
+    session_progress,
+    session_report,
+    sessions_for_user,
+)
+from sessions.services import (
+    session_cancel,
+    session_create,
+    session_rejudge,
+    session_resume,
+    session_score_summary_store,
+    session_start,
+)
 
 SESSIONS_PER_PAGE = 20
 FINISHED = (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS)
-
-
-# --- Domain errors: the one place they become pages, messages and status codes ------------
-
-
-def domain_error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    """A full error page with the domain error's status (403 not allowed, 409 conflict, 400)."""
-    return render(request, "sessions/error.html", {"error": exc, "status": exc.status_code}, status=exc.status_code)
-
-
-def domain_error_redirect(request: HttpRequest, exc: DomainError, to: str) -> HttpResponse:
-    """For buttons on a page: say what went wrong on the page the user came from."""
-    if exc.status_code == 403:
-        return domain_error_page(request, exc)
-    messages.error(request, exc.message)
-    return redirect(to)
 
 
 def session_or_404(request: HttpRequest, session_id: int) -> EvaluationSession:
@@ -58,6 +54,12 @@ def session_or_404(request: HttpRequest, session_id: int) -> EvaluationSession:
 
 
 # --- Pages -----------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    summary = dashboard_summary(team=request.team) if request.team else None
+    return render(request, "core/dashboard.html", {"summary": summary})
 
 
 @login_required

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from judging.engine import judge_once
 from judging.models import Judgment
 from judging.selectors import rubric_default, rubric_spec
-from judging.services import judge_once
 from llm.config import llm_config
 from sessions.models import EvaluationSession
 from sessions.services import session_create_judge_only, session_start

@@ -6,9 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from corpora.services import corpus_create, document_ingest, document_upload
+from judging.engine import JudgeOutcome
 from judging.models import Judgment
 from judging.selectors import rubric_spec
-from judging.services import JudgeOutcome, judgment_store
+from judging.services import judgment_store
 from sessions.models import Answer, EvaluationSession
 from sessions.services import session_create_judge_only
 

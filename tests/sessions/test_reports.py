@@ -10,9 +10,10 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from core.errors import InvalidInput
+from judging.engine import JudgeOutcome
 from judging.models import Judgment, RobustnessProbe
 from judging.selectors import rubric_spec
-from judging.services import JudgeOutcome, judgment_store, override_create
+from judging.services import judgment_store, override_create
 from sessions.models import Answer, EvaluationSession
 from sessions.reports import pdf as pdf_module
 from sessions.reports import render_pdf, render_xlsx, write_report

@@ -3,9 +3,9 @@
 import pytest
 
 from judging.models import Judgment
-from judging.selectors import session_scores, stored_mean
 from judging.services import override_create
 from sessions.models import EvaluationSession
+from sessions.scores import session_scores, stored_mean
 from tests.sessions.api_support import judged_session
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_list_query_count_does_not_grow_with_finished_sessions(team, member, cli
 
 def test_stored_mean_follows_overrides(team, member, reviewer):
     session = judged_session(team=team, user=member)
-    from judging.services import session_score_summary_store
+    from sessions.services import session_score_summary_store
 
     session_score_summary_store(session=session)
     session.refresh_from_db()

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import team_lookup
+from accounts.commands import team_lookup
 from corpora.models import Corpus, Document
 from corpora.parsers import SUPPORTED_EXTENSIONS
 from corpora.services import corpus_create, document_add_url, document_ingest, document_upload

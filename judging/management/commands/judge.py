@@ -7,6 +7,7 @@ from core.errors import DomainError
 from judging.models import Rubric
 from judging.selectors import rubric_default
 from judging.services import judge_items
+from llm.config import llm_available
 
 
 class Command(BaseCommand):
@@ -20,8 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--model", default="")
 
     def handle(self, *args, **opts) -> None:
-        from llm.config import llm_available
-
         try:
             payload = json.loads(Path(opts["input"]).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import team_lookup
+from accounts.commands import team_lookup
 from core.errors import DomainError
 from core.runmode import in_process_tasks, worker_available
 from corpora.models import Corpus
