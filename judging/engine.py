@@ -23,7 +23,7 @@ from judging.rubric import RubricSpec
 from judging.scoring import weighted_score
 from llm import gateway
 from llm.embeddings import get_embedder
-from llm.types import LLMConfig, ProviderError
+from llm.types import LLMConfig, Passage, Provider, ProviderError
 
 # A reply that cannot be parsed is asked for again this many times before it is kept raw.
 PARSE_RETRIES = 2
@@ -44,15 +44,11 @@ class JudgeOutcome:
 
 
 _EMBED_CACHE: dict[str, np.ndarray] = {}
-
-
 _EMBED_CACHE_MAX = 50_000
-
-
 _EMBED_LOCK = threading.Lock()
 
 
-def _embed(texts: list[str]) -> np.ndarray:
+def embed(texts: list[str]) -> np.ndarray:
     """Local embeddings with a per-process cache: a genuine answer and its probes share context."""
     texts = list(texts)
     with _EMBED_LOCK:
@@ -77,7 +73,7 @@ def judge_once(
     config: LLMConfig,
     question: str,
     history: list[tuple[str, str]],
-    context: list[str],
+    context: list[Passage],
     answer: str,
     temperature: float = 0.0,
 ) -> JudgeOutcome:
@@ -85,9 +81,14 @@ def judge_once(
     messages = build_judge_messages(rubric=spec, question=question, history=history, context=context, answer=answer)
     prompt_hash = judge_prompt_hash(messages)
     started = time.monotonic()
-    if config.provider != "openai":
+    if config.provider != Provider.OPENAI:
         verdict = offline_judge(
-            rubric=spec, question=question, history=history, context=context, answer=answer, embed=_embed
+            rubric=spec,
+            question=question,
+            history=history,
+            context=[p.render() for p in context],
+            answer=answer,
+            embed=embed,
         )
         return JudgeOutcome(
             status=Judgment.Status.OK,
@@ -97,7 +98,7 @@ def judge_once(
             attempts=1,
             prompt=messages,
             prompt_hash=prompt_hash,
-            response_format="offline",
+            response_format=Provider.OFFLINE,
             score=weighted_score(ratings={k: v[0] for k, v in verdict.ratings.items()}, rubric=spec),
         )
 

@@ -6,36 +6,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 
+from accounts.models import Team
 from judging.models import Criterion, Judgment, Override, Rubric
-from judging.rubric import DEFAULT_RUBRIC, CriterionSpec, RubricSpec, ScaleLevel
+from judging.rubric import CriterionSpec, RubricSpec, ScaleLevel
 from judging.scoring import weighted_score
 
 
-def rubric_default() -> Rubric:
-    """The shared default rubric of DESIGN.md §1 (created by a migration; recreated if deleted)."""
-    rubric = Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
-    if rubric is None:
-        with transaction.atomic():
-            rubric, created = Rubric.objects.get_or_create(
-                team=None,
-                name="Default",
-                version=1,
-                defaults={"instructions": DEFAULT_RUBRIC.instructions, "is_default": True},
-            )
-            if created:
-                Criterion.objects.bulk_create(
-                    Criterion(
-                        rubric=rubric, key=c.key, name=c.name, description=c.description, weight=c.weight, position=i
-                    )
-                    for i, c in enumerate(DEFAULT_RUBRIC.criteria)
-                )
-    return rubric
+def rubric_default() -> Rubric | None:
+    """The shared default rubric (made by a migration; ``judging.services.rubric_default_ensure``
+    makes it again if it was deleted)."""
+    return Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
 
 
-def rubrics_for_team(*, team) -> QuerySet[Rubric]:
+def rubrics_for_team(*, team: Team) -> QuerySet[Rubric]:
     return Rubric.objects.filter(Q(team=team) | Q(team__isnull=True)).prefetch_related("criteria")
 
 

@@ -16,10 +16,11 @@ from accounts.selectors import membership_for
 from core.errors import InvalidInput, NotAllowed
 from judging.engine import JudgeOutcome, judge_once
 from judging.models import Criterion, CriterionVerdict, Judgment, Override, Rubric, default_scale
-from judging.rubric import CriterionSpec, RubricSpec, ScaleLevel, validate_rubric
-from judging.selectors import judgment_effective, rubric_criterion_ids, rubric_spec
+from judging.rubric import DEFAULT_RUBRIC, CriterionSpec, RubricSpec, ScaleLevel, validate_rubric
+from judging.selectors import judgment_effective, rubric_criterion_ids, rubric_default, rubric_spec
 from judging.signals import override_created
 from llm.config import llm_config
+from llm.types import Passage, Provider
 
 # What judgment_store writes when a judgment ends its pending state.
 JUDGMENT_RESULT_FIELDS = [
@@ -117,6 +118,26 @@ def override_create(*, judgment: Judgment, criterion_key: str, reviewer, new_rat
 
 
 @transaction.atomic
+def rubric_default_ensure() -> Rubric:
+    """The shared default rubric; made again (version 1) if it was deleted."""
+    rubric = rubric_default()
+    if rubric is not None:
+        return rubric
+    rubric, created = Rubric.objects.get_or_create(
+        team=None,
+        name="Default",
+        version=1,
+        defaults={"instructions": DEFAULT_RUBRIC.instructions, "is_default": True},
+    )
+    if created:
+        Criterion.objects.bulk_create(
+            Criterion(rubric=rubric, key=c.key, name=c.name, description=c.description, weight=c.weight, position=i)
+            for i, c in enumerate(DEFAULT_RUBRIC.criteria)
+        )
+    return rubric
+
+
+@transaction.atomic
 def rubric_create(
     *, team, name: str, criteria: list[dict], scale: list[dict] | None = None, instructions: str = ""
 ) -> Rubric:
@@ -160,7 +181,7 @@ def rubric_create(
 
 
 def judge_items(
-    *, items: list[dict], rubric: Rubric, provider: str = "offline", model: str = "", base_url: str = ""
+    *, items: list[dict], rubric: Rubric, provider: str = Provider.OFFLINE, model: str = "", base_url: str = ""
 ) -> list[dict]:
     """Judge ready answers: items with question, history, context, answer. Used by `judge`."""
     spec = rubric_spec(rubric=rubric)
@@ -175,12 +196,13 @@ def judge_items(
         context = item.get("context") or []
         if isinstance(context, str):
             context = [context]
+        # The command's context passages are judged as given: untagged, text unchanged.
         outcome = judge_once(
             spec=spec,
             config=config,
             question=question,
             history=history,
-            context=[str(c) for c in context],
+            context=[Passage(tag="", text=str(c)) for c in context],
             answer=answer,
         )
         results.append(

@@ -3,6 +3,7 @@ from django.db import models
 
 from accounts.models import Team
 from corpora.models import Chunk, Corpus
+from llm.types import Provider
 
 DEFAULT_PROMPT_TEMPLATE = (
     "You are a helpful assistant. Use the following history and context to answer.\n"
@@ -28,8 +29,8 @@ class EvaluationSession(models.Model):
         KEYWORD = "keyword", "Keyword"
 
     class Provider(models.TextChoices):
-        OFFLINE = "offline", "Offline (no network)"
-        OPENAI = "openai", "OpenAI-compatible"
+        OFFLINE = Provider.OFFLINE.value, "Offline (no network)"
+        OPENAI = Provider.OPENAI.value, "OpenAI-compatible"
         PROVIDED = "provided", "Provided (judge-only: answers submitted ready-made)"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="eval_sessions")
@@ -103,8 +104,6 @@ class Question(models.Model):
     position = models.PositiveIntegerField()
     text = models.TextField()
     reference_answer = models.TextField(blank=True)
-    # Judge-only items bring their own history instead of earlier turns: [[q, a], …].
-    given_history = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation__position", "position"]
@@ -128,6 +127,10 @@ class Answer(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     text = models.TextField(blank=True)
     prompt = models.TextField(blank=True)
+    # The earlier turns exactly as the generator saw them, [[question, answer], …], written
+    # with the prompt and the passages; a judge-only item's own history. The judge, the
+    # review page, re-judges and exports read a question's history from here only.
+    history = models.JSONField(default=list, blank=True)
     retrieval_query = models.TextField(blank=True)
     provider = models.CharField(max_length=16)
     model = models.CharField(max_length=200, blank=True)

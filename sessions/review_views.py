@@ -18,7 +18,7 @@ from judging.forms import OverrideForm
 from judging.models import Judgment
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
 from judging.services import override_create
-from sessions.models import Answer, EvaluationSession, Question
+from sessions.models import EvaluationSession
 from sessions.selectors import sessions_for_user
 from sessions.views import session_or_404
 
@@ -115,19 +115,6 @@ def _judgment_or_404(request: HttpRequest, judgment_id: int) -> Judgment:
         raise Http404("No such judgment") from exc
 
 
-def _history(question: Question) -> list[tuple[str, str]]:
-    """The earlier turns of the question's conversation, as the generator saw them."""
-    if question.given_history is not None:
-        return [(q, a) for q, a in question.given_history]
-    turns = []
-    earlier = Question.objects.filter(conversation_id=question.conversation_id, position__lt=question.position)
-    for earlier_question in earlier.order_by("position").prefetch_related("answers"):
-        answers = sorted(earlier_question.answers.all(), key=lambda a: a.attempt, reverse=True)
-        text = answers[0].text if answers and answers[0].status == Answer.Status.OK else "(no answer)"
-        turns.append((earlier_question.text, text))
-    return turns
-
-
 def _neighbours(judgment: Judgment, session: EvaluationSession, user) -> tuple[int | None, int | None]:
     ids = list(_queue(_judgments_for_user(user).filter(answer__question__session=session)).values_list("pk", flat=True))
     if judgment.pk not in ids:
@@ -194,7 +181,7 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
         "probe": judgment.probe,
         "question": answer.question,
         "session": session,
-        "history": _history(answer.question),
+        "history": answer.history,
         "passages": list(answer.passages.order_by("rank")),
         "items": items,
         "score": score,

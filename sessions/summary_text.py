@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from judging.probes import STRATEGY_LABELS
+from judging.models import RobustnessProbe
 from sessions.selectors import SessionReport
 
 
@@ -87,7 +87,7 @@ def robustness_lines(summary) -> list[str]:
         )
         rate = "—" if strategy.rate is None else f"{strategy.rate:.0%}"
         lines.append(
-            f"{STRATEGY_LABELS.get(strategy.strategy, strategy.strategy):<19} {strategy.judged}/{strategy.probes} "
+            f"{RobustnessProbe.Strategy(strategy.strategy).label:<19} {strategy.judged}/{strategy.probes} "
             f"judged · all expected criteria dropped in {rate} · {drops} · mean fake score "
             f"{strategy.mean_fake_score if strategy.mean_fake_score is not None else '—'}"
         )

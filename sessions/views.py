@@ -15,13 +15,13 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.views import domain_error_redirect
 from judging.models import Judgment, RobustnessProbe
-from judging.probes import STRATEGY_LABELS
 from judging.selectors import (
     judgment_effective,
     judgments_prefetched,
     rubric_spec,
     rubrics_for_team,
 )
+from llm.types import Provider
 from sessions.forms import SessionCreateForm
 from sessions.models import EvaluationSession
 from sessions.scores import session_scores, stored_mean
@@ -98,8 +98,16 @@ def session_new(request: HttpRequest) -> HttpResponse:
         raise Http404("You are not in a team.")
     form = SessionCreateForm(request.POST or None, request.FILES or None, team=request.team, user=request.user)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            session = session_create(team=request.team, user=request.user, **form.service_kwargs())
+            session = session_create(
+                team=request.team,
+                user=request.user,
+                corpus=data["corpus"],
+                name=data["name"],
+                conversations=data["conversations"],
+                settings=form.to_settings(),
+            )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -119,7 +127,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "report": report,
         "turn_scores": [turn.score for _, turns in report.conversations for turn in turns],
         "probes": _probe_rows(session) if report.robustness is not None else [],
-        "strategy_labels": STRATEGY_LABELS,
+        "strategy_labels": dict(RobustnessProbe.Strategy.choices),
         "can_review": bool(request.membership and request.membership.team_id == session.team_id)
         and request.membership.can_review,
         "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
@@ -152,7 +160,7 @@ def _probe_rows(session: EvaluationSession) -> list[dict]:
         rows.append(
             {
                 "probe": probe,
-                "label": STRATEGY_LABELS.get(probe.strategy, probe.strategy),
+                "label": probe.get_strategy_display(),
                 "judgment": judgment,
                 "ratings": ratings,
                 "score": score,
@@ -213,7 +221,7 @@ def session_rejudge_view(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_or_404(request, session_id)
     detail = reverse("sessions:detail", args=[session.pk])
     provider = request.POST.get("judge_provider") or None
-    if provider not in (None, "offline", "openai"):
+    if provider not in (None, *Provider):
         messages.error(request, "Choose the offline or the OpenAI-compatible judge.")
         return redirect(detail)
     rubric = rubrics_for_team(team=session.team).filter(pk=request.POST.get("rubric") or session.rubric_id).first()

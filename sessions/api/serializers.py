@@ -16,9 +16,19 @@ from rest_framework import serializers
 from accounts.api import TeamField
 from accounts.selectors import scope_to_user
 from corpora.models import Corpus
-from sessions.batches import SessionSettings
 from sessions.models import Batch, EvaluationSession
 from sessions.question_files import MAX_QUESTIONS, ConversationInput, QuestionInput
+from sessions.session_settings import (
+    K_DEFAULT,
+    K_MAX,
+    K_MIN,
+    REPEATS_DEFAULT,
+    REPEATS_MAX,
+    REPEATS_MIN,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    SessionSettings,
+)
 
 # --- Requests --------------------------------------------------------------------------
 
@@ -30,7 +40,9 @@ class SessionSettingsSerializer(serializers.Serializer):
     retrieval_mode = serializers.ChoiceField(
         choices=EvaluationSession.RetrievalMode.choices, default=EvaluationSession.RetrievalMode.HYBRID
     )
-    k = serializers.IntegerField(min_value=1, max_value=50, default=5, help_text="Passages retrieved per question.")
+    k = serializers.IntegerField(
+        min_value=K_MIN, max_value=K_MAX, default=K_DEFAULT, help_text="Passages retrieved per question."
+    )
     web_search = serializers.BooleanField(default=False)
     generator_provider = serializers.ChoiceField(
         choices=PROVIDER_CHOICES,
@@ -40,7 +52,7 @@ class SessionSettingsSerializer(serializers.Serializer):
         help_text="Default: openai where an LLM endpoint is configured, else offline.",
     )
     generator_model = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.0)
+    temperature = serializers.FloatField(min_value=TEMPERATURE_MIN, max_value=TEMPERATURE_MAX, default=0.0)
     prompt_template = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -50,7 +62,7 @@ class SessionSettingsSerializer(serializers.Serializer):
     )
     judge_provider = serializers.ChoiceField(choices=PROVIDER_CHOICES, required=False, allow_null=True, default=None)
     judge_model = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    judge_repeats = serializers.IntegerField(min_value=1, max_value=10, default=1)
+    judge_repeats = serializers.IntegerField(min_value=REPEATS_MIN, max_value=REPEATS_MAX, default=REPEATS_DEFAULT)
     robustness = serializers.BooleanField(default=False, help_text="Also judge deliberately wrong answers.")
     budget_usd = serializers.DecimalField(
         max_digits=10, decimal_places=4, min_value=Decimal(0), required=False, allow_null=True, default=None
@@ -64,7 +76,13 @@ class SessionSettingsSerializer(serializers.Serializer):
     )
 
     def to_settings(self) -> SessionSettings:
-        d = self.validated_data
+        return self.settings_of(self.validated_data)
+
+    @staticmethod
+    def settings_of(d: dict | None) -> SessionSettings:
+        """The settings of this serializer's validated data; the defaults when none was sent."""
+        if d is None:
+            return SessionSettings()
         return SessionSettings(
             rubric_id=d["rubric"],
             retrieval_mode=d["retrieval_mode"],
@@ -73,7 +91,7 @@ class SessionSettingsSerializer(serializers.Serializer):
             generator_provider=d["generator_provider"],
             generator_model=d["generator_model"],
             temperature=d["temperature"],
-            prompt_template=d["prompt_template"] or None,
+            prompt_template=d["prompt_template"],
             judge_provider=d["judge_provider"],
             judge_model=d["judge_model"],
             judge_repeats=d["judge_repeats"],
@@ -165,13 +183,7 @@ class SessionCreateSerializer(serializers.Serializer):
         return _conversations(self.validated_data["conversations"])
 
     def to_settings(self) -> SessionSettings:
-        return _settings(self.initial_data.get("settings") if isinstance(self.initial_data, dict) else None)
-
-
-def _settings(raw) -> SessionSettings:
-    nested = SessionSettingsSerializer(data=raw or {})
-    nested.is_valid(raise_exception=True)
-    return nested.to_settings()
+        return SessionSettingsSerializer.settings_of(self.validated_data.get("settings"))
 
 
 class AnswerItemSerializer(serializers.Serializer):
@@ -236,7 +248,7 @@ class BatchCreateSerializer(serializers.Serializer):
         return items
 
     def to_settings(self) -> SessionSettings:
-        return _settings(self.initial_data.get("settings") if isinstance(self.initial_data, dict) else None)
+        return SessionSettingsSerializer.settings_of(self.validated_data.get("settings"))
 
 
 # --- Responses -------------------------------------------------------------------------

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Team
 from core.errors import Conflict, InvalidInput
 from corpora.models import Corpus
-from judging.selectors import rubric_default
-from llm.config import llm_available
-from sessions.models import (
-    DEFAULT_PROMPT_TEMPLATE,
-    Answer,
-    Conversation,
-    EvaluationSession,
-    Question,
-    RetrievedPassage,
-)
+from judging.models import Rubric
+from judging.selectors import rubrics_for_team
+from judging.services import rubric_default_ensure
+from llm.config import default_provider
+from llm.types import Passage, Provider
+from sessions.models import Answer, Conversation, EvaluationSession, Question, RetrievedPassage
 from sessions.question_files import ConversationInput
 from sessions.services.estimate import session_estimate
-from sessions.services.judgments import conversation_history
+from sessions.services.judgments import answer_passages
 from sessions.services.lifecycle import session_start
+from sessions.session_settings import SessionSettings
+
+# Model names recorded for the offline provider's generator and judge.
+OFFLINE_GENERATOR_MODEL = "extractive-minilm"
+OFFLINE_JUDGE_MODEL = "heuristic-minilm"
 
 
 @transaction.atomic
@@ -35,66 +34,30 @@ def session_create(
     corpus: Corpus,
     name: str,
     conversations: list[ConversationInput],
-    rubric=None,
-    retrieval_mode: str = EvaluationSession.RetrievalMode.HYBRID,
-    retrieval_k: int = 5,
-    web_search: bool = False,
-    generator_provider: str | None = None,
-    generator_model: str = "",
-    llm_base_url: str = "",
-    temperature: float = 0.0,
-    prompt_template: str | None = None,
-    judge_provider: str | None = None,
-    judge_model: str = "",
-    judge_repeats: int = 1,
-    robustness: bool = False,
-    budget_usd: Decimal | None = None,
+    settings: SessionSettings,
 ) -> EvaluationSession:
-
+    """A draft session of the conversations' questions, with its cost estimate."""
     if corpus.team_id != team.pk:
         raise InvalidInput("The corpus belongs to another team.")
     if not conversations or not any(c.questions for c in conversations):
         raise InvalidInput("A session needs at least one question.")
-    if retrieval_mode not in EvaluationSession.RetrievalMode.values:
-        raise InvalidInput(f"Unknown retrieval mode {retrieval_mode!r}.")
-    if not 1 <= retrieval_k <= 50:
-        raise InvalidInput("k must be between 1 and 50.")
-    if not 1 <= judge_repeats <= 10:
-        raise InvalidInput("Judge repeats must be between 1 and 10.")
-    template = prompt_template or DEFAULT_PROMPT_TEMPLATE
-    missing = [p for p in ("{context}", "{question}") if p not in template]
-    if missing:
-        raise InvalidInput(f"The prompt template must contain {' and '.join(missing)}.")
-    default_provider = EvaluationSession.Provider.OPENAI if llm_available() else EvaluationSession.Provider.OFFLINE
-    generator_provider = generator_provider or default_provider
-    judge_provider = judge_provider or default_provider
-    for provider in (generator_provider, judge_provider):
-        if provider not in EvaluationSession.Provider.values:
-            raise InvalidInput(f"Unknown provider {provider!r}.")
-        if provider == EvaluationSession.Provider.OPENAI and not (llm_base_url or llm_available()):
-            raise InvalidInput("The OpenAI-compatible provider needs LLM_BASE_URL (or a base URL for the session).")
-    rubric = _team_rubric(team=team, rubric=rubric)
-
+    generator_provider = settings.generator_provider or default_provider()
     session = EvaluationSession.objects.create(
         team=team,
         created_by=user,
         corpus=corpus,
         name=name.strip() or "Untitled session",
-        retrieval_mode=retrieval_mode,
-        retrieval_k=retrieval_k,
-        web_search=web_search,
+        retrieval_mode=settings.retrieval_mode,
+        retrieval_k=settings.retrieval_k,
+        web_search=settings.web_search,
         generator_provider=generator_provider,
-        generator_model=generator_model
-        or (settings.LLM_MODEL if generator_provider == "openai" else "extractive-minilm"),
-        llm_base_url=llm_base_url,
-        temperature=temperature,
-        prompt_template=template,
-        judge_provider=judge_provider,
-        judge_model=judge_model or (settings.JUDGE_MODEL if judge_provider == "openai" else "heuristic-minilm"),
-        judge_repeats=judge_repeats,
-        rubric=rubric,
-        robustness=robustness,
-        budget_usd=budget_usd,
+        generator_model=settings.generator_model
+        or (django_settings.LLM_MODEL if generator_provider == Provider.OPENAI else OFFLINE_GENERATOR_MODEL),
+        llm_base_url=settings.llm_base_url,
+        temperature=settings.temperature,
+        prompt_template=settings.prompt_template,
+        budget_usd=settings.budget_usd,
+        **_judge_fields(team=team, settings=settings),
     )
     for c_pos, conv in enumerate(c for c in conversations if c.questions):
         conversation = Conversation.objects.create(session=session, position=c_pos, label=conv.label[:200])
@@ -115,22 +78,13 @@ def session_create(
 
 @transaction.atomic
 def session_create_judge_only(
-    *,
-    team: Team,
-    user=None,
-    name: str,
-    items: list[dict],
-    rubric=None,
-    judge_provider: str | None = None,
-    judge_model: str = "",
-    judge_repeats: int = 1,
-    robustness: bool = False,
-    llm_base_url: str = "",
+    *, team: Team, user=None, name: str, items: list[dict], settings: SessionSettings
 ) -> EvaluationSession:
     """A session of ready answers to judge: items of question, answer, context, history.
 
-    Items sharing a `conversation` label form one conversation, in order; an item's own
-    `history` (list of {question, answer}) replaces the earlier turns when given.
+    Items sharing a `conversation` label form one conversation, in order. An answer's
+    history is the item's own `history` (list of {question, answer}) when given, else the
+    earlier items of its conversation. Of the settings, only the judge's apply.
     """
     if not items:
         raise InvalidInput("Submit at least one item.")
@@ -142,12 +96,6 @@ def session_create_judge_only(
             raise InvalidInput(f"Item {index} needs an answer.")
         label = str(item.get("conversation") or f"Item {index}")
         parsed.setdefault(label, []).append(item)
-    judge_provider = judge_provider or (
-        EvaluationSession.Provider.OPENAI if llm_available() else EvaluationSession.Provider.OFFLINE
-    )
-    if judge_provider not in (EvaluationSession.Provider.OFFLINE, EvaluationSession.Provider.OPENAI):
-        raise InvalidInput(f"Unknown judge provider {judge_provider!r}.")
-    rubric = _team_rubric(team=team, rubric=rubric)
     session = EvaluationSession.objects.create(
         team=team,
         created_by=user,
@@ -155,49 +103,38 @@ def session_create_judge_only(
         name=name.strip() or "Judge-only batch",
         generator_provider=EvaluationSession.Provider.PROVIDED,
         generator_model="provided",
-        llm_base_url=llm_base_url,
-        judge_provider=judge_provider,
-        judge_model=judge_model or (settings.JUDGE_MODEL if judge_provider == "openai" else "heuristic-minilm"),
-        judge_repeats=judge_repeats,
-        rubric=rubric,
-        robustness=robustness,
+        llm_base_url=settings.llm_base_url,
+        **_judge_fields(team=team, settings=settings),
     )
     now = timezone.now()
     for c_pos, (label, turns) in enumerate(parsed.items()):
         conversation = Conversation.objects.create(session=session, position=c_pos, label=label[:200])
+        earlier: list[list[str]] = []
         for q_pos, item in enumerate(turns):
-            history = item.get("history")
             question = Question.objects.create(
                 session=session,
                 conversation=conversation,
                 position=q_pos,
                 text=str(item["question"]).strip(),
                 reference_answer=str(item.get("reference_answer") or ""),
-                given_history=[_history_turn(t) for t in history] if isinstance(history, list) else None,
             )
+            given = item.get("history")
             answer = Answer.objects.create(
                 question=question,
                 attempt=1,
                 status=Answer.Status.OK,
                 text=str(item["answer"]),
+                history=[_history_turn(t) for t in given] if isinstance(given, list) else list(earlier),
                 provider=EvaluationSession.Provider.PROVIDED,
                 model=str(item.get("model") or "provided"),
                 response_latency_ms=item.get("latency_ms") if isinstance(item.get("latency_ms"), int) else None,
                 started_at=now,
                 finished_at=now,
             )
-            context = item.get("context") or []
-            if isinstance(context, str):
-                context = [context]
+            earlier.append([question.text, answer.text])
             RetrievedPassage.objects.bulk_create(
-                RetrievedPassage(
-                    answer=answer,
-                    rank=rank,
-                    score=0.0,
-                    source_tag=_tag_of(str(text), rank),
-                    text=_untagged(str(text)),
-                )
-                for rank, text in enumerate(context, start=1)
+                RetrievedPassage(answer=answer, rank=rank, score=0.0, source_tag=p.tag, text=p.text)
+                for rank, p in enumerate(_item_passages(item), start=1)
             )
     session.estimate = session_estimate(session=session)
     session.save(update_fields=["estimate"])
@@ -210,7 +147,7 @@ def session_rejudge(
     user=None,
     judge_provider: str | None = None,
     judge_model: str = "",
-    rubric=None,
+    rubric: Rubric | None = None,
     judge_repeats: int | None = None,
 ) -> EvaluationSession:
     """Judge a finished session's answers again, as a new judge-only session linked to it.
@@ -240,24 +177,23 @@ def session_rejudge(
                 "reference_answer": question.reference_answer,
                 "answer": answer.text,
                 "model": answer.model,
-                "context": [f"{p.source_tag} {p.text}" for p in sorted(answer.passages.all(), key=lambda p: p.rank)],
-                "history": [{"question": q, "answer": a} for q, a in conversation_history(question=question)],
+                "context": answer_passages(answer=answer),
+                "history": answer.history,
             }
         )
     if not items:
         raise InvalidInput("The session has no answers to judge again.")
     same_provider = judge_provider in (None, session.judge_provider)
+    settings = SessionSettings(
+        rubric_id=(rubric or session.rubric).pk,
+        judge_provider=judge_provider or session.judge_provider,
+        judge_model=judge_model or (session.judge_model if same_provider else ""),
+        judge_repeats=judge_repeats or session.judge_repeats,
+        llm_base_url=session.llm_base_url,
+    )
     with transaction.atomic():
         rejudge = session_create_judge_only(
-            team=session.team,
-            user=user,
-            name=f"Re-judge of {session.name}",
-            items=items,
-            rubric=rubric or session.rubric,
-            judge_provider=judge_provider or session.judge_provider,
-            judge_model=judge_model or (session.judge_model if same_provider else ""),
-            judge_repeats=judge_repeats or session.judge_repeats,
-            llm_base_url=session.llm_base_url,
+            team=session.team, user=user, name=f"Re-judge of {session.name}", items=items, settings=settings
         )
         rejudge.rejudge_of = session
         rejudge.corpus = session.corpus
@@ -267,11 +203,26 @@ def session_rejudge(
     return rejudge
 
 
-def _team_rubric(*, team: Team, rubric):
+def _judge_fields(*, team: Team, settings: SessionSettings) -> dict:
+    """The session's judge: provider and model (defaults resolved), repeats, rubric, probes."""
+    judge_provider = settings.judge_provider or default_provider()
+    return {
+        "judge_provider": judge_provider,
+        "judge_model": settings.judge_model
+        or (django_settings.JUDGE_MODEL if judge_provider == Provider.OPENAI else OFFLINE_JUDGE_MODEL),
+        "judge_repeats": settings.judge_repeats,
+        "rubric": _team_rubric(team=team, rubric_id=settings.rubric_id),
+        "robustness": settings.robustness,
+    }
+
+
+def _team_rubric(*, team: Team, rubric_id: int | None) -> Rubric:
     """The chosen rubric if the team may use it (its own or a shared one), else the default."""
-    rubric = rubric or rubric_default()
-    if rubric.team_id not in (None, team.pk):
-        raise InvalidInput("The rubric belongs to another team.")
+    if rubric_id is None:
+        return rubric_default_ensure()
+    rubric = rubrics_for_team(team=team).filter(pk=rubric_id).first()
+    if rubric is None:
+        raise InvalidInput(f"No rubric {rubric_id} is available to this team.")
     return rubric
 
 
@@ -283,15 +234,17 @@ def _history_turn(turn) -> list[str]:
     raise InvalidInput("History turns must be {question, answer} objects.")
 
 
-def _tag_of(text: str, rank: int) -> str:
-    text = text.lstrip()
-    if text.startswith("[") and "]" in text[:200]:
-        return text[: text.index("]") + 1]
-    return f"[Context {rank}]"
+def _item_passages(item: dict) -> list[Passage]:
+    """An item's context: passages, or texts whose leading "[tag]" (if any) is the source tag."""
+    context = item.get("context") or []
+    if isinstance(context, str | Passage):
+        context = [context]
+    return [c if isinstance(c, Passage) else _passage_of(str(c), rank) for rank, c in enumerate(context, start=1)]
 
 
-def _untagged(text: str) -> str:
+def _passage_of(text: str, rank: int) -> Passage:
     stripped = text.lstrip()
     if stripped.startswith("[") and "]" in stripped[:200]:
-        return stripped[stripped.index("]") + 1 :].strip()
-    return text
+        end = stripped.index("]") + 1
+        return Passage(tag=stripped[:end], text=stripped[end:].strip())
+    return Passage(tag=f"[Context {rank}]", text=text)

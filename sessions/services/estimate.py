@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from judging.probes import STRATEGY_EXPECTED
 from llm.config import call_cost, model_prices
+from llm.types import Provider
 from sessions.models import Conversation, EvaluationSession, Question
 
 
@@ -25,7 +26,7 @@ def session_estimate(*, session: EvaluationSession) -> dict:
     judge_calls = n_questions * session.judge_repeats * (1 + probes_per_answer)
     judge_prompt = generation_prompt + 600
     judge_completion = 400
-    rewrite_calls = followups if session.generator_provider == "openai" else 0
+    rewrite_calls = followups if session.generator_provider == Provider.OPENAI else 0
     calls = {
         "generation": n_questions,
         "query_rewrite": rewrite_calls,
@@ -35,8 +36,8 @@ def session_estimate(*, session: EvaluationSession) -> dict:
     llm_calls = sum(
         count
         for kind, count in calls.items()
-        if (session.generator_provider == "openai" and kind in ("generation", "query_rewrite"))
-        or (session.judge_provider == "openai" and kind in ("judging", "probe_judging"))
+        if (session.generator_provider == Provider.OPENAI and kind in ("generation", "query_rewrite"))
+        or (session.judge_provider == Provider.OPENAI and kind in ("judging", "probe_judging"))
     )
     tokens = {
         "generation": n_questions * (generation_prompt + generation_completion),
@@ -44,17 +45,17 @@ def session_estimate(*, session: EvaluationSession) -> dict:
     }
     prices = model_prices()
     money = None
-    if session.generator_provider == "offline" and session.judge_provider == "offline":
+    if session.generator_provider == Provider.OFFLINE and session.judge_provider == Provider.OFFLINE:
         money = Decimal(0)
     elif session.generator_model in prices or session.judge_model in prices:
         money = Decimal(0)
-        if session.generator_provider == "openai":
+        if session.generator_provider == Provider.OPENAI:
             money += call_cost(
                 model=session.generator_model,
                 prompt_tokens=n_questions * generation_prompt,
                 completion_tokens=n_questions * generation_completion,
             )
-        if session.judge_provider == "openai":
+        if session.judge_provider == Provider.OPENAI:
             money += call_cost(
                 model=session.judge_model,
                 prompt_tokens=judge_calls * judge_prompt,

@@ -16,15 +16,15 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from core.locks import JUDGMENT, advisory_lock
-from judging.engine import JudgeOutcome, _embed, judge_once
-from judging.models import Judgment, Override, RobustnessProbe
+from judging.engine import JudgeOutcome, embed, judge_once
+from judging.models import Judgment, Override, RobustnessProbe, Rubric
 from judging.offline_judge import strip_citations
 from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION, make_probes
 from judging.selectors import rubric_spec
 from judging.services import judgment_store
 from llm import gateway
 from llm.config import llm_config
-from llm.types import LLMConfig, ProviderError
+from llm.types import LLMConfig, Passage, Provider, ProviderError
 from sessions import tasks
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.scores import session_scores
@@ -33,17 +33,17 @@ from sessions.selectors import session_has_pending_work
 logger = logging.getLogger(__name__)
 
 
-def _judge_config(session) -> LLMConfig:
+def _judge_config(session: EvaluationSession) -> LLMConfig:
     return llm_config(provider=session.judge_provider, model=session.judge_model, base_url=session.llm_base_url)
 
 
-def judgments_schedule_for_answer(*, answer, passages: list[str] | None = None) -> list[Judgment]:
+def judgments_schedule_for_answer(*, answer: Answer, passages: list[Passage] | None = None) -> list[Judgment]:
     """Create the answer's pending judgments (k repeats) and its probes; enqueue them.
 
     Called once per answer, inside the transaction that ends its pending state (or, for
     answers that came with a judge-only session, the one that starts the session): nothing
     exists for it yet, so rows are inserted at once; the unique constraints refuse a
-    second call. ``passages`` are the answer's retrieved texts when the caller has them.
+    second call. ``passages`` are the answer's passages when the caller has them.
     """
     session = answer.question.session
     common = {
@@ -57,7 +57,7 @@ def judgments_schedule_for_answer(*, answer, passages: list[str] | None = None) 
     )
     if session.robustness:
         if passages is None:
-            passages = [p.text for p in answer.passages.all()]
+            passages = answer_passages(answer=answer)
         judgments += _probes_create(answer=answer, session=session, common=common, context=passages)
     _enqueue([j.pk for j in judgments])
     return judgments
@@ -68,12 +68,14 @@ def _probe_seed(*, session_id: int, question_id: int) -> int:
     return int(digest[:12], 16)
 
 
-def _probes_create(*, answer, session, common: dict, context: list[str]) -> list[Judgment]:
+def _probes_create(
+    *, answer: Answer, session: EvaluationSession, common: dict, context: list[Passage]
+) -> list[Judgment]:
     seed = _probe_seed(session_id=session.pk, question_id=answer.question_id)
     drafts = make_probes(
         question=answer.question.text,
         genuine_answer=answer.text,
-        context=context,
+        context=[p.text for p in context],
         corpus_entities=None,
         seed=seed,
     )
@@ -81,21 +83,21 @@ def _probes_create(*, answer, session, common: dict, context: list[str]) -> list
         RobustnessProbe(
             answer=answer,
             strategy=draft.strategy,
-            origin="rule",
+            origin=RobustnessProbe.Origin.RULE,
             fake_answer=draft.fake_answer,
             expected_criteria=list(draft.expected_criteria),
             seed=seed,
         )
         for draft in drafts
     ]
-    if session.judge_provider == "openai":
+    if session.judge_provider == Provider.OPENAI:
         # An LLM-written fake too; its text is written when its judgment runs (no LLM call
         # inside this transaction).
         probes.append(
             RobustnessProbe(
                 answer=answer,
                 strategy=LLM_FABRICATION,
-                origin="llm",
+                origin=RobustnessProbe.Origin.LLM,
                 fake_answer="",
                 expected_criteria=list(LLM_FABRICATION_EXPECTED),
                 seed=seed,
@@ -108,7 +110,7 @@ def _probes_create(*, answer, session, common: dict, context: list[str]) -> list
 def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:
     """Ask the judge model for a plausible wrong answer (temperature 0: as repeatable as it gets)."""
     answer = probe.answer
-    context = "\n".join(f"{p.source_tag} {p.text}" for p in answer.passages.all())
+    context = "\n".join(p.render() for p in answer_passages(answer=answer))
     result = gateway.chat_complete(
         config=config,
         messages=[
@@ -135,7 +137,7 @@ def _enqueue(judgment_ids: list[int]) -> None:
     transaction.on_commit(lambda: [tasks.run_judgment.delay(pk) for pk in judgment_ids])
 
 
-def judgments_requeue_for_session(*, session) -> int:
+def judgments_requeue_for_session(*, session: EvaluationSession) -> int:
     """Re-queue pending judgments (after a crash or on resume); failed ones get another go."""
     in_session = Q(answer__question__session=session) | Q(probe__answer__question__session=session)
     Judgment.objects.filter(in_session, status=Judgment.Status.FAILED).update(status=Judgment.Status.PENDING, error="")
@@ -178,8 +180,8 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
                 spec=spec,
                 config=_judge_config(session),
                 question=question.text,
-                history=conversation_history(question=question),
-                context=[f"{p.source_tag} {p.text}" for p in genuine.passages.all()],
+                history=[(q, a) for q, a in genuine.history],
+                context=answer_passages(answer=genuine),
                 answer=answer_text,
                 temperature=judgment.temperature,
             )
@@ -230,22 +232,22 @@ def _judgment_for_run(*, judgment_id: int) -> Judgment | None:
     return judgment
 
 
-def answer_reference_similarity_store(*, answer) -> float | None:
+def answer_reference_similarity_store(*, answer: Answer) -> float | None:
     """Store how close the answer is to the reference answer (cosine, citations ignored)."""
     reference = (answer.question.reference_answer or "").strip()
     if not reference or answer.reference_similarity is not None or not answer.text.strip():
         return answer.reference_similarity
-    vectors = _embed([strip_citations(answer.text), reference])
+    vectors = embed([strip_citations(answer.text), reference])
     similarity = round(float(np.clip(vectors[0] @ vectors[1], -1.0, 1.0)), 4)
-    type(answer).objects.filter(pk=answer.pk).update(reference_similarity=similarity)
+    Answer.objects.filter(pk=answer.pk).update(reference_similarity=similarity)
     answer.reference_similarity = similarity
     return similarity
 
 
-def session_score_summary_store(*, session) -> None:
+def session_score_summary_store(*, session: EvaluationSession) -> None:
     """Store the session's mean weighted score and its accounting (after finishing, overrides)."""
     summary = session_scores(session=session).overall.to_dict()
-    type(session).objects.filter(pk=session.pk).update(score_summary=summary)
+    EvaluationSession.objects.filter(pk=session.pk).update(score_summary=summary)
 
 
 def session_finalize_if_done(*, session_id: int) -> EvaluationSession | None:
@@ -287,33 +289,14 @@ def session_finalize_if_done(*, session_id: int) -> EvaluationSession | None:
         )
         session.finished_at = timezone.now()
         session.save(update_fields=["status", "finished_at"])
-        session.rubric.__class__.objects.filter(pk=session.rubric_id).update(locked=True)
+        Rubric.objects.filter(pk=session.rubric_id).update(locked=True)
         session_score_summary_store(session=session)
     return session
 
 
-def _given_history(question: Question) -> list[tuple[str, str]]:
-    """The history a judge-only item came with (it has no earlier turns of its own)."""
-    return [(str(q), str(a)) for q, a in question.given_history]
-
-
-def conversation_history(*, question: Question) -> list[tuple[str, str]]:
-    """Earlier turns of the same conversation that have an answer, in order (one query)."""
-    if question.given_history is not None:
-        return _given_history(question)
-    rows = (
-        Answer.objects.filter(
-            question__conversation_id=question.conversation_id,
-            question__position__lt=question.position,
-            status=Answer.Status.OK,
-        )
-        .order_by("question__position", "-attempt")
-        .values_list("question__position", "question__text", "text")
-    )
-    history: dict[int, tuple[str, str]] = {}
-    for position, question_text, answer_text in rows:
-        history.setdefault(position, (question_text, answer_text))  # the latest OK attempt
-    return list(history.values())
+def answer_passages(*, answer: Answer) -> list[Passage]:
+    """The passages the answer was given, in rank order, as the judge and the probes see them."""
+    return [Passage(tag=p.source_tag, text=p.text) for p in answer.passages.all()]
 
 
 def score_summary_refresh_after_override(*, override: Override, **kwargs) -> None:

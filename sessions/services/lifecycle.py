@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict
+from judging.models import Rubric
 from sessions import tasks
 from sessions.models import Answer, Conversation, EvaluationSession, Question
 from sessions.services.judgments import judgments_requeue_for_session, judgments_schedule_for_answer
@@ -25,7 +26,7 @@ def session_start(*, session: EvaluationSession) -> EvaluationSession:
         session.status = EvaluationSession.Status.QUEUED
         session.save(update_fields=["status"])
         # From now on verdicts refer to this rubric: it may not change in place any more.
-        session.rubric.__class__.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
+        Rubric.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
         if session.generator_provider == EvaluationSession.Provider.PROVIDED:
             for answer in Answer.objects.filter(question__session=session).select_related("question__session"):
                 judgments_schedule_for_answer(answer=answer)

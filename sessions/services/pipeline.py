@@ -27,10 +27,10 @@ from llm import gateway
 from llm.config import call_cost, llm_config
 from llm.embeddings import get_embedder
 from llm.offline import offline_answer, offline_rewrite
-from llm.types import LLMConfig, ProviderError
+from llm.types import LLMConfig, Passage, ProviderError
 from sessions import tasks
 from sessions.models import Answer, Conversation, EvaluationSession, Question, RetrievedPassage
-from sessions.services.judgments import _given_history, judgments_schedule_for_answer, session_finalize_if_done
+from sessions.services.judgments import judgments_schedule_for_answer, session_finalize_if_done
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ ANSWER_RESULT_FIELDS = [
     "text",
     "error",
     "prompt",
+    "history",
     "retrieval_query",
     "retrieval_latency_ms",
     "response_latency_ms",
@@ -151,9 +152,6 @@ def _next_turn(turns: list[_Turn]) -> int | None:
 
 
 def _turn_history(turns: list[_Turn], index: int) -> list[tuple[str, str]]:
-    question = turns[index].question
-    if question.given_history is not None:
-        return _given_history(question)
     return [(t.question.text, t.answered_text) for t in turns[:index] if t.answered_text is not None]
 
 
@@ -173,9 +171,10 @@ def _budget_exhausted(*, session_id: int) -> bool:
 
 
 @dataclass
-class Passage:
-    source_tag: str
-    text: str
+class Hit:
+    """A retrieved passage with its score and where it came from."""
+
+    passage: Passage
     score: float
     chunk_id: int | None = None
     source: str = RetrievedPassage.Source.CORPUS
@@ -194,15 +193,15 @@ def retrieval_query(*, session: EvaluationSession, history: list[tuple[str, str]
     return offline_rewrite(history=history, question=question)
 
 
-def retrieve(*, session: EvaluationSession, query: str) -> list[Passage]:
+def retrieve(*, session: EvaluationSession, query: str) -> list[Hit]:
     hits = chunks_search(corpus=session.corpus, query=query, k=session.retrieval_k, mode=session.retrieval_mode)
-    passages = [Passage(source_tag=h.source_tag, text=h.text, score=h.score, chunk_id=h.chunk_id) for h in hits]
+    found = [Hit(passage=Passage(tag=h.source_tag, text=h.text), score=h.score, chunk_id=h.chunk_id) for h in hits]
     if session.web_search:
-        passages = _fuse_web_results(passages=passages, query=query, k=session.retrieval_k)
-    return passages
+        found = _fuse_web_results(passages=found, query=query, k=session.retrieval_k)
+    return found
 
 
-def _fuse_web_results(*, passages: list[Passage], query: str, k: int) -> list[Passage]:
+def _fuse_web_results(*, passages: list[Hit], query: str, k: int) -> list[Hit]:
     if not settings.WEB_SEARCH_URL:
         return passages
     try:
@@ -211,12 +210,17 @@ def _fuse_web_results(*, passages: list[Passage], query: str, k: int) -> list[Pa
         logger.warning("web search failed; answering from the corpus alone", exc_info=True)
         return passages
     web = [
-        Passage(source_tag=r.source_tag, text=r.snippet, score=0.0, source=RetrievedPassage.Source.WEB, url=r.url)
+        Hit(
+            passage=Passage(tag=r.source_tag, text=r.snippet),
+            score=0.0,
+            source=RetrievedPassage.Source.WEB,
+            url=r.url,
+        )
         for r in results
         if r.snippet.strip()
     ]
     # Reciprocal rank fusion of the two ranked lists (k0 = 60).
-    fused: list[tuple[float, int, Passage]] = []
+    fused: list[tuple[float, int, Hit]] = []
     for ranked in (passages, web):
         for rank, passage in enumerate(ranked, start=1):
             fused.append((1.0 / (60 + rank), len(fused), passage))
@@ -230,8 +234,7 @@ def _fuse_web_results(*, passages: list[Passage], query: str, k: int) -> list[Pa
 
 def prompt_render(*, template: str, history: list[tuple[str, str]], passages: list[Passage], question: str) -> str:
     history_text = "\n".join(f"Q: {q}\nA: {a}" for q, a in history) or NO_HISTORY
-    # One passage per line, each starting with its source tag.
-    context_text = "\n".join(f"{p.source_tag} {' '.join(p.text.split())}" for p in passages)
+    context_text = "\n".join(p.render_line() for p in passages)
     context_text = context_text or "(no passages retrieved)"
     # Plain replacement, not str.format: questions and passages may contain braces.
     return (
@@ -256,12 +259,14 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
     answer.started_at = timezone.now()
     t0 = time.monotonic()
     query = retrieval_query(session=session, history=history, question=question.text)
-    passages = retrieve(session=session, query=query)
+    hits = retrieve(session=session, query=query)
+    passages = [hit.passage for hit in hits]
     retrieval_ms = int((time.monotonic() - t0) * 1000)
     prompt = prompt_render(template=session.prompt_template, history=history, passages=passages, question=question.text)
     answer.retrieval_query = query
     answer.retrieval_latency_ms = retrieval_ms
     answer.prompt = prompt
+    answer.history = [[q, a] for q, a in history]
     try:
         result = _generate(session=session, prompt=prompt, question=question.text, history=history, passages=passages)
     except ProviderError as exc:
@@ -291,20 +296,20 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
         RetrievedPassage.objects.bulk_create(
             RetrievedPassage(
                 answer=answer,
-                chunk_id=p.chunk_id,
-                source=p.source,
+                chunk_id=hit.chunk_id,
+                source=hit.source,
                 rank=rank,
-                score=p.score,
-                source_tag=p.source_tag,
-                text=p.text,
-                url=p.url,
+                score=hit.score,
+                source_tag=hit.passage.tag,
+                text=hit.passage.text,
+                url=hit.url,
             )
-            for rank, p in enumerate(passages, start=1)
+            for rank, hit in enumerate(hits, start=1)
         )
         if answer.cost_usd:
             EvaluationSession.objects.filter(pk=session.pk).update(spent_usd=F("spent_usd") + answer.cost_usd)
         if answer.status == Answer.Status.OK:
-            judgments_schedule_for_answer(answer=answer, passages=[p.text for p in passages])
+            judgments_schedule_for_answer(answer=answer, passages=passages)
     return answer
 
 
@@ -339,7 +344,7 @@ def _generate(
     text = offline_answer(
         question=question,
         history=history,
-        passages=[(p.source_tag, p.text) for p in passages],
+        passages=[(p.tag, p.text) for p in passages],
         embedder=get_embedder(name=session.corpus.embedding_model)
         if session.corpus.embedding_model.startswith("local:")
         else get_embedder(name="local:all-MiniLM-L6-v2"),

@@ -12,6 +12,7 @@ from judging.selectors import rubric_spec
 from judging.services import judgment_store
 from sessions.models import Answer, EvaluationSession
 from sessions.services import session_create_judge_only
+from sessions.session_settings import SessionSettings
 
 CORPUS_TEXT = """# Sparse Adapter Tuning
 
@@ -45,7 +46,7 @@ def judged_session(
             "context": ["[Doc: sat.md] SAT updates 0.8% of the weights of a pretrained model."],
         }
     ]
-    session = session_create_judge_only(team=team, user=user, name=name, items=items)
+    session = session_create_judge_only(team=team, user=user, name=name, items=items, settings=SessionSettings())
     spec = rubric_spec(rubric=session.rubric)
     labels = ratings or {c.key: "Good" for c in spec.criteria}
     for answer in Answer.objects.filter(question__session=session):

@@ -18,6 +18,7 @@ from sessions.models import Answer, EvaluationSession
 from sessions.reports import pdf as pdf_module
 from sessions.reports import render_pdf, render_xlsx, write_report
 from sessions.selectors import session_report
+from sessions.session_settings import SessionSettings
 from tests.sessions.api_support import RATIONALE, judged_session
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +166,7 @@ def test_write_report_chooses_the_format_by_suffix(session, tmp_path) -> None:
 def test_reports_of_a_session_without_robustness_or_judgments(team, member) -> None:
     from sessions.services import session_create_judge_only
 
-    bare = session_create_judge_only(team=team, user=member, name="bare", items=ITEMS[:1])
+    bare = session_create_judge_only(team=team, user=member, name="bare", items=ITEMS[:1], settings=SessionSettings())
     report = session_report(session=bare)
 
     assert "3. Judge robustness" not in _pdf_text(render_pdf(report))
