@@ -82,6 +82,10 @@ class EvaluationSession(models.Model):
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.COMPLETED_WITH_ERRORS)
+
 
 class Conversation(models.Model):
     session = models.ForeignKey(EvaluationSession, on_delete=models.CASCADE, related_name="conversations")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from judging.robustness import RobustnessSummary
 from judging.scoring import MeanSummary, mean_with_count
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
 from sessions.models import Answer, Conversation, EvaluationSession, Question, RetrievedPassage
-from sessions.scores import SessionScores, session_robustness, session_scores
+from sessions.scores import SessionScores, session_robustness, session_scores, stored_mean
 
 
 def sessions_for_user(*, user) -> QuerySet[EvaluationSession]:
@@ -132,6 +133,31 @@ def session_progress(*, session: EvaluationSession) -> Progress:
         status_display=session.get_status_display(),
         is_active=session.is_active,
     )
+
+
+def session_list_rows(
+    *, sessions: Iterable[EvaluationSession]
+) -> list[tuple[EvaluationSession, int, MeanSummary | None]]:
+    """(session, percent done, mean score) for a page of the session list.
+
+    Finished sessions show the summary stored when they finished (a few queries however
+    many there are); running ones, few at a time, are computed live, and so is a finished
+    session that has no stored summary (it finished before summaries were stored).
+    """
+    rows = []
+    for session in sessions:
+        if session.status == EvaluationSession.Status.DRAFT:
+            rows.append((session, 0, None))
+        elif session.is_active:
+            rows.append((session, session_progress(session=session).percent, session_scores(session=session).overall))
+        else:
+            finished = session.is_finished
+            percent = 100 if finished else session_progress(session=session).percent
+            mean = stored_mean(session=session)
+            if mean is None and finished:
+                mean = session_scores(session=session).overall
+            rows.append((session, percent, mean))
+    return rows
 
 
 @dataclass

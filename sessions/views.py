@@ -24,10 +24,10 @@ from judging.selectors import (
 from llm.types import Provider
 from sessions.forms import SessionCreateForm
 from sessions.models import EvaluationSession
-from sessions.scores import session_scores, stored_mean
 from sessions.selectors import (
     dashboard_summary,
     session_comparison,
+    session_list_rows,
     session_progress,
     session_report,
     sessions_for_user,
@@ -37,12 +37,10 @@ from sessions.services import (
     session_create,
     session_rejudge,
     session_resume,
-    session_score_summary_store,
     session_start,
 )
 
 SESSIONS_PER_PAGE = 20
-FINISHED = (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS)
 
 
 def session_or_404(request: HttpRequest, session_id: int) -> EvaluationSession:
@@ -68,27 +66,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     if request.team is not None:
         queryset = queryset.filter(team=request.team)
     page = Paginator(queryset.select_related("created_by"), SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = []
-    for session in page:
-        if session.status == EvaluationSession.Status.DRAFT:
-            rows.append({"session": session, "percent": 0, "mean": None})
-            continue
-        if session.is_active:  # few at a time: computed live
-            rows.append(
-                {
-                    "session": session,
-                    "percent": session_progress(session=session).percent,
-                    "mean": session_scores(session=session).overall,
-                }
-            )
-        else:  # stored when the session finished and after each override
-            percent = 100 if session.status in FINISHED else session_progress(session=session).percent
-            mean = stored_mean(session=session)
-            if mean is None and session.status in FINISHED:  # finished before summaries were stored
-                session_score_summary_store(session=session)
-                session.refresh_from_db(fields=["score_summary"])
-                mean = stored_mean(session=session)
-            rows.append({"session": session, "percent": percent, "mean": mean})
+    rows = [{"session": s, "percent": percent, "mean": mean} for s, percent, mean in session_list_rows(sessions=page)]
     return render(request, "sessions/session_list.html", {"page": page, "rows": rows})
 
 
@@ -133,7 +111,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
         "xlsx_url": f"/api/v1/sessions/{session.pk}/report.xlsx",
         "rubrics": rubrics_for_team(team=session.team).order_by("-is_default", "name", "-version")
-        if session.status in FINISHED
+        if session.is_finished
         else [],
     }
     return render(request, "sessions/session_detail.html", context)

@@ -11,7 +11,7 @@ from judging.models import Judgment
 from judging.selectors import rubric_spec
 from judging.services import judgment_store
 from sessions.models import Answer, EvaluationSession
-from sessions.services import session_create_judge_only
+from sessions.services import session_create_judge_only, session_finalize_if_done
 from sessions.session_settings import SessionSettings
 
 CORPUS_TEXT = """# Sparse Adapter Tuning
@@ -67,6 +67,9 @@ def judged_session(
             provenance={"rubric": {"name": spec.name, "version": spec.version}},
             started_at=answer.created_at,
         )
-    EvaluationSession.objects.filter(pk=session.pk).update(status=EvaluationSession.Status.COMPLETED)
+    # Finished the way a running session finishes: status, locked rubric, stored summary.
+    EvaluationSession.objects.filter(pk=session.pk).update(status=EvaluationSession.Status.RUNNING)
+    session_finalize_if_done(session_id=session.pk)
     session.refresh_from_db()
+    assert session.status == EvaluationSession.Status.COMPLETED
     return session
