@@ -76,7 +76,7 @@ def _mean(values: list[Decimal]) -> Decimal | None:
 
 
 def session_robustness(*, session: EvaluationSession):
-    """The robustness summary of DESIGN.md §1 (None when the session ran no probes)."""
+    """The robustness summary of the session's probes (None when it ran none)."""
     spec = rubric_spec(rubric=session.rubric)
     probes = list(
         RobustnessProbe.objects.filter(answer__question__session=session)

@@ -17,7 +17,7 @@ from corpora.models import Corpus, Document
 from judging.models import Judgment, Override, RobustnessProbe
 from judging.robustness import RobustnessSummary
 from judging.scoring import MeanSummary, mean_with_count
-from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
+from judging.selectors import EffectiveRating, judgment_effective, judgments_prefetched, rubric_spec
 from sessions.models import Answer, Conversation, EvaluationSession, Question, RetrievedPassage
 from sessions.scores import SessionScores, session_robustness, session_scores, stored_mean
 
@@ -162,11 +162,12 @@ def session_list_rows(
 
 @dataclass
 class TurnReport:
+    conversation: Conversation
     question: Question
     answer: Answer | None
     passages: list[RetrievedPassage] = field(default_factory=list)
-    judgments: list = field(default_factory=list)  # judging.models.Judgment with .effective / .score
-    ratings: list = field(default_factory=list)  # effective ratings of the first judgment
+    judgments: list[Judgment] = field(default_factory=list)  # each with .effective and .score set
+    ratings: list[EffectiveRating] = field(default_factory=list)  # effective ratings of the first judgment
     score: Decimal | None = None
     score_spread: tuple[Decimal, Decimal] | None = None
     unstable: bool = False
@@ -215,7 +216,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         for question in conversation.questions.all():
             answers = list(question.answers.all())
             answer = answers[0] if answers else None
-            turn = TurnReport(question=question, answer=answer)
+            turn = TurnReport(conversation=conversation, question=question, answer=answer)
             if answer is not None:
                 turn.passages = list(answer.passages.all())
                 turn.judgments = list(answer.judgments.all())

@@ -1,4 +1,4 @@
-"""PDF and XLSX session reports: content in DESIGN §1 order, Unicode safety, no formulas."""
+"""PDF and XLSX session reports: content in report order, Unicode safety, no formulas."""
 
 from __future__ import annotations
 
