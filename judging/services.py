@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import Team
 from accounts.selectors import membership_for
 from core.errors import InvalidInput, NotAllowed
 from judging.engine import JudgeOutcome, judge_once
@@ -79,7 +81,9 @@ def judgment_store(
 # --- Reviewers --------------------------------------------------------------------------
 
 
-def override_create(*, judgment: Judgment, criterion_key: str, reviewer, new_rating: str, reason: str) -> Override:
+def override_create(
+    *, judgment: Judgment, criterion_key: str, reviewer: AbstractBaseUser, new_rating: str, reason: str
+) -> Override:
     """A reviewer changes one criterion's rating; the judge's verdict stays as it was."""
     team = (judgment.answer or judgment.probe.answer).question.session.team
     membership = membership_for(user=reviewer, team=team)
@@ -139,7 +143,7 @@ def rubric_default_ensure() -> Rubric:
 
 @transaction.atomic
 def rubric_create(
-    *, team, name: str, criteria: list[dict], scale: list[dict] | None = None, instructions: str = ""
+    *, team: Team, name: str, criteria: list[dict], scale: list[dict] | None = None, instructions: str = ""
 ) -> Rubric:
     """A team's rubric; a rubric with the same name gets the next version (never edited in place)."""
     scale = scale or default_scale()

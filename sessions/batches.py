@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from accounts.models import Team
@@ -29,7 +30,7 @@ MAX_IDEMPOTENCY_KEY = 255
 def session_submit(
     *,
     team: Team,
-    user,
+    user: AbstractBaseUser,
     corpus: Corpus,
     name: str,
     conversations: list[ConversationInput],
@@ -78,7 +79,7 @@ class BatchOutcome:
 
 
 def batch_submit(
-    *, team: Team, user, request: BatchRequest, fingerprint: str, idempotency_key: str = ""
+    *, team: Team, user: AbstractBaseUser, request: BatchRequest, fingerprint: str, idempotency_key: str = ""
 ) -> BatchOutcome:
     """Create and start the batch's session, or return the batch an earlier request made.
 
@@ -133,7 +134,7 @@ def _item_count(request: BatchRequest) -> int:
     return sum(len(c.questions) for c in request.conversations)
 
 
-def _create_session(*, team: Team, user, request: BatchRequest) -> EvaluationSession:
+def _create_session(*, team: Team, user: AbstractBaseUser, request: BatchRequest) -> EvaluationSession:
     if request.kind == Batch.Kind.QUESTIONS:
         if request.corpus is None:
             raise InvalidInput("A batch of questions needs a corpus.")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from accounts.models import Team
 from corpora.models import Chunk, Corpus
@@ -74,8 +75,6 @@ class EvaluationSession(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("sessions:detail", args=[self.pk])
 
     @property

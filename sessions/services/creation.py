@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings as django_settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +31,7 @@ OFFLINE_JUDGE_MODEL = "heuristic-minilm"
 def session_create(
     *,
     team: Team,
-    user=None,
+    user: AbstractBaseUser | None = None,
     corpus: Corpus,
     name: str,
     conversations: list[ConversationInput],
@@ -78,7 +79,7 @@ def session_create(
 
 @transaction.atomic
 def session_create_judge_only(
-    *, team: Team, user=None, name: str, items: list[dict], settings: SessionSettings
+    *, team: Team, user: AbstractBaseUser | None = None, name: str, items: list[dict], settings: SessionSettings
 ) -> EvaluationSession:
     """A session of ready answers to judge: items of question, answer, context, history.
 
@@ -144,7 +145,7 @@ def session_create_judge_only(
 def session_rejudge(
     *,
     session: EvaluationSession,
-    user=None,
+    user: AbstractBaseUser | None = None,
     judge_provider: str | None = None,
     judge_model: str = "",
     rubric: Rubric | None = None,

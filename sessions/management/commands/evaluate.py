@@ -11,6 +11,7 @@ from corpora.models import Corpus
 from llm.types import Provider
 from sessions.models import EvaluationSession
 from sessions.question_files import QuestionFileError, parse_question_file
+from sessions.reports import write_report
 from sessions.selectors import session_progress, session_report
 from sessions.services import session_create, session_start
 from sessions.session_settings import K_DEFAULT, REPEATS_DEFAULT, SessionSettings
@@ -92,8 +93,6 @@ class Command(BaseCommand):
         report = session_report(session=session)
         self.stdout.write(render_summary(report))
         if report_path:
-            from sessions.reports import write_report
-
             write_report(report=report, path=report_path)
             self.stdout.write(f"Report written to {report_path}")
         if session.status not in (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS):
