@@ -506,6 +506,12 @@ class QuestionResultSerializer(serializers.Serializer):
     provider = serializers.CharField(source="answer.provider", allow_null=True)
     model = serializers.CharField(source="answer.model", allow_null=True)
     prompt = serializers.CharField(source="answer.prompt", allow_null=True)
+    history = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(allow_blank=True), min_length=2, max_length=2),
+        source="answer.history",
+        allow_null=True,
+        help_text="The earlier turns the answer was generated with (or submitted with): [[question, answer], …].",
+    )
     retrieval_query = serializers.CharField(source="answer.retrieval_query", allow_null=True)
     passages = PassageSerializer(many=True)
     response_latency_ms = serializers.IntegerField(source="answer.response_latency_ms", allow_null=True)

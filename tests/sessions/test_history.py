@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from core.errors import InvalidInput
 from core.runmode import in_process_tasks
@@ -40,6 +41,16 @@ def test_the_generator_stores_the_history_it_put_in_the_prompt(team, tmp_path) -
     assert first.history == []
     assert second.history == [[TURNS[0], first.text]]
     assert f"Q: {TURNS[0]}\nA: {first.text}" in second.prompt
+
+
+@pytest.mark.django_db(transaction=True)
+def test_results_api_carries_each_answers_history(team, tmp_path, member) -> None:
+    session = _finished_session(team, tmp_path)
+    first, _ = _answers(session)
+    client = APIClient()
+    client.force_authenticate(member)
+    questions = client.get(f"/api/v1/sessions/{session.pk}/results/").json()["questions"]
+    assert [q["history"] for q in questions] == [[], [[TURNS[0], first.text]]]
 
 
 @pytest.mark.django_db(transaction=True)
