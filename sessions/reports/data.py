@@ -9,6 +9,9 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from judging.models import Judgment, RobustnessProbe
+from judging.probes import STRATEGY_LABELS
+from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
 from sessions.models import EvaluationSession
 from sessions.reports.charts import ChartData, report_charts
 from sessions.selectors import SessionReport, TurnReport
@@ -35,10 +38,6 @@ class ProbeResult:
 
 def probe_results(*, session: EvaluationSession) -> list[ProbeResult]:
     """Every probe of the session with its first judgment (effective ratings, weighted score)."""
-    from judging.models import Judgment, RobustnessProbe
-    from judging.probes import STRATEGY_LABELS
-    from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
-
     probes = list(
         RobustnessProbe.objects.filter(answer__question__session=session)
         .select_related("answer__question__conversation")
@@ -77,10 +76,6 @@ def probe_results(*, session: EvaluationSession) -> list[ProbeResult]:
             )
         )
     return results
-
-
-def seconds(ms: int | None) -> str:
-    return "—" if ms is None else f"{ms / 1000:.2f} s"
 
 
 @dataclass
@@ -127,8 +122,6 @@ def question_rows(report: SessionReport) -> list[QuestionRow]:
 
 def agreement_rows(report: SessionReport) -> list[AgreementRow]:
     """Judge–reviewer agreement from the effective verdicts (the first judgment of each answer)."""
-    from judging.selectors import rubric_spec
-
     spec = rubric_spec(rubric=report.session.rubric)
     points = {level.label: level.points for level in spec.scale}
     rows = []
@@ -163,8 +156,6 @@ def chart_data(report: SessionReport, probes: list[ProbeResult]) -> ChartData:
 
 def report_context(report: SessionReport, *, chart_format: str, generated_at: datetime | None = None) -> dict:
     """What the report templates render, for the page ("svg" charts) and the PDF ("png")."""
-    from judging.probes import STRATEGY_LABELS
-
     probes = probe_results(session=report.session) if report.robustness is not None else []
     return {
         "session": report.session,

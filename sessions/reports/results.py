@@ -15,7 +15,7 @@ import json
 
 from rest_framework.utils.encoders import JSONEncoder
 
-from sessions.api.serializers import ResultsSerializer, results_data
+from sessions.api.serializers import ResultsSerializer, SessionResults
 from sessions.reports.data import probe_results
 from sessions.selectors import SessionReport
 
@@ -29,8 +29,7 @@ QUESTION_FIELDS = [
 
 def results_document(report: SessionReport) -> dict:
     """The API's `results/` body for this report."""
-    probes = probe_results(session=report.session) if report.robustness is not None else []
-    return ResultsSerializer(results_data(report, probes)).data
+    return ResultsSerializer(SessionResults(report=report, probes=probe_results(session=report.session))).data
 
 
 def render_results_json(report: SessionReport) -> bytes:

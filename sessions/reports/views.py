@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.views import domain_error_redirect
 from sessions.models import Question, ReportExport
 from sessions.reports.exports import (
     FORMATS,
@@ -25,7 +26,7 @@ from sessions.reports.exports import (
     report_export_request,
 )
 from sessions.reports.pdf import PAPERS
-from sessions.views import domain_error_redirect, session_or_404
+from sessions.views import session_or_404
 
 
 def _download(content: bytes, *, content_type: str, filename: str) -> HttpResponse:

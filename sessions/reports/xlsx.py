@@ -26,6 +26,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from judging.probes import STRATEGY_LABELS
 from sessions.reports.data import ProbeResult, agreement_rows, probe_results, question_rows, report_provenance
 from sessions.selectors import SessionReport
 
@@ -252,8 +253,6 @@ def _passages(workbook: Workbook, report: SessionReport) -> None:
 
 
 def _robustness(workbook: Workbook, report: SessionReport) -> None:
-    from judging.probes import STRATEGY_LABELS
-
     columns = [Column("Strategy", 20), Column("Expected to pull down", 28), Column("Probes", 8, "int")]
     columns += [Column("Judged", 8, "int"), Column("All expected dropped", 12, "int"), Column("Rate", 9, "percent")]
     columns += [Column("Dropped per criterion", 40, "wrap"), Column("Mean fake score", 10, "score")]

@@ -29,6 +29,7 @@ def build_session(*, questions: int, strategies: int, team=None):
     from judging.selectors import rubric_criterion_ids, rubric_spec
     from sessions.models import Answer, EvaluationSession, RetrievedPassage
     from sessions.services import session_create_judge_only
+    from sessions.session_settings import SessionSettings
 
     team = team or team_create(name=f"bench {time.time_ns()}")
     items = [
@@ -40,7 +41,9 @@ def build_session(*, questions: int, strategies: int, team=None):
         }
         for i in range(questions)
     ]
-    session = session_create_judge_only(team=team, name="Report benchmark", items=items, robustness=True)
+    session = session_create_judge_only(
+        team=team, name="Report benchmark", items=items, settings=SessionSettings(robustness=True)
+    )
     spec = rubric_spec(rubric=session.rubric)
     criterion_ids = rubric_criterion_ids(rubric=session.rubric)
     labels = ["Excellent", "Good", "Fair", "Good", "Excellent"]

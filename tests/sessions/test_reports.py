@@ -15,15 +15,17 @@ from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from core.errors import InvalidInput
+from judging.engine import JudgeOutcome
 from judging.models import Judgment, RobustnessProbe
 from judging.selectors import rubric_spec
-from judging.services import JudgeOutcome, judgment_store, override_create
+from judging.services import judgment_store, override_create
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.reports import render_pdf, render_xlsx, write_report
 from sessions.reports.charts import report_charts
 from sessions.reports.data import chart_data, probe_results
 from sessions.reports.pdf import html_to_pdf, link_callback
 from sessions.selectors import session_report
+from sessions.session_settings import SessionSettings
 from tests.sessions.api_support import RATIONALE, judged_session
 
 pytestmark = pytest.mark.django_db
@@ -343,7 +345,7 @@ def test_write_report_chooses_the_format_by_suffix(session, tmp_path) -> None:
 def test_reports_of_a_session_without_robustness_or_judgments(team, member) -> None:
     from sessions.services import session_create_judge_only
 
-    bare = session_create_judge_only(team=team, user=member, name="bare", items=ITEMS[:1])
+    bare = session_create_judge_only(team=team, user=member, name="bare", items=ITEMS[:1], settings=SessionSettings())
     report = session_report(session=bare)
 
     text = " ".join(_pages(render_pdf(report)))
@@ -390,6 +392,6 @@ def test_charts_are_svg_for_the_page_and_png_for_the_pdf_from_the_same_data(sess
 def test_no_charts_before_anything_is_judged(team) -> None:
     from sessions.services import session_create_judge_only
 
-    bare = session_create_judge_only(team=team, name="bare", items=ITEMS[:1])
+    bare = session_create_judge_only(team=team, name="bare", items=ITEMS[:1], settings=SessionSettings())
 
     assert report_charts(chart_data(session_report(session=bare), []), fmt="svg") == []

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('eval_sessions', '0008_session_tags_archive'),
+        ('eval_sessions', '0009_session_tags_archive'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
