@@ -691,15 +691,15 @@ def _fuse_web_results(*, passages: list[Passage], query: str, k: int) -> list[Pa
         for r in results
         if r.snippet.strip()
     ]
-    # Reciprocal rank fusion of the two ranked lists (k0 = 60).
-    fused: list[tuple[float, int, Passage]] = []
-    for ranked in (passages, web):
-        for rank, passage in enumerate(ranked, start=1):
-            fused.append((1.0 / (60 + rank), len(fused), passage))
-    fused.sort(key=lambda item: (-item[0], item[1]))
+    from corpora.selectors import ranks_fuse
+
+    ranked = {"corpus": passages, "web": web}
+    fused = ranks_fuse({name: [(name, i) for i in range(len(items))] for name, items in ranked.items()})
     out = []
-    for score, _, passage in fused[:k]:
-        passage.score = round(score, 6)
+    for entry in fused[:k]:
+        name, index = entry.key
+        passage = ranked[name][index]
+        passage.score = round(entry.score, 6)
         out.append(passage)
     return out
 
