@@ -109,3 +109,90 @@ def markdown_rows(text: str) -> tuple[str, list[dict[str, str]]]:
     header = table[0]
     rows = [{name: value for name, value in zip(header, cells, strict=False) if value and name} for cells in table[2:]]
     return " ".join(label_lines), rows
+
+
+# --- reading a question against a table ------------------------------------------------
+# Shared by retrieval's table signal and the offline generator, so both read a question
+# ("which method trains fastest") against a table's columns the same way.
+
+_MAX_WORDS = frozenset({"highest", "largest", "biggest", "most", "maximum", "greatest", "longest", "slowest"})
+_MIN_WORDS = frozenset({"lowest", "smallest", "fewest", "least", "minimum", "shortest", "fastest", "cheapest"})
+_BEST_WORDS = frozenset({"best", "top", "strongest", "leading"})
+_WORST_WORDS = frozenset({"worst", "weakest"})
+# Columns where less is better, so "best" means the smallest value.
+_LOWER_IS_BETTER = frozenset(
+    {"memory", "time", "loss", "error", "latency", "checkpoint", "cost", "size", "perplexity", "ppl", "param", "hour"}
+)
+# Words of a question that name a column by another word, and plain inflections.
+_SYNONYMS = {
+    "fastest": "time",
+    "slowest": "time",
+    "quickest": "time",
+    "long": "time",
+    "hours": "time",
+    "parameters": "param",
+    "params": "param",
+    "parameter": "param",
+    "average": "avg",
+    "mean": "avg",
+    "training": "train",
+    "trains": "train",
+    "trained": "train",
+    "largest": "size",
+    "smallest": "size",
+}
+# Column words too common to identify a column alone ("Train memory" needs "memory").
+GENERIC_WORDS = frozenset({"table", "result", "dev", "test", "train", "on", "with", "of", "the", "and"})
+_UNIT = re.compile(r"\([^)]*\)")
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-+.]*[a-z0-9]|[a-z0-9]")
+
+
+def words(text: str) -> set[str]:
+    """Lower-cased, unit-free, crudely stemmed words with synonyms mapped: for matching names."""
+    out = set()
+    for token in _WORD.findall(_UNIT.sub(" ", text.lower())):
+        token = _SYNONYMS.get(token, token)
+        for suffix in ("ing", "ed", "es", "s"):
+            if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+                token = token[: -len(suffix)]
+                break
+        out.add(token)
+    return out
+
+
+def superlative(question: str) -> str | None:
+    """ "max", "min", "best" or "worst" for a superlative question; None otherwise."""
+    found = set(re.findall(r"[a-z]+", question.lower()))
+    for direction, vocabulary in (
+        ("max", _MAX_WORDS),
+        ("min", _MIN_WORDS),
+        ("best", _BEST_WORDS),
+        ("worst", _WORST_WORDS),
+    ):
+        if found & vocabulary:
+            return direction
+    return None
+
+
+def descending(direction: str, column: str) -> bool:
+    """Whether the answer to ``direction`` over ``column`` is its largest value."""
+    lower_better = bool(words(column) & _LOWER_IS_BETTER)
+    return direction == "max" or (direction == "best" and not lower_better) or (direction == "worst" and lower_better)
+
+
+def column_match(question_words: set[str], columns: list[str]) -> tuple[str | None, float]:
+    """The column the question names best: most of its words, at least one of them specific.
+
+    Returns the column and a score (share of its words matched, plus a little per word).
+    """
+    best: tuple[float, int, str] | None = None
+    for name in columns:
+        name_words = words(name)
+        if not name_words:
+            continue
+        matched = len(name_words & question_words)
+        share = matched / len(name_words)
+        specific = bool((name_words - GENERIC_WORDS) & question_words)
+        if specific and share >= 0.5 and (best is None or (share, matched) > best[:2]):
+            best = (share, matched, name)
+    return (best[2], best[0] + 0.1 * best[1]) if best else (None, 0.0)

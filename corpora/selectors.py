@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
 from accounts.selectors import scope_to_user
-from core.tables import row_parse
+from core.tables import column_match, descending, row_parse, superlative, words
 from corpora.models import Chunk, Corpus, Document
 
 Key = TypeVar("Key")
@@ -260,61 +260,54 @@ def _near_duplicate(a: str, b: str) -> bool:
     return len(words_a & words_b) / len(words_a | words_b) >= DUPLICATE_JACCARD
 
 
-_MAX_WORDS = ("best", "highest", "largest", "biggest", "most", "top", "maximum", "greatest", "strongest")
-_MIN_WORDS = ("lowest", "smallest", "fewest", "least", "minimum", "cheapest", "fastest", "worst")
 TABLE_SCAN_LIMIT = 5000
+TABLES_SCANNED = 3
 
 
 def _superlative_rows(*, corpus: Corpus, query: str, candidates: list) -> list:
-    """The row(s) of the candidate tables with the extreme value in the column the query names.
+    """For a superlative question, the row(s) holding the extreme value of the column it names.
 
-    Only for questions with a superlative ("best", "lowest", …) that name a numeric
-    column of a candidate row; empty otherwise. Embeddings and full text cannot tell
-    which of a table's rows holds the largest number; this ranked list can.
+    Only for questions with a superlative ("best", "lowest", "fastest", …); empty
+    otherwise. For each of the first few tables that candidate rows come from, the
+    column the question names (``core.tables.column_match``) is looked up and the row(s)
+    with its extreme value are listed, table by table. Embeddings and full text cannot
+    tell which of a table's rows holds the largest number; this ranked list can.
     """
-    lowered = f" {query.lower()} "
-    words = set(re.findall(r"[a-z]+", lowered))
-    descending = bool(words.intersection(_MAX_WORDS))
-    if not descending and not words.intersection(_MIN_WORDS):
+    direction = superlative(query)
+    if direction is None:
         return []
-    column = None
+    question_words = words(query)
     tables: list[tuple[int, dict]] = []
     for row in candidates:
         locator = row[4] or {}
-        parsed = row_parse(row[2]) if "row" in locator else None
-        if parsed is None:
-            continue
-        for name in parsed.cells:
-            if parsed.number(name) is None:
-                continue
-            pattern = r"(?<![a-z0-9])" + re.escape(name.lower()) + r"(?![a-z0-9])"
-            if re.search(pattern, lowered) and (column is None or len(name) > len(column)):
-                column = name
-        # The row's table: its locator without the row (sheet and table, or page and table).
-        table = (row[1], {key: value for key, value in locator.items() if key != "row"})
-        if table not in tables:
-            tables.append(table)
-    if column is None:
-        return []
-    scored = []
-    for document_id, table_locator in tables[:3]:
-        rows = (
-            Chunk.objects.filter(
+        if "row" in locator and "table" in locator and row_parse(row[2]) is not None:
+            # The row's table: its locator without the row (sheet and table, or page and table).
+            table = (row[1], {key: value for key, value in locator.items() if key != "row"})
+            if table not in tables:
+                tables.append(table)
+    found = []
+    for document_id, table_locator in tables[:TABLES_SCANNED]:
+        rows = [
+            (row, parsed)
+            for row in Chunk.objects.filter(
                 corpus=corpus, document_id=document_id, locator__contains=table_locator, locator__has_key="row"
             )
             .order_by("ordinal")
             .values_list("id", "document_id", "text", "source_tag", "locator")[:TABLE_SCAN_LIMIT]
-        )
-        for row in rows:
-            parsed = row_parse(row[2])
-            value = parsed.number(column) if parsed else None
-            if value is not None:
-                scored.append((value, (*row, 0.0)))
-    if not scored:
-        return []
-    # Only the row(s) holding the extreme value: the runners-up are found by the other lists.
-    best = max(value for value, _ in scored) if descending else min(value for value, _ in scored)
-    return [row for value, row in scored if value == best]
+            if (parsed := row_parse(row[2])) is not None
+        ]
+        columns = list(dict.fromkeys(name for _, parsed in rows for name in list(parsed.cells)[1:]))
+        column, _ = column_match(question_words, columns)
+        if column is None:
+            continue
+        scored = [(value, row) for row, parsed in rows if (value := parsed.number(column)) is not None]
+        if not scored:
+            continue
+        pick = max if descending(direction, column) else min
+        best = pick(value for value, _ in scored)
+        # Only the row(s) holding the extreme value: the runners-up are found by the other lists.
+        found += [(*row, 0.0) for value, row in scored if value == best]
+    return found
 
 
 def _hit(row, *, rank: int, score: float, ranks: dict[str, int]) -> SearchHit:
