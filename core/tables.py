@@ -151,13 +151,20 @@ def words(text: str) -> set[str]:
     """Lower-cased, unit-free, crudely stemmed words with synonyms mapped: for matching names."""
     out = set()
     for token in _WORD.findall(_UNIT.sub(" ", text.lower())):
-        token = _SYNONYMS.get(token, token)
-        for suffix in ("ing", "ed", "es", "s"):
-            if token.endswith(suffix) and len(token) - len(suffix) >= 4:
-                token = token[: -len(suffix)]
-                break
-        out.add(token)
+        out.add(stem(_SYNONYMS.get(token, token)))
     return out
+
+
+def stem(token: str) -> str:
+    """A crude suffix stripper, enough to match "train" with "training" or "takes" with "take"."""
+    for suffix in ("ing", "ed"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)]
+    if token.endswith("es") and token[:-2].endswith(("s", "x", "ch", "sh")) and len(token) >= 6:
+        return token[:-2]
+    if token.endswith("s") and not token.endswith("ss") and len(token) >= 5:
+        return token[:-1]
+    return token
 
 
 def superlative(question: str) -> str | None:

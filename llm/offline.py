@@ -25,6 +25,7 @@ from core.tables import (
     descending,
     markdown_rows,
     row_parse,
+    stem,
     superlative,
     words,
 )
@@ -191,14 +192,6 @@ def _with_stop(sentence: str) -> str:
     return sentence if sentence[-1:] in ".!?" else sentence + "."
 
 
-def _stem(token: str) -> str:
-    """A crude suffix stripper, enough to match "train" with "training" or "models"."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
-            return token[: -len(suffix)]
-    return token
-
-
 def _keyword_overlap(query_terms: list[str], sentence_stems: set[str]) -> float:
     if not query_terms:
         return 0.0
@@ -229,14 +222,14 @@ def offline_answer(
     if not candidates:
         return not_said(resolved)
 
-    query_terms = [_stem(t) for t in _content_terms(resolved)]
-    already_said = {_stem(t) for t in _tokens(history[-1][1])} if history else set()
+    query_terms = [stem(t) for t in _content_terms(resolved)]
+    already_said = {stem(t) for t in _tokens(history[-1][1])} if history else set()
     subject = _definition_subject(resolved)
     vectors = embedder.embed([resolved] + [c.text for c in candidates])
     question_vector, sentence_vectors = vectors[0], vectors[1:]
 
     def score(candidate: _Candidate, vector: list[float]) -> float:
-        stems = {_stem(t) for t in _tokens(candidate.text)}
+        stems = {stem(t) for t in _tokens(candidate.text)}
         result = cosine(question_vector, vector) + KEYWORD_WEIGHT * _keyword_overlap(query_terms, stems)
         # Retrieval already fused vector, keyword and table evidence: keep a little of its order.
         result += RANK_WEIGHT / (1 + candidate.passage_rank)
@@ -262,7 +255,7 @@ def offline_answer(
             break
         if candidate in chosen:
             continue
-        if _keyword_overlap(query_terms, {_stem(t) for t in _tokens(candidate.text)}) > 0:
+        if _keyword_overlap(query_terms, {stem(t) for t in _tokens(candidate.text)}) > 0:
             chosen.append(candidate)  # support must share a term with the question, not just its topic
     return _cite(chosen)
 
@@ -321,16 +314,20 @@ def not_said(question: str) -> str:
     wh, mid, aux, rest = (match.group(name) for name in ("wh", "mid", "aux", "rest"))
     aux_lower = aux.lower()
     if aux_lower in ("does", "do", "did"):
-        words = rest.split()
+        parts = rest.split()
         # "does SAT use" -> "SAT uses": the verb is the last word before any object.
-        if aux_lower == "does" and len(words) >= 2:
-            verb_index = _main_verb_index(words)
-            verb = words[verb_index]
-            words[verb_index] = verb + ("es" if verb.endswith(("s", "sh", "ch", "x")) else "s")
-        clause = " ".join(words)
+        if aux_lower == "does" and len(parts) >= 2:
+            verb_index = _main_verb_index(parts)
+            verb = parts[verb_index]
+            suffix = "es" if verb.endswith(("s", "sh", "ch", "x", "o")) else "s"
+            parts[verb_index] = _IRREGULAR.get(verb) or verb + suffix
+        clause = " ".join(parts)
     else:
         clause = f"{rest} {aux_lower}"
     return f"The documents do not say {wh.lower()}{mid} {clause}."
+
+
+_IRREGULAR = {"have": "has", "be": "is"}
 
 
 def _main_verb_index(words: list[str]) -> int:
@@ -344,17 +341,17 @@ def _main_verb_index(words: list[str]) -> int:
 
 def _supports(question: str, sentence: str) -> bool:
     """Does the sentence speak of what the question asks for, not merely of its subject?"""
-    stems = {_stem(t) for t in _tokens(sentence)}
+    said = words(sentence)  # stemmed, with synonyms: "how long" meets "hours"
     match = _ASK.match(question)
     if match:
-        asked = [_stem(t) for t in _content_terms(match.group("ask"))]
+        asked = [stem(t) for t in _content_terms(match.group("ask"))]
         if asked:
             # The head noun of the asked phrase ("attention heads", "learning rate").
-            return asked[-1] in stems
-    terms = [_stem(t) for t in _content_terms(question)]
+            return bool(words(asked[-1]) & said)
+    terms = [words(t) for t in _content_terms(question)]
     if not terms:
         return True
-    matched = sum(1 for t in terms if t in stems)
+    matched = sum(1 for term in terms if term & said)
     return matched / len(terms) >= SUPPORT_COVERAGE and (matched >= 2 or len(terms) <= 2)
 
 
