@@ -121,6 +121,7 @@ class _Candidate:
     tag: str
     order: int
     passage_rank: int = 0  # 0 for the first retrieved passage
+    posed: str = ""  # a question the text asks just before this sentence, which it answers
 
 
 def _tokens(text: str) -> list[str]:
@@ -225,8 +226,14 @@ def offline_answer(
     query_terms = [stem(t) for t in _content_terms(resolved)]
     already_said = {stem(t) for t in _tokens(history[-1][1])} if history else set()
     subject = _definition_subject(resolved)
-    vectors = embedder.embed([resolved] + [c.text for c in candidates])
-    question_vector, sentence_vectors = vectors[0], vectors[1:]
+    posed = sorted({c.posed for c in candidates if c.posed})
+    vectors = embedder.embed([resolved] + [c.text for c in candidates] + posed)
+    question_vector, sentence_vectors = vectors[0], vectors[1 : 1 + len(candidates)]
+    # How close each question the text poses is to the user's question.
+    posed_match = {
+        text: cosine(question_vector, vector)
+        for text, vector in zip(posed, vectors[1 + len(candidates) :], strict=True)
+    }
 
     def score(candidate: _Candidate, vector: list[float]) -> float:
         stems = {stem(t) for t in _tokens(candidate.text)}
@@ -235,6 +242,8 @@ def offline_answer(
         result += RANK_WEIGHT / (1 + candidate.passage_rank)
         if subject and _defines(candidate.text, subject):
             result += DEFINITION_BONUS
+        if candidate.posed and posed_match[candidate.posed] >= POSED_MATCH:
+            result += POSED_BONUS  # the text asks the user's question and answers it here
         if already_said and stems and len(stems & already_said) / len(stems) >= REPEAT_OVERLAP:
             result -= REPEAT_PENALTY  # the previous answer already said this
         return result
@@ -266,16 +275,21 @@ def _candidates(passages: list[tuple[str, str]]) -> list[_Candidate]:
     for passage_rank, (tag, text) in enumerate(passages):
         if markdown_rows(text)[1]:
             continue  # a whole table: its rows are read by the table answer, not quoted
+        posed = ""
         for sentence in split_sentences(text):
             key = re.sub(r"\W+", " ", sentence.lower()).strip()
             if len(sentence.split()) < MIN_SENTENCE_WORDS and "=" not in sentence:
                 continue
             if sentence.rstrip().endswith("?"):
-                continue  # a question in the text ("Where do the weights live?") answers nothing
+                # A question in the text ("Where do the selected weights live?") answers
+                # nothing itself; the sentence after it is its answer.
+                posed = sentence
+                continue
             if key in seen:
                 continue
             seen.add(key)
-            candidates.append(_Candidate(sentence, _format_tag(tag), len(candidates), passage_rank))
+            candidates.append(_Candidate(sentence, _format_tag(tag), len(candidates), passage_rank, posed))
+            posed = ""
     return candidates
 
 
@@ -293,6 +307,9 @@ def _cite(chosen: list[_Candidate]) -> str:
 # --- saying that the documents do not answer ------------------------------------------
 
 DEFINITION_BONUS = 0.35
+# A question posed by the text this close to the user's marks the next sentence as the answer.
+POSED_MATCH = 0.6
+POSED_BONUS = 0.3
 _ASK = re.compile(
     r"^\s*(?:how many|how much|which|what|whose)\s+(?P<ask>.+?)\s+"
     r"(?:does|do|did|is|are|was|were|can|could|should|would|has|have|had|will)\b",
