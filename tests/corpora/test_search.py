@@ -7,21 +7,11 @@ import pytest
 from corpora.models import Corpus, Document
 from corpora.selectors import chunks_search, ranks_fuse
 from corpora.services import corpus_create, document_ingest, document_upload
-from tests.corpora.factories import media_root, sample_files  # noqa: F401 - fixtures
+from tests.corpora.factories import media_root, sample_corpus, sample_files  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
 BEST_DEV_F1_ROW = "System=SAT + Full FT (Ensemble)"
-
-
-@pytest.fixture
-def sample_corpus(team, media_root, sample_files) -> Corpus:  # noqa: F811
-    corpus = corpus_create(team=team, name="SAT")
-    for name in ("sat_paper.pdf", "sat_results.xlsx", "sat_blog.html"):
-        document, _ = document_upload(corpus=corpus, file=sample_files[name])
-        assert document_ingest(document_id=document.pk).status == Document.Status.READY
-    corpus.refresh_from_db()
-    return corpus
 
 
 def _document(corpus: Corpus, name: str) -> Document:

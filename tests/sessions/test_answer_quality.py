@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from corpora.models import Corpus, Document
+from corpora.models import Corpus
 from corpora.selectors import chunks_search
-from corpora.services import corpus_create, document_ingest, document_upload
 from llm.embeddings import LOCAL_MODEL_NAME, get_embedder
 from llm.offline import offline_answer, offline_rewrite
-from tests.corpora.factories import media_root, sample_files  # noqa: F401 - fixtures
+from tests.corpora.factories import media_root, sample_corpus, sample_files  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -44,16 +43,6 @@ class Outcome:
     passed: bool
     hit: bool | None
     top: list[str]
-
-
-@pytest.fixture
-def sample_corpus(team, media_root, sample_files) -> Corpus:  # noqa: F811
-    corpus = corpus_create(team=team, name="SAT")
-    for name in ("sat_paper.pdf", "sat_results.xlsx", "sat_blog.html"):
-        document, _ = document_upload(corpus=corpus, file=sample_files[name])
-        assert document_ingest(document_id=document.pk).status == Document.Status.READY
-    corpus.refresh_from_db()
-    return corpus
 
 
 def _run(corpus: Corpus) -> list[Outcome]:
