@@ -147,10 +147,13 @@ _UNIT = re.compile(r"\([^)]*\)")
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-+.]*[a-z0-9]|[a-z0-9]")
 
 
-def words(text: str) -> set[str]:
-    """Lower-cased, unit-free, crudely stemmed words with synonyms mapped: for matching names."""
+def words(text: str, *, drop_units: bool = True) -> set[str]:
+    """Lower-cased, crudely stemmed words with synonyms mapped: for matching names.
+
+    ``drop_units`` leaves out parentheses ("Memory (GB)" -> memory), as column names want.
+    """
     out = set()
-    for token in _WORD.findall(_UNIT.sub(" ", text.lower())):
+    for token in _WORD.findall(_UNIT.sub(" ", text.lower()) if drop_units else text.lower()):
         out.add(stem(_SYNONYMS.get(token, token)))
     return out
 

@@ -240,8 +240,8 @@ def offline_answer(
         result = cosine(question_vector, vector) + KEYWORD_WEIGHT * _keyword_overlap(query_terms, stems)
         # Retrieval already fused vector, keyword and table evidence: keep a little of its order.
         result += RANK_WEIGHT / (1 + candidate.passage_rank)
-        if subject and _defines(candidate.text, subject):
-            result += DEFINITION_BONUS
+        if subject:
+            result += DEFINITION_BONUS * _definition_strength(candidate.text, subject)
         if candidate.posed and posed_match[candidate.posed] >= POSED_MATCH:
             result += POSED_BONUS  # the text asks the user's question and answers it here
         if already_said and stems and len(stems & already_said) / len(stems) >= REPEAT_OVERLAP:
@@ -258,7 +258,11 @@ def offline_answer(
         return not_said(resolved)
     best = supported[0][0]
     cutoff = max(RELEVANCE_THRESHOLD, best * RELATIVE_CUTOFF)
-    chosen = [supported[0][2]]
+    first = supported[0][2]
+    if subject:
+        # "What is X" opens with the sentence that defines X, however short the others are.
+        first = next((item[2] for item in supported if _definition_strength(item[2].text, subject) == 1.0), first)
+    chosen = [first]
     for value, _, candidate in scored:
         if len(chosen) >= max(1, max_sentences) or value < cutoff:
             break
@@ -308,7 +312,7 @@ def _cite(chosen: list[_Candidate]) -> str:
 
 DEFINITION_BONUS = 0.35
 # A question posed by the text this close to the user's marks the next sentence as the answer.
-POSED_MATCH = 0.6
+POSED_MATCH = 0.75
 POSED_BONUS = 0.3
 _ASK = re.compile(
     r"^\s*(?:how many|how much|which|what|whose)\s+(?P<ask>.+?)\s+"
@@ -358,7 +362,7 @@ def _main_verb_index(words: list[str]) -> int:
 
 def _supports(question: str, sentence: str) -> bool:
     """Does the sentence speak of what the question asks for, not merely of its subject?"""
-    said = words(sentence)  # stemmed, with synonyms: "how long" meets "hours"
+    said = words(sentence, drop_units=False)  # stemmed, with synonyms: "how long" meets "hours"
     match = _ASK.match(question)
     if match:
         asked = [stem(t) for t in _content_terms(match.group("ask"))]
@@ -408,19 +412,23 @@ def _definition_subject(question: str) -> str | None:
     return None if re.search(r"\b(?:of|for|in|on|between)\b", subject) else subject
 
 
-def _defines(sentence: str, subject: str) -> bool:
-    """Does the sentence define or introduce ``subject`` ("X is a …", "X (Y), a …")?"""
+def _definition_strength(sentence: str, subject: str) -> float:
+    """1 when the sentence defines ``subject`` ("X is a …", "we introduce X, a …"), 0.5 when
+    it says what X does ("X adds low-rank matrices"), else 0."""
     name = re.escape(subject.strip())
     head = sentence[:160]
-    patterns = (
-        rf"(?:^(?:[A-Z][\w-]*\s+){{0,2}}?|[,;:]\s+(?:and\s+)?){name}(?:\s*\([^)]*\))?\s+"
-        rf"(?:is|are|refers to|means|stands for|lets|learns|freezes|adds|inserts|trains|updates)\b",
+    at_start = rf"(?:^(?:[A-Z][\w-]*\s+){{0,2}}?|[,;:]\s+(?:and\s+)?){name}(?:\s*\([^)]*\))?\s+"
+    defining = (
+        at_start + r"(?:(?:is|are)\s+(?:an?|the|one)\b|refers to|means|stands for)",
         rf"\b(?:introduce|introduces|propose|proposes|present|presents)\s+(?:[\w-]+\s+){{0,4}}?"
         rf"(?:{name}|\([^)]*{name}[^)]*\))",
         rf"{name}(?:\s*\([^)]*\))?,\s+(?:an?|the)\s+\w+",
-        rf"\(\s*{name}\s*\)(?:,\s+(?:an?|the)\s+|\s+(?:is|are|lets|learns)\b)",
+        rf"\(\s*{name}\s*\)(?:,\s+(?:an?|the)\s+|\s+(?:is|are)\s+(?:an?|the)\b)",
     )
-    return any(re.search(pattern, head, re.IGNORECASE) for pattern in patterns)
+    if any(re.search(pattern, head, re.IGNORECASE) for pattern in defining):
+        return 1.0
+    doing = at_start + r"(?:lets|learns|freezes|adds|inserts|trains|updates|uses|keeps)\b"
+    return 0.5 if re.search(doing, head, re.IGNORECASE) else 0.0
 
 
 # --- tables -------------------------------------------------------------------------------
@@ -656,17 +664,21 @@ _METRIC = re.compile(r"^(?:[A-Za-z]\d|EM|F1|GB|MB|GPU|CPU|ROUGE(?:-L)?|Dev|Test)
 _ANSWER_SUBJECT = re.compile(r"^(?P<subject>[^.\[\]]{2,80}?)\s+(?:has|have|share|is|are|reaches|reach)\b")
 
 
+_WHICH = re.compile(r"^\s*(?:which|who|what)\s+(?:system|model|method|variant|one)s?\b", re.IGNORECASE)
+
+
 def _main_entity(history: list[tuple[str, str]]) -> str | None:
     """The most recent named thing the conversation was about (question first, then answer).
 
     After "which system …?" the thing is the answer's subject, not a word of the question.
     """
-    last_question, last_answer = history[-1]
-    if re.match(r"^\s*(?:which|who|what)\s+(?:system|model|method|variant|one)s?\b", last_question, re.IGNORECASE):
-        match = _ANSWER_SUBJECT.match(last_answer.strip())
-        if match and not match.group("subject").lower().startswith(("the ", "it ", "this ")):
-            return match.group("subject").strip()
     for earlier_question, earlier_answer in reversed(history):
+        if _REFERENCE.search(earlier_question) and _is_followup(earlier_question):
+            continue  # that turn was about what came before it ("How does it compare …?")
+        if _WHICH.match(earlier_question):
+            match = _ANSWER_SUBJECT.match(earlier_answer.strip())
+            if match and not match.group("subject").lower().startswith(("the ", "it ", "this ")):
+                return match.group("subject").strip()
         for text in (earlier_question, earlier_answer):
             for raw in _WORD.findall(text):
                 if raw.lower() in STOPWORDS or len(raw) < 2 or re.fullmatch(r"[\d.,%+-]+", raw) or _METRIC.match(raw):
