@@ -223,7 +223,9 @@ def offline_answer(
     if not candidates:
         return not_said(resolved)
 
-    query_terms = [stem(t) for t in _content_terms(resolved)]
+    # Keywords come from the question as asked: a resolved "it" (the conversation's
+    # subject) is in every candidate and would favour sentences that only name it.
+    query_terms = [stem(t) for t in _content_terms(question)]
     already_said = {stem(t) for t in _tokens(history[-1][1])} if history else set()
     subject = _definition_subject(resolved)
     posed = sorted({c.posed for c in candidates if c.posed})
