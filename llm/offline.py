@@ -255,7 +255,10 @@ def offline_answer(
         key=lambda item: (-item[0], item[1]),
     )
     missing = _missing_names(resolved, passages)
-    supported = [item for item in scored if _supports(resolved, item[2].text)]
+    # What is asked is judged on the question as asked ("does it slow down inference"):
+    # the resolved subject's full name ("Sparse Adapter Tuning") is rarely how a passage says it.
+    asked = question if _content_terms(question) else resolved
+    supported = [item for item in scored if _supports(asked, item[2].text)]
     if missing or not supported or supported[0][0] < RELEVANCE_THRESHOLD:
         return not_said(resolved)
     best = supported[0][0]
