@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from judging.offline_judge import (
+from judging.text import (
     extract_entities,
     split_paragraphs,
     split_sentences,

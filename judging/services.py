@@ -372,7 +372,7 @@ def _judgment_for_run(*, judgment_id: int) -> Judgment | None:
 
 def answer_reference_similarity_store(*, answer) -> float | None:
     """Store how close the answer is to the reference answer (cosine, citations ignored)."""
-    from judging.offline_judge import strip_citations
+    from judging.text import strip_citations
 
     reference = (answer.question.reference_answer or "").strip()
     if not reference or answer.reference_similarity is not None or not answer.text.strip():
