@@ -54,6 +54,7 @@ from judging.text import (
     is_trivial_number,
     name_in_text,
     name_key,
+    normalise_number,
     number_is_derived,
     numeric_direction_conflict,
     parse_row,
@@ -81,7 +82,8 @@ SUPPORT_COSINE = 0.62  # a claim this close to a context unit restates it
 SUPPORT_COSINE_WITH_WORDS = 0.45  # closer than this, plus most of its words in the context
 SUPPORT_WORDS = 0.6  # share of the claim's content words the context must hold (with the above)
 SUPPORT_WORDS_ALONE = 0.85  # this share of its words in the context supports it on its own
-ALIGN_COSINE = 0.45  # context units this close are compared with the claim for inversions
+ALIGN_COSINE = 0.45  # context units this close are compared with the claim for inversions ...
+ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
 
 # What each kind of claim costs Faithfulness, as a share of one claim.
@@ -97,10 +99,14 @@ CONTRADICTED = "contradicted"
 ABSTENTION = "abstention"
 
 _SUPERLATIVE_RE = re.compile(
-    r"\b(?:best|highest|top|leading|leads|strongest|largest|most|greatest|lowest|smallest|worst|weakest|"
-    r"fewest|least|outperforms? (?:all|every)|beats? (?:all|every))\b",
+    r"\b(?:best|highest|top|leading|leads|strongest|largest|greatest|lowest|smallest|worst|weakest|"
+    r"fewest|outperforms? (?:all|every)|beats? (?:all|every))\b",
     re.IGNORECASE,
 )
+# After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>".
+_FOR_NAME_RE = re.compile(r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s")
+_CLAUSE_BREAK_RE = re.compile(r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although)\b|;")
+_NUMBER_SPAN_RE = re.compile(r"(?<![\w.\-@/])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 
 
 @dataclass(frozen=True)
@@ -319,7 +325,12 @@ class _Analysis:
         if why is None:
             why = self._row_conflict(text)
         if why is None:
-            aligned = [self.support_units[int(i)] for i in order[:3] if similarities[int(i)] >= ALIGN_COSINE]
+            # Inversions are judged against what the claim restates: its closest units only.
+            aligned = [
+                self.support_units[int(i)]
+                for i in order[:3]
+                if similarities[int(i)] >= max(ALIGN_COSINE, claim.support - ALIGN_MARGIN)
+            ]
             if found := polarity_conflict(text, aligned):
                 why = f'{found[0]} the context: "{_short(found[1])}"'
                 claim.reference = found[1]
@@ -340,9 +351,9 @@ class _Analysis:
             claim.status = UNSUPPORTED
         return claim
 
-    def _rows_named(self, text: str) -> list[tuple[int, int, TableRow]]:
-        """(start, end, row) for each table row whose name the text mentions, longest names first."""
-        lowered = re.sub(r"[^a-z0-9]+", " ", text.casefold())
+    def _rows_named(self, lowered: str) -> list[tuple[int, int, TableRow]]:
+        """(start, end, row) for each table row whose name the text (lower-cased, see
+        ``_row_conflict``) mentions, longest names first."""
         found: list[tuple[int, int, TableRow]] = []
         taken: list[tuple[int, int]] = []
         names = sorted(((name, row) for row in self.rows for name in _row_names(row.label)), key=lambda p: -len(p[0]))
@@ -361,38 +372,70 @@ class _Analysis:
         if not self.rows:
             return None
         lowered = re.sub(r"[^a-z0-9.,%]+", " ", text.casefold())
-        lowered = re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered)
-        mentions = self._rows_named(text)
+        lowered = re.sub(r" +", " ", re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered))
+        mentions = self._rows_named(lowered)
         if not mentions:
             return None
         context_numbers = set(extract_numbers(self.reference_text))
-        for position, (_, end, row) in enumerate(mentions):
-            stop = mentions[position + 1][0] if position + 1 < len(mentions) else len(lowered)
-            # The figures right after a name belong to it ("BERT LARGE reached 85.8 EM").
-            span = lowered[end:stop]
-            span = re.split(r"\b(?:while|whereas|but|compared|against|versus|vs|than|and the|however)\b", span)[0]
+        for number, row in self._bind_figures(lowered, mentions):
             own = set(row.numbers())
-            others = {
-                n for other in self.rows if other.table == row.table and other is not row for n in other.numbers()
-            }
+            if is_trivial_number(number) or number in own or not own:
+                continue
             table_numbers = [n for other in self.rows if other.table == row.table for n in other.numbers()]
-            for number in extract_numbers(span):
-                if is_trivial_number(number) or number in own or not own:
-                    continue
-                if number_is_derived(number, table_numbers + extract_numbers(text)):
-                    continue  # a gap or ratio between the figures the claim compares
-                if number in others:
-                    holder = next(o for o in self.rows if o.table == row.table and number in o.numbers())
-                    return f"gives {row.label} the figure {number}, which the context gives {holder.label}"
-                if number not in context_numbers:
-                    return f'gives {row.label} the figure {number}, but its row reads: "{_short(row.text)}"'
+            if number_is_derived(number, table_numbers + extract_numbers(text)):
+                continue  # a gap or ratio between the figures the claim compares
+            holder = next((o for o in self.rows if o.table == row.table and number in o.numbers()), None)
+            if holder is not None:
+                return f"gives {row.label} the figure {number}, which the context gives {holder.label}"
+            if number not in context_numbers:
+                return f'gives {row.label} the figure {number}, but its row reads: "{_short(row.text)}"'
         return self._superlative_conflict(text, mentions)
+
+    @staticmethod
+    def _bind_figures(lowered: str, mentions: list[tuple[int, int, TableRow]]) -> list[tuple[str, TableRow]]:
+        """(figure, row) for the figures the claim attributes to a named row: a figure
+        followed by "for <name>" belongs to that name ("0.612 for BM25"); otherwise to the
+        closest name before it in the same clause ("BM25 reaches 0.612")."""
+        bound: list[tuple[str, TableRow]] = []
+        for match in _NUMBER_SPAN_RE.finditer(lowered):
+            number = normalise_number(match.group(1))
+            after = lowered[match.end() : match.end() + 40]
+            forward = _FOR_NAME_RE.match(after)
+            owner = None
+            if forward is not None:
+                start = match.end() + forward.end()
+                owner = next((row for s, _, row in mentions if s == start), None)
+            if owner is None:
+                before = [(s, e, row) for s, e, row in mentions if e <= match.start()]
+                if before:
+                    between = lowered[before[-1][1] : match.start()]
+                    if not _CLAUSE_BREAK_RE.search(between) and len(between) <= 80:
+                        owner = before[-1][2]
+            if owner is not None:
+                bound.append((number, owner))
+        return bound
 
     def _superlative_conflict(self, text: str, mentions: list[tuple[int, int, TableRow]]) -> str | None:
         match = _SUPERLATIVE_RE.search(text)
         if match is None or len({id(row) for _, _, row in mentions}) != 1:
             return None
         row = mentions[0][2]
+        lowered = re.sub(r" +", " ", re.sub(r"[^a-z0-9.,%]+", " ", text.casefold()))
+        word = match.group(0).casefold()
+        # The superlative must be said of the row: within a few words of its name, same clause.
+        near = re.search(
+            r"(?:" + "|".join(re.escape(n) for n in _row_names(row.label)) + r")\b(?:(?!\b(?:while|whereas|but|"
+            r"however|although)\b)[^;]){0,60}?\b"
+            + re.escape(word.split()[0])
+            + r"\b|\b"
+            + re.escape(word.split()[0])
+            + r"\b[^;]{0,40}?(?:"
+            + "|".join(re.escape(n) for n in _row_names(row.label))
+            + ")",
+            lowered,
+        )
+        if near is None:
+            return None
         peers = [r for r in self.rows if r.table == row.table]
         if len(peers) < 3:
             return None
@@ -479,7 +522,7 @@ class _Analysis:
             score = min(score, (0.5 if key_contradicted else 0.58) - 0.3 * share)
             first = (key_contradicted or contradicted)[0]
             flaws.append(f'It answers wrongly: "{_short(first.text)}" {first.why}.')
-        elif key_invented or len(invented) * 3 >= len(checked):
+        elif key_invented or (invented and len(invented) * 3 >= len(checked)):
             key_invented = key_invented or invented
             score = min(score, 0.75 - 0.2 * len(key_invented) / max(1, len(key)))
             first = key_invented[0]

@@ -39,14 +39,21 @@ class MeanSummary:
     n_scored: int
     n_total: int
     n_missing: int
+    n_pending: int = 0  # of the missing: not judged yet (the rest failed or were unparseable)
+
+    @property
+    def n_unparseable(self) -> int:
+        return self.n_missing - self.n_pending
 
     def __str__(self) -> str:
         if self.mean is None:
             text = f"no score: 0 of {self.n_total} judged"
         else:
             text = f"mean {self.mean} over {self.n_scored} of {self.n_total} judged"
-        if self.n_missing:
-            text += f"; {self.n_missing} unparseable"
+        if self.n_pending:
+            text += f"; {self.n_pending} pending"
+        if self.n_unparseable:
+            text += f"; {self.n_unparseable} unparseable"
         return text
 
     def to_dict(self) -> dict[str, object]:
@@ -55,11 +62,13 @@ class MeanSummary:
             "n_scored": self.n_scored,
             "n_total": self.n_total,
             "n_missing": self.n_missing,
+            "n_pending": self.n_pending,
         }
 
 
-def mean_with_count(values: Iterable[Decimal | None]) -> MeanSummary:
-    """Mean of the scored values; ``None`` entries are counted as missing."""
+def mean_with_count(values: Iterable[Decimal | None], *, pending: int = 0) -> MeanSummary:
+    """Mean of the scored values; ``None`` entries are counted as missing, ``pending`` of
+    them because they are not judged yet."""
     scored: list[Decimal] = []
     total = 0
     for value in values:
@@ -67,4 +76,7 @@ def mean_with_count(values: Iterable[Decimal | None]) -> MeanSummary:
         if value is not None:
             scored.append(Decimal(value))
     mean = (sum(scored, Decimal(0)) / len(scored)).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP) if scored else None
-    return MeanSummary(mean=mean, n_scored=len(scored), n_total=total, n_missing=total - len(scored))
+    missing = total - len(scored)
+    return MeanSummary(
+        mean=mean, n_scored=len(scored), n_total=total, n_missing=missing, n_pending=min(pending, missing)
+    )

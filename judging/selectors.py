@@ -6,9 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from judging.models import Criterion, Judgment, Override, RobustnessProbe, Rubric
+from judging.models import Confirmation, Criterion, Judgment, Override, RobustnessProbe, Rubric
 from judging.rubric import CriterionSpec, RubricSpec, ScaleLevel
 from judging.scoring import MeanSummary, mean_with_count, weighted_score
 
@@ -134,10 +134,20 @@ def judgment_effective(*, judgment: Judgment, spec: RubricSpec) -> tuple[list[Ef
     return ratings, score
 
 
+def judgment_judge_ratings(*, judgment: Judgment, spec: RubricSpec) -> tuple[dict[str, str] | None, Decimal | None]:
+    """The judge's own ratings and weighted score, reviewers' overrides left out: what the
+    robustness figures measure. (None, None) until the judgment has a full verdict."""
+    ratings = {v.criterion.key: v.rating for v in judgment.verdicts.all()}
+    if judgment.status != Judgment.Status.OK or any(c.key not in ratings for c in spec.criteria):
+        return None, None
+    return ratings, weighted_score(ratings=ratings, rubric=spec)
+
+
 def judgments_prefetched(queryset: QuerySet[Judgment]) -> QuerySet[Judgment]:
     return queryset.prefetch_related(
         Prefetch("verdicts", queryset=Judgment.verdicts.rel.related_model.objects.select_related("criterion")),
         Prefetch("overrides", queryset=Override.objects.select_related("reviewer")),
+        Prefetch("confirmations", queryset=Confirmation.objects.select_related("reviewer")),
     )
 
 
@@ -165,9 +175,11 @@ def session_scores(*, session) -> SessionScores:
         by_answer[judgment.answer_id].append(judgment)
     scores: list[Decimal | None] = []
     per_criterion_points: dict[str, list[Decimal | None]] = {c.key: [] for c in spec.criteria}
-    judging_ms = unparseable = failed = flagged = 0
+    judging_ms = unparseable = failed = flagged = pending = 0
     for answer_id in answers.values_list("pk", flat=True):
         items = by_answer.get(answer_id, [])
+        # Not judged yet: no judgment row, or only pending ones. Pending is not unparseable.
+        pending += all(j.status == Judgment.Status.PENDING for j in items)
         answer_scores = []
         per_answer_points: dict[str, list[int]] = defaultdict(list)
         for judgment in items:
@@ -187,7 +199,7 @@ def session_scores(*, session) -> SessionScores:
     probe_ms = Judgment.objects.filter(probe__answer__question__session=session).values_list("latency_ms", flat=True)
     judging_ms += sum(ms or 0 for ms in probe_ms)
     return SessionScores(
-        overall=mean_with_count(scores),
+        overall=mean_with_count(scores, pending=pending),
         per_criterion={key: mean_with_count(values) for key, values in per_criterion_points.items()},
         judging_ms_total=judging_ms,
         unparseable=unparseable,
@@ -220,24 +232,69 @@ def session_robustness(*, session):
     )
     if not probes:
         return None
+    from judging.probes import STRATEGIES, STRATEGY_EXPECTED
+
+    made: dict[int, set[str]] = defaultdict(set)
+    for probe in probes:
+        if probe.origin == "rule":
+            made[probe.answer_id].add(probe.strategy)
+    skipped = {
+        strategy: (STRATEGY_EXPECTED[strategy], sum(strategy not in strategies for strategies in made.values()))
+        for strategy in STRATEGIES
+    }
     outcomes = []
     for probe in probes:
         genuine = next(iter(probe.answer.judgments.all()), None)
         fake = next(iter(probe.judgments.all()), None)
-        g_ratings, g_score = judgment_effective(judgment=genuine, spec=spec) if genuine else ([], None)
-        f_ratings, f_score = judgment_effective(judgment=fake, spec=spec) if fake else ([], None)
+        # The judge's own ratings: a reviewer's override measures the reviewer, not the judge.
+        g_ratings, g_score = judgment_judge_ratings(judgment=genuine, spec=spec) if genuine else (None, None)
+        f_ratings, f_score = judgment_judge_ratings(judgment=fake, spec=spec) if fake else (None, None)
         outcomes.append(
             ProbeOutcome(
                 strategy=probe.strategy,
                 expected_criteria=tuple(probe.expected_criteria),
-                genuine_ratings={r.key: r.rating for r in g_ratings} if g_score is not None else None,
+                genuine_ratings=g_ratings,
                 genuine_score=g_score,
-                probe_ratings={r.key: r.rating for r in f_ratings} if f_score is not None else None,
+                probe_ratings=f_ratings,
                 probe_score=f_score,
                 genuine_key=str(probe.answer_id),
             )
         )
-    return robustness_summary(rubric=spec, items=outcomes)
+    # Strategies in the report's order: the order the probes were made in.
+    summary = robustness_summary(rubric=spec, items=outcomes, skipped=skipped)
+    order = {strategy: index for index, strategy in enumerate(STRATEGIES)}
+    summary.strategies.sort(key=lambda s: order.get(s.strategy, len(order)))
+    return summary
+
+
+def session_agreement(*, session):
+    """Judge–human agreement over the session's judgments that a reviewer confirmed or
+    overrode (genuine answers and probes alike); None when nobody has reviewed any."""
+    from judging.agreement import agreement_summary
+
+    spec = rubric_spec(rubric=session.rubric)
+    judgments = judgments_prefetched(
+        Judgment.objects.filter(
+            Q(answer__question__session=session) | Q(probe__answer__question__session=session),
+            rubric=session.rubric,
+            status=Judgment.Status.OK,
+        )
+        .filter(Q(confirmations__isnull=False) | Q(overrides__isnull=False))
+        .distinct()
+    )
+    reviewed = []
+    confirmed = overridden = 0
+    for judgment in judgments:
+        judge, _ = judgment_judge_ratings(judgment=judgment, spec=spec)
+        if judge is None:
+            continue
+        effective, _ = judgment_effective(judgment=judgment, spec=spec)
+        reviewed.append((judge, {r.key: r.rating for r in effective}))
+        confirmed += bool(judgment.confirmations.all())
+        overridden += any(r.overridden for r in effective)
+    if not reviewed:
+        return None
+    return agreement_summary(rubric=spec, reviewed=reviewed, confirmed=confirmed, overridden=overridden)
 
 
 def stored_mean(*, session) -> MeanSummary | None:
@@ -250,4 +307,5 @@ def stored_mean(*, session) -> MeanSummary | None:
         n_scored=int(data["n_scored"]),
         n_total=int(data["n_total"]),
         n_missing=int(data["n_missing"]),
+        n_pending=int(data.get("n_pending", 0)),
     )

@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.errors import InvalidInput, NotAllowed
 from core.locks import JUDGMENT, advisory_lock
 from judging.llm_judge import VerdictParseError, build_judge_messages, judge_prompt_hash, parse_verdict
-from judging.models import Criterion, CriterionVerdict, Judgment, Override, RobustnessProbe, Rubric
+from judging.models import Confirmation, Criterion, CriterionVerdict, Judgment, Override, RobustnessProbe, Rubric
 from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION
 from judging.rubric import RubricSpec, validate_rubric
 from judging.scoring import weighted_score
@@ -466,6 +466,22 @@ def override_create(*, judgment: Judgment, criterion_key: str, reviewer, new_rat
         if judgment.answer_id is not None and not session.is_active:
             session_score_summary_store(session=session)
         return override
+
+
+def judgment_confirm(*, judgment: Judgment, reviewer, note: str = "") -> Confirmation:
+    """A reviewer agrees with the judge's verdict as it stands; confirming twice is harmless."""
+    from accounts.selectors import membership_for
+
+    team = (judgment.answer or judgment.probe.answer).question.session.team
+    membership = membership_for(user=reviewer, team=team)
+    if membership is None or not membership.can_review:
+        raise NotAllowed("Only reviewers and admins of the team can confirm verdicts.")
+    if judgment.status != Judgment.Status.OK:
+        raise InvalidInput("Only a judged answer's verdict can be confirmed.")
+    confirmation, _ = Confirmation.objects.get_or_create(
+        judgment=judgment, reviewer=reviewer, defaults={"note": (note or "").strip()}
+    )
+    return confirmation
 
 
 # --- Rubrics ------------------------------------------------------------------------------

@@ -375,7 +375,7 @@ def polarity_conflict(claim: str, references: Sequence[str]) -> tuple[str, str] 
                 best = (overlap, ref, ref_clause)
         if best is None:
             continue
-        close = best[0] >= 3 or best[0] >= 0.8 * len(stems)
+        close = (best[0] >= 3 and best[0] >= 0.6 * len(stems)) or best[0] == len(stems)
         if why := _clause_conflict(clause, best[2], close=close):
             return why, best[1]
         # Opposites (largest / smallest, merged / kept separate) may sit in another clause
@@ -403,7 +403,6 @@ ANTONYM_AXES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("include", "including"), ("exclude", "excluding")),
     (("always",), ("never",)),
     (("same", "identical", "shared"), ("different", "distinct", "separate")),
-    (("single",), ("multiple", "several", "ensemble")),
     (("inside", "internal", "within"), ("outside", "external")),
     (("input",), ("output",)),
     (("positive",), ("negative",)),

@@ -16,7 +16,7 @@ from core.errors import DomainError, NotAllowed
 from judging.forms import OverrideForm
 from judging.models import Judgment
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec, rubrics_for_team
-from judging.services import override_create, rubric_create
+from judging.services import judgment_confirm, override_create, rubric_create
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.selectors import sessions_for_user
 from sessions.views import domain_error_page, session_or_404
@@ -149,6 +149,13 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
             return domain_error_page(
                 request, NotAllowed("Only reviewers and admins of the team can override verdicts.")
             )
+        if request.POST.get("action") == "confirm":
+            try:
+                judgment_confirm(judgment=judgment, reviewer=request.user, note=request.POST.get("note", ""))
+            except DomainError as exc:
+                return domain_error_page(request, exc)
+            messages.success(request, "Verdict confirmed: you agree with the judge.")
+            return redirect("judging:judgment", judgment_id=judgment.pk)
         key = slugify(request.POST.get("criterion_key", ""))
         bound = OverrideForm(request.POST, spec=spec, auto_id=f"id_{key}_%s")
         if bound.is_valid():
@@ -203,6 +210,8 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
         "scale_keys": [(index + 1, level) for index, level in enumerate(reversed(spec.levels_best_first()))],
         "scale_labels": [level.label for level in reversed(spec.levels_best_first())],
         "form_errors": bound.non_field_errors() if bound is not None else None,
+        "confirmations": list(judgment.confirmations.select_related("reviewer")),
+        "confirmed_by_me": judgment.confirmations.filter(reviewer=request.user).exists(),
         "previous_id": previous_id,
         "next_id": next_id,
     }

@@ -143,6 +143,7 @@ class SessionReport:
     scores: object  # judging.selectors.SessionScores
     robustness: object | None
     overrides: list
+    agreement: object | None = None  # judging.agreement.AgreementSummary, beside robustness
 
 
 # Self-consistency: repeats whose weighted scores differ by more than this are flagged.
@@ -156,6 +157,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         judgment_effective,
         judgments_prefetched,
         rubric_spec,
+        session_agreement,
         session_robustness,
         session_scores,
     )
@@ -247,6 +249,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         scores=scores,
         robustness=session_robustness(session=session) if session.robustness else None,
         overrides=overrides,
+        agreement=session_agreement(session=session),
     )
 
 
@@ -269,7 +272,9 @@ class ComparedTurn:
     question: str
     original_score: Decimal | None
     new_score: Decimal | None
-    changes: list[tuple[str, str, str]]  # (criterion name, original rating, new rating)
+    changes: list[tuple[str, str, str]]  # (criterion name, original rating, new rating): the judges' own
+    # Reviewers' overrides, shown apart: (side "original"/"re-judge", criterion name, judge said, reviewer said).
+    overrides: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def delta(self) -> Decimal | None:
@@ -329,14 +334,21 @@ def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
             continue
         old_ratings = {r.key: r for r in old_turn.ratings}
         changes = []
+        # The judges are compared on their own ratings: an override is a reviewer's change.
         for rating in new_turn.ratings:
             previous = old_ratings.get(rating.key)
             if previous is None:
                 continue
             compared += 1
-            if previous.rating != rating.rating:
+            if previous.judge_rating != rating.judge_rating:
                 changed += 1
-                changes.append((rating.name, previous.rating, rating.rating))
+                changes.append((rating.name, previous.judge_rating, rating.judge_rating))
+        overrides = [
+            (side, r.name, r.judge_rating, r.rating)
+            for side, turn in (("original", old_turn), ("re-judge", new_turn))
+            for r in turn.ratings
+            if r.overridden
+        ]
         turns.append(
             ComparedTurn(
                 conversation=key[0],
@@ -344,6 +356,7 @@ def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
                 original_score=old_turn.score,
                 new_score=new_turn.score,
                 changes=changes,
+                overrides=overrides,
             )
         )
     return SessionComparison(

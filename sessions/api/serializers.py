@@ -396,7 +396,10 @@ class MeanSerializer(serializers.Serializer):
     mean = serializers.CharField(allow_null=True, help_text="Decimal as a string; null when nothing was scored.")
     n_scored = serializers.IntegerField()
     n_total = serializers.IntegerField()
-    n_missing = serializers.IntegerField(help_text="Judged but unparseable/failed: never counted as zero.")
+    n_missing = serializers.IntegerField(
+        help_text="Not scored (pending, unparseable or failed): never counted as zero."
+    )
+    n_pending = serializers.IntegerField(help_text="Of the missing: not judged yet.")
     text = serializers.CharField(help_text='E.g. "mean 81.4 over 48 of 50 judged; 2 unparseable".')
 
 
