@@ -83,6 +83,7 @@ SUPPORT_COSINE_WITH_WORDS = 0.45  # closer than this, plus most of its words in 
 SUPPORT_WORDS = 0.6  # share of the claim's content words the context must hold (with the above)
 SUPPORT_WORDS_ALONE = 0.85  # this share of its words in the context supports it on its own
 ALIGN_COSINE = 0.45  # context units this close are compared with the claim for inversions ...
+MISATTRIBUTION_COSINE = 0.6  # a claim this close to a sentence restates it, names included
 ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
 
@@ -105,6 +106,7 @@ _SUPERLATIVE_RE = re.compile(
 )
 # After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>".
 _FOR_NAME_RE = re.compile(r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s")
+_ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
 _CLAUSE_BREAK_RE = re.compile(r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although)\b|;")
 _NUMBER_SPAN_RE = re.compile(r"(?<![\w.\-@/])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 
@@ -324,6 +326,8 @@ class _Analysis:
         why = numeric_direction_conflict(text)
         if why is None:
             why = self._row_conflict(text)
+        if why is None and len(order):
+            why = self._misattribution(text, self.support_units[int(order[0])], claim.support)
         if why is None:
             # Inversions are judged against what the claim restates: its closest units only.
             aligned = [
@@ -390,6 +394,24 @@ class _Analysis:
             if number not in context_numbers:
                 return f'gives {row.label} the figure {number}, but its row reads: "{_short(row.text)}"'
         return self._superlative_conflict(text, mentions)
+
+    def _misattribution(self, text: str, reference: str, similarity: float) -> str | None:
+        """The claim restates one context sentence, figures and all, but names someone else:
+        every name may occur somewhere in the context, yet not in the sentence it restates."""
+        if similarity < MISATTRIBUTION_COSINE:
+            return None
+        figures = [n for n in extract_numbers(text) if not is_trivial_number(n)]
+        if not figures or any(n not in extract_numbers(reference) for n in figures):
+            return None
+        body = _ROW_KEY_RE.sub("", reference)
+        foreign = [e for e in claim_names(_ROW_KEY_RE.sub("", text)) if not name_in_text(e, name_key(reference))]
+        missing = [e for e in extract_entities(body) if not name_in_text(e, name_key(text))]
+        if foreign and missing:
+            return (
+                f"names {_fmt_list(foreign)} where the context it restates names {_fmt_list(missing)}: "
+                f'"{_short(reference)}"'
+            )
+        return None
 
     @staticmethod
     def _bind_figures(lowered: str, mentions: list[tuple[int, int, TableRow]]) -> list[tuple[str, TableRow]]:
@@ -631,7 +653,7 @@ class _Analysis:
         )
         mentioned = key_facts & set(extract_numbers(self.answer))
         fact_share = len(mentioned) / len(key_facts) if key_facts else coverage
-        score = 0.6 * _ramp(coverage, 0.0, 0.8) + 0.4 * _ramp(fact_share, 0.0, 0.6)
+        score = 0.6 * _ramp(coverage, 0.1, 0.9) + 0.4 * _ramp(fact_share, 0.1, 0.85)
         abstained = any(c.status == ABSTENTION for c in self.claims)
         if abstained and not any(c.status == SUPPORTED for c in self.claims):
             score = max(score, 0.6)
@@ -641,9 +663,9 @@ class _Analysis:
             + (f" and {len(mentioned)} of their {len(key_facts)} key figures." if key_facts else ".")
         ]
         missing = sorted(key_facts - mentioned)
-        if missing and fact_share < 0.6:
+        if missing and fact_share < 0.85:
             flaws.append(f"It leaves out {_fmt_list(missing)}.")
-        if coverage < 0.6:
+        if coverage < 0.9:
             flaws.append(f"It covers {covered} of the {len(key)} context passages relevant to the question.")
         cut_off = bool(self.answer.strip()) and not re.search(r"[.!?)\]\"'`*]\s*$", self.answer)
         if cut_off:

@@ -399,25 +399,14 @@ def _rejoin(original: str, segments: list[str], changed: list[str]) -> str:
 _PROTECTED_RE = re.compile(r"\[[^\]\n]{1,200}\]|(?:^|(?<=; ))[^=;\n\[\]]{1,60}=(?=[^;\n]*;)")
 
 
-_SENTENCE_END_SPAN_RE = re.compile(r"[.!?](?=\s|$)|\n")
-
-
 def truncate(*, answer: str) -> str:
-    """The answer cut short, as a length limit cuts it: at most two thirds of its words,
-    at a sentence end where one falls early enough (at least the first sentence), else
-    mid-sentence."""
-    words = answer.split()
-    limit = (2 * len(words)) // 3
-    ends = [m.end() for m in _SENTENCE_END_SPAN_RE.finditer(answer) if answer[: m.end()].strip()]
-    kept_at_end = [end for end in ends if len(answer[:end].split()) <= max(limit, 1)]
-    if kept_at_end and len(answer[: kept_at_end[-1]].split()) >= 1:
-        # Prefer about half the answer, never less than its first sentence.
-        half = max(1, len(words) // 2)
-        early = [end for end in kept_at_end if len(answer[:end].split()) <= half] or kept_at_end[:1]
-        cut = answer[: early[-1]].rstrip()
-        if len(cut.split()) < len(words):
-            return cut
-    return " ".join(words[: max(1, len(words) // 2)])
+    """The answer cut off the way a length limit cuts it: mid-sentence, after about half
+    of its words (so at least a third of the content is gone)."""
+    spans = list(re.finditer(r"\S+", answer))
+    keep = max(1, len(spans) // 2)
+    if keep > 1 and re.search(r"[.!?]$", spans[keep - 1].group(0)):
+        keep -= 1  # a cut at a sentence end would read as a complete, shorter answer
+    return answer[: spans[keep - 1].end()].rstrip(" ,;:") if spans else answer
 
 
 def pad(*, answer: str, rng: random.Random) -> str:

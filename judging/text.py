@@ -340,7 +340,7 @@ def _aligning_stems(tokens: list[str]) -> set[str]:
         if len(t) > 2
         and t not in STOPWORDS
         and t not in NEGATIONS
-        and not any(_matches(t, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
+        and not any(_matches(t, w) for w in _DIRECTION_WORDS)
     }
 
 
@@ -357,12 +357,20 @@ def _clause_conflict(claim: list[str], reference: list[str], *, close: bool) -> 
     return None
 
 
+_NEGATION_FRAME_RE = re.compile(
+    r"^\s*(?:it is|it's|it was)\s+(?:not (?:true|the case|correct)|false|untrue|incorrect)\s+that\b", re.IGNORECASE
+)
+
+
 def polarity_conflict(claim: str, references: Sequence[str]) -> tuple[str, str] | None:
     """(why, reference) when a clause of ``claim`` inverts the clause of ``references``
     that it restates: one is negated and the other not, or they state opposite directions
     on the same axis. Clauses are aligned by their shared content words; failing that,
     the claim's negation is compared with the closest reference sentence (``references``
     are ordered closest first)."""
+    if references and _NEGATION_FRAME_RE.search(claim):
+        # "It is not the case that X" where the context says X.
+        return "denies", references[0]
     reference_clauses = [(ref, clause) for ref in references for clause in _clause_tokens(ref)]
     for clause in _clause_tokens(claim):
         stems = _aligning_stems(clause)
@@ -412,6 +420,7 @@ ANTONYM_AXES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("public", "open-source", "released"), ("private", "proprietary", "unreleased")),
     (("enable", "allow", "permit"), ("disable", "prevent", "forbid", "block")),
     (("accept",), ("reject",)),
+    (("won", "win", "wins", "winning"), ("lost", "lose", "loses", "losing")),
     (("success", "succeed"), ("failure", "fail")),
     (("true", "correct"), ("false", "incorrect", "wrong")),
     (("local",), ("global",)),
