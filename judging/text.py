@@ -340,7 +340,7 @@ def _aligning_stems(tokens: list[str]) -> set[str]:
         if len(t) > 2
         and t not in STOPWORDS
         and t not in NEGATIONS
-        and not any(_matches(t, w) for w in _DIRECTION_WORDS)
+        and not any(_matches(t, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
     }
 
 
@@ -415,7 +415,6 @@ ANTONYM_AXES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("input",), ("output",)),
     (("positive",), ("negative",)),
     (("above", "over"), ("below", "under")),
-    (("simple", "simpler"), ("complex", "complicated")),
     (("cheap", "cheaper", "inexpensive"), ("expensive", "costly", "costlier")),
     (("public", "open-source", "released"), ("private", "proprietary", "unreleased")),
     (("enable", "allow", "permit"), ("disable", "prevent", "forbid", "block")),
