@@ -666,7 +666,9 @@ class _Analysis:
         if missing and fact_share < 0.85:
             flaws.append(f"It leaves out {_fmt_list(missing)}.")
         if coverage < 0.9:
-            flaws.append(f"It covers {covered} of the {len(key)} context passages relevant to the question.")
+            flaws.append(
+                f"It misses part of the context relevant to the question: it covers {covered} of {len(key)} passages."
+            )
         cut_off = bool(self.answer.strip()) and not re.search(r"[.!?)\]\"'`*]\s*$", self.answer)
         if cut_off:
             score -= 0.3
