@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.text import Truncator
 
 from accounts.models import Team
 
@@ -64,9 +65,27 @@ class Criterion(models.Model):
 class RobustnessProbe(models.Model):
     """A deliberately wrong answer to a question, judged exactly like the genuine one."""
 
+    class Strategy(models.TextChoices):
+        """How the fake answer was made (judging.probes writes them)."""
+
+        LLM_FABRICATION = "llm_fabrication", "LLM-written fake"
+        OFF_TOPIC = "off_topic", "Off-topic"
+        FABRICATED_NUMBERS = "fabricated_numbers", "Fabricated numbers"
+        CONTRADICTION = "contradiction", "Contradiction"
+        ENTITY_SWAP = "entity_swap", "Entity swap"
+        TRUNCATION = "truncation", "Truncation"
+        PADDING = "padding", "Padding"
+        INJECTION = "injection", "Injection"
+
+    class Origin(models.TextChoices):
+        RULE = "rule", "Rule-based"
+        LLM = "llm", "Written by the judge model"
+
+    # The answers belong to the sessions app: the one place judging names it (a table link,
+    # no import); judging's code reaches answers only through this relation.
     answer = models.ForeignKey("eval_sessions.Answer", on_delete=models.CASCADE, related_name="probes")
-    strategy = models.CharField(max_length=32)
-    origin = models.CharField(max_length=16, default="rule")  # "rule" or "llm"
+    strategy = models.CharField(max_length=32, choices=Strategy.choices)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.RULE)
     fake_answer = models.TextField()
     expected_criteria = models.JSONField(default=list)
     seed = models.BigIntegerField(default=0)
@@ -77,6 +96,9 @@ class RobustnessProbe(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["answer", "strategy", "origin"], name="probe_unique_answer_strategy")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.strategy} probe of “{Truncator(self.answer.question.text).chars(60)}”"
 
 
 class Judgment(models.Model):
@@ -133,6 +155,13 @@ class Judgment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        if self.probe_id is not None:
+            question, kind = self.probe.answer.question, f"{self.probe.strategy} probe"
+        else:
+            question, kind = self.answer.question, "answer"
+        return f"Judgment of “{Truncator(question.text).chars(60)}” ({kind}, #{self.pk})"
+
 
 class CriterionVerdict(models.Model):
     """The judge's rating of one criterion. Never edited: overrides are separate rows."""
@@ -149,6 +178,9 @@ class CriterionVerdict(models.Model):
             models.UniqueConstraint(fields=["judgment", "criterion"], name="verdict_unique_judgment_criterion")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.criterion.name}: {self.rating}"
+
 
 class Override(models.Model):
     """A reviewer's change of one criterion's rating; append-only audit trail."""
@@ -163,6 +195,9 @@ class Override(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.criterion.name}: {self.old_rating} → {self.new_rating} by {self.reviewer}"
 
 
 class Confirmation(models.Model):

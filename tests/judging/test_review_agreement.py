@@ -13,8 +13,8 @@ from judging.agreement import agreement_summary, weighted_kappa
 from judging.models import Confirmation, Judgment
 from judging.rubric import DEFAULT_RUBRIC
 from judging.scoring import mean_with_count
-from judging.selectors import session_agreement, session_robustness
 from judging.services import judgment_confirm, override_create
+from sessions.scores import session_agreement, session_robustness
 from sessions.services import session_create, session_start
 from tests.sessions.api_support import judged_session
 from tests.sessions.pipeline_support import conversations, make_corpus

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('judging', '0002_default_rubric'),
+        ('judging', '0003_probe_choices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
