@@ -16,6 +16,7 @@ from judging.scoring import mean_with_count
 from judging.services import judgment_confirm, override_create
 from sessions.scores import session_agreement, session_robustness
 from sessions.services import session_create, session_start
+from sessions.session_settings import SessionSettings
 from tests.sessions.api_support import judged_session
 from tests.sessions.pipeline_support import conversations, make_corpus
 
@@ -103,7 +104,7 @@ def test_override_of_a_genuine_verdict_leaves_the_robustness_figures_alone(clien
         corpus=corpus,
         name="probes",
         conversations=conversations([["What learning rate does SAT use?"], ["How large is a SAT checkpoint?"]]),
-        robustness=True,
+        settings=SessionSettings(robustness=True),
     )
     with in_process_tasks():
         session_start(session=session)
