@@ -81,16 +81,21 @@ def judgment_store(
 # --- Reviewers --------------------------------------------------------------------------
 
 
+def _review_allowed(*, judgment: Judgment, reviewer: AbstractBaseUser, verb: str, what: str) -> None:
+    """Only the team's reviewers and admins review, and only a judgment with a verdict."""
+    team = (judgment.answer or judgment.probe.answer).question.session.team
+    membership = membership_for(user=reviewer, team=team)
+    if membership is None or not membership.can_review:
+        raise NotAllowed(f"Only reviewers and admins of the team can {verb} verdicts.")
+    if judgment.status != Judgment.Status.OK:
+        raise InvalidInput(f"Only a judged answer's {what}.")
+
+
 def override_create(
     *, judgment: Judgment, criterion_key: str, reviewer: AbstractBaseUser, new_rating: str, reason: str
 ) -> Override:
     """A reviewer changes one criterion's rating; the judge's verdict stays as it was."""
-    team = (judgment.answer or judgment.probe.answer).question.session.team
-    membership = membership_for(user=reviewer, team=team)
-    if membership is None or not membership.can_review:
-        raise NotAllowed("Only reviewers and admins of the team can override verdicts.")
-    if judgment.status != Judgment.Status.OK:
-        raise InvalidInput("Only a judged answer's verdicts can be overridden.")
+    _review_allowed(judgment=judgment, reviewer=reviewer, verb="override", what="verdicts can be overridden")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say why you override the verdict.")
@@ -118,14 +123,9 @@ def override_create(
         return override
 
 
-def judgment_confirm(*, judgment: Judgment, reviewer, note: str = "") -> Confirmation:
+def judgment_confirm(*, judgment: Judgment, reviewer: AbstractBaseUser, note: str = "") -> Confirmation:
     """A reviewer agrees with the judge's verdict as it stands; confirming twice is harmless."""
-    team = (judgment.answer or judgment.probe.answer).question.session.team
-    membership = membership_for(user=reviewer, team=team)
-    if membership is None or not membership.can_review:
-        raise NotAllowed("Only reviewers and admins of the team can confirm verdicts.")
-    if judgment.status != Judgment.Status.OK:
-        raise InvalidInput("Only a judged answer's verdict can be confirmed.")
+    _review_allowed(judgment=judgment, reviewer=reviewer, verb="confirm", what="verdict can be confirmed")
     confirmation, _ = Confirmation.objects.get_or_create(
         judgment=judgment, reviewer=reviewer, defaults={"note": (note or "").strip()}
     )
