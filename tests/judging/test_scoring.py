@@ -67,4 +67,4 @@ def test_mean_without_missing_items_and_without_any_score() -> None:
     empty = mean_with_count([None])
     assert empty.mean is None
     assert str(empty) == "no score: 0 of 1 judged; 1 unparseable"
-    assert empty.to_dict() == {"mean": None, "n_scored": 0, "n_total": 1, "n_missing": 1}
+    assert empty.to_dict() == {"mean": None, "n_scored": 0, "n_total": 1, "n_missing": 1, "n_pending": 0}
