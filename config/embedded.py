@@ -240,6 +240,17 @@ def stop() -> None:
         _pg_stop()
 
 
+def redis_stop() -> None:
+    """Stop only Redis (the fault-injection tests stop and restart the broker mid-session)."""
+    with _lock():
+        _redis_stop()
+
+
+def redis_start() -> None:
+    with _lock():
+        _redis_start()
+
+
 def status() -> list[ServiceState]:
     pg = _pg_running()
     rd = _redis_ping()

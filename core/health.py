@@ -1,4 +1,5 @@
-"""Liveness of the three things Assay needs: database, broker, at least one worker."""
+"""Liveness of the three things Assay needs (database, broker, at least one worker) and
+whether work is flowing (no stalled session)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,26 @@ def check_workers(*, timeout: float = 1.0) -> dict:
     return {"ok": bool(names), "count": len(names), "workers": names}
 
 
+def check_work() -> dict:
+    """Stalled sessions (sessions.sweep) and tasks a broker outage kept back (core.queueing)."""
+    from core.queueing import pending_tasks_count
+    from sessions.sweep import sessions_stalled
+
+    try:
+        stalled = sessions_stalled()
+        pending = pending_tasks_count()
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": str(exc)[:300]}
+    return {
+        "ok": not stalled,
+        "stalled_sessions": [progress.session_id for progress in stalled],
+        "pending_tasks": pending,
+    }
+
+
 def health() -> dict:
     report = {"database": check_database(), "broker": check_broker()}
     report["workers"] = check_workers() if report["broker"]["ok"] else {"ok": False, "count": 0}
+    report["work"] = check_work() if report["database"]["ok"] else {"ok": False}
     report["ok"] = all(part["ok"] for part in report.values() if isinstance(part, dict))
     return report

@@ -29,5 +29,16 @@ def _warm_up_embedder(**kwargs) -> None:
         logging.getLogger(__name__).warning("embedding model warm-up failed", exc_info=True)
 
 
+def _start_sweep_timer(**kwargs) -> None:
+    """Every worker sweeps on a timer (core.sweep): the first round, at once, re-queues the
+    work of every active session (a worker that died held some of it); later rounds only
+    what stalled. It runs in the worker's main process, not through the broker, so it goes
+    on while the broker is down and sends what was kept back once it is up again."""
+    from core.sweep import sweep_timer_start
+
+    sweep_timer_start()
+
+
+worker_ready.connect(_start_sweep_timer)
 worker_ready.connect(_warm_up_embedder)  # thread and solo pools run tasks in this process
 worker_process_init.connect(_warm_up_embedder)  # prefork children

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput, NotAllowed
 from core.locks import JUDGMENT, advisory_lock
+from core.queueing import task_publish_on_commit
 from judging.llm_judge import VerdictParseError, build_judge_messages, judge_prompt_hash, parse_verdict
 from judging.models import Criterion, CriterionVerdict, Judgment, Override, RobustnessProbe, Rubric
 from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION
@@ -265,7 +266,7 @@ def _enqueue(judgment_ids: list[int]) -> None:
         return
     from judging.tasks import run_judgment
 
-    transaction.on_commit(lambda: [run_judgment.delay(pk) for pk in judgment_ids])
+    task_publish_on_commit(task=run_judgment, args_list=[[pk] for pk in judgment_ids])
 
 
 def judgments_requeue_for_session(*, session) -> int:

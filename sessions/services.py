@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import Team
 from core.errors import Conflict, InvalidInput
 from core.locks import CONVERSATION, advisory_lock
+from core.queueing import task_publish, task_publish_on_commit
 from corpora.models import Corpus
 from llm.config import call_cost, llm_available, llm_config
 from llm.types import LLMConfig, ProviderError
@@ -417,7 +418,8 @@ def session_start(*, session: EvaluationSession) -> EvaluationSession:
         if session.status != EvaluationSession.Status.DRAFT:
             raise Conflict(f"The session is {session.get_status_display().lower()}; it cannot be started again.")
         session.status = EvaluationSession.Status.QUEUED
-        session.save(update_fields=["status"])
+        session.started_at = timezone.now()  # progress is measured from here (sessions.sweep)
+        session.save(update_fields=["status", "started_at"])
         # From now on verdicts refer to this rubric: it may not change in place any more.
         session.rubric.__class__.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
         if session.generator_provider == EvaluationSession.Provider.PROVIDED:
@@ -442,13 +444,18 @@ def session_cancel(*, session: EvaluationSession, reason: str = "Cancelled by a 
 
 
 def session_resume(*, session: EvaluationSession) -> EvaluationSession:
-    """Redo only unfinished work: failed answers get a new attempt, pending work is re-queued."""
+    """Redo only unfinished work: failed answers get a new attempt, pending work is re-queued.
+
+    A session still running may be resumed only when it is stalled (sessions.sweep): no
+    progress for longer than its slowest task. Its pending work is then queued again.
+    """
     from judging.services import judgments_requeue_for_session
+    from sessions.sweep import session_is_stalled
 
     with transaction.atomic():
         session = EvaluationSession.objects.select_for_update().get(pk=session.pk)
-        if session.status in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
-            raise Conflict("The session is already running.")
+        if session.is_active and not session_is_stalled(session=session):
+            raise Conflict("The session is already running and making progress.")
         if session.status == EvaluationSession.Status.DRAFT:
             raise Conflict("The session has not been started yet.")
         for question in Question.objects.filter(session=session):
@@ -462,8 +469,9 @@ def session_resume(*, session: EvaluationSession) -> EvaluationSession:
                 )
         session.status = EvaluationSession.Status.QUEUED
         session.status_reason = ""
+        session.started_at = timezone.now()
         session.finished_at = None
-        session.save(update_fields=["status", "status_reason", "finished_at"])
+        session.save(update_fields=["status", "status_reason", "started_at", "finished_at"])
         judgments_requeue_for_session(session=session)
         _enqueue_conversations(session=session)
     return session
@@ -472,31 +480,8 @@ def session_resume(*, session: EvaluationSession) -> EvaluationSession:
 def _enqueue_conversations(*, session: EvaluationSession) -> None:
     from sessions.tasks import advance_conversation
 
-    ids = list(Conversation.objects.filter(session=session).values_list("pk", flat=True))
-
-    def send() -> None:
-        for conversation_id in ids:
-            advance_conversation.delay(conversation_id)
-
-    transaction.on_commit(send)
-
-
-def sessions_resume_interrupted() -> int:
-    """Re-queue the work of sessions that were running when a worker died.
-
-    Called when a worker starts; duplicates are harmless (locks and status guards).
-    """
-    from judging.services import judgments_requeue_for_session
-
-    count = 0
-    for session in EvaluationSession.objects.filter(
-        status__in=(EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING)
-    ):
-        with transaction.atomic():
-            _enqueue_conversations(session=session)
-            judgments_requeue_for_session(session=session)
-        count += 1
-    return count
+    ids = Conversation.objects.filter(session=session).values_list("pk", flat=True)
+    task_publish_on_commit(task=advance_conversation, args_list=[[pk] for pk in ids])
 
 
 # --- The pipeline -------------------------------------------------------------------
@@ -542,7 +527,7 @@ def conversation_advance(*, conversation_id: int) -> str:
                 break
     from sessions.tasks import advance_conversation
 
-    advance_conversation.delay(conversation_id)
+    task_publish(task=advance_conversation, args=[conversation_id])
     return "answered"
 
 

@@ -28,6 +28,7 @@ from sessions.forms import SessionCreateForm
 from sessions.models import EvaluationSession
 from sessions.selectors import session_comparison, session_progress, session_report, sessions_for_user
 from sessions.services import session_cancel, session_create, session_rejudge, session_resume, session_start
+from sessions.sweep import session_is_stalled
 
 SESSIONS_PER_PAGE = 20
 FINISHED = (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS)
@@ -120,6 +121,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "strategy_labels": STRATEGY_LABELS,
         "can_review": bool(request.membership and request.membership.team_id == session.team_id)
         and request.membership.can_review,
+        "stalled": session.is_active and session_is_stalled(session=session),
         "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
         "xlsx_url": f"/api/v1/sessions/{session.pk}/report.xlsx",
         "rubrics": rubrics_for_team(team=session.team).order_by("-is_default", "name", "-version")
