@@ -84,7 +84,7 @@ def guard_file(
     extension = Path(name).suffix.lower()
     if extension in PDF_EXTENSIONS:
         if b"%PDF-" not in head[:1024]:
-            raise FileRejected(f"{name} could not be read: it does not start like a PDF (damaged, or not really a PDF).")
+            raise FileRejected(f"{name} could not be read: it does not start like a PDF (damaged or not a PDF).")
     elif extension in ZIP_EXTENSIONS:
         if not head.startswith(b"PK\x03\x04"):
             raise FileRejected(f"{name} is not an Excel workbook (an .xlsx file is a zip archive; this one is not).")

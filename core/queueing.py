@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import redis
 from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError
@@ -21,8 +22,8 @@ from core.models import PendingTask
 logger = logging.getLogger(__name__)
 
 # What a publish raises when the broker cannot be reached (kombu wraps most as
-# OperationalError; a socket that vanished mid-publish can surface as OSError).
-PUBLISH_ERRORS = (OperationalError, ConnectionError, OSError)
+# OperationalError; a pooled connection to a restarted server can surface as redis-py's).
+PUBLISH_ERRORS = (OperationalError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
 class BrokerUnavailable(Exception):

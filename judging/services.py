@@ -28,7 +28,7 @@ from judging.rubric import RubricSpec, validate_rubric
 from judging.scoring import weighted_score
 from judging.selectors import judgment_effective, rubric_criterion_ids, rubric_spec
 from llm.config import llm_config
-from llm.types import LLMConfig, ProviderError
+from llm.types import ChatResult, LLMConfig, ProviderError
 from sessions.models import Answer
 
 logger = logging.getLogger(__name__)
@@ -235,8 +235,10 @@ def _probes_create(*, answer, session, common: dict, context: list[str]) -> list
     return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
 
 
-def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:
-    """Ask the judge model for a plausible wrong answer (temperature 0: as repeatable as it gets)."""
+def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> ChatResult:
+    """Ask the judge model for a plausible wrong answer (temperature 0: as repeatable as it gets).
+
+    Returns the call's result (its attempts and latency are the probe judgment's too)."""
     from llm import gateway
 
     answer = probe.answer
@@ -255,10 +257,10 @@ def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:
     )
     text = result.text.strip()
     if not text:
-        raise ProviderError("The model wrote an empty fake answer.", transient=False)
+        raise ProviderError("The model wrote an empty fake answer.", transient=False, attempts=result.attempts)
     RobustnessProbe.objects.filter(pk=probe.pk, fake_answer="").update(fake_answer=text)
     probe.refresh_from_db(fields=["fake_answer"])
-    return probe.fake_answer
+    return result
 
 
 def _enqueue(judgment_ids: list[int]) -> None:
@@ -299,14 +301,22 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
         if session.status == session.Status.CANCELLED:
             return judgment
         spec = rubric_spec(rubric=judgment.rubric)
+        # The fake-writing call of an LLM probe counts in its judgment's attempts and latency.
+        writing: ChatResult | None = None
         if judgment.probe is not None and not judgment.probe.fake_answer:
+            writing_started = time.monotonic()
             try:
-                llm_probe_write(probe=judgment.probe, config=_judge_config(session))
+                writing = llm_probe_write(probe=judgment.probe, config=_judge_config(session))
             except ProviderError as exc:
                 judgment_store(
                     judgment=judgment,
                     spec=spec,
-                    outcome=JudgeOutcome(status=Judgment.Status.FAILED, error=f"Writing the fake answer failed: {exc}"),
+                    outcome=JudgeOutcome(
+                        status=Judgment.Status.FAILED,
+                        error=f"Writing the fake answer failed: {exc}",
+                        attempts=exc.attempts,
+                        latency_ms=int((time.monotonic() - writing_started) * 1000),
+                    ),
                     provenance={},
                     started_at=timezone.now(),
                 )
@@ -327,6 +337,9 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
         except Exception as exc:  # noqa: BLE001 - recorded on the row; the session must not hang
             logger.exception("judgment %s crashed", judgment_id)
             outcome = JudgeOutcome(status=Judgment.Status.FAILED, error=f"Internal error in the judge: {exc!r}")
+        if writing is not None:
+            outcome.attempts += writing.attempts
+            outcome.latency_ms += writing.latency_ms
         provenance = {
             "rubric": {"name": spec.name, "version": spec.version, "id": judgment.rubric_id},
             "judge": {

@@ -633,20 +633,27 @@ class Passage:
     url: str = ""
 
 
-def retrieval_query(*, session: EvaluationSession, history: list[tuple[str, str]], question: str) -> str:
-    """A follow-up becomes a standalone query; the prompt keeps the user's words."""
+def retrieval_query(*, session: EvaluationSession, history: list[tuple[str, str]], question: str) -> tuple[str, int]:
+    """A follow-up becomes a standalone query; the prompt keeps the user's words.
+
+    Returns the query and the LLM attempts the rewrite took (0 without a model call)."""
     if not history:
-        return question
+        return question, 0
+    attempts = 0
     if session.generator_provider == EvaluationSession.Provider.OPENAI:
         from llm import gateway
 
         try:
-            return gateway.rewrite_followup(config=_generator_config(session), history=history, question=question)
-        except ProviderError:
+            result = gateway.rewrite_followup_call(
+                config=_generator_config(session), history=history, question=question
+            )
+            return result.text, result.attempts
+        except ProviderError as exc:
+            attempts = exc.attempts
             logger.warning("query rewrite failed; using the heuristic rewrite", exc_info=True)
     from llm.offline import offline_rewrite
 
-    return offline_rewrite(history=history, question=question)
+    return offline_rewrite(history=history, question=question), attempts
 
 
 def retrieve(*, session: EvaluationSession, query: str) -> list[Passage]:
@@ -716,7 +723,8 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
         return answer
     answer.started_at = timezone.now()
     t0 = time.monotonic()
-    query = retrieval_query(session=session, history=history, question=question.text)
+    # provider_attempts counts every LLM call made for the answer: the rewrite's and generation's.
+    query, rewrite_attempts = retrieval_query(session=session, history=history, question=question.text)
     passages = retrieve(session=session, query=query)
     retrieval_ms = int((time.monotonic() - t0) * 1000)
     prompt = prompt_render(template=session.prompt_template, history=history, passages=passages, question=question.text)
@@ -728,18 +736,19 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
     except ProviderError as exc:
         answer.status = Answer.Status.FAILED
         answer.error = str(exc)
-        answer.provider_attempts = exc.attempts
+        answer.provider_attempts = rewrite_attempts + exc.attempts
     except Exception as exc:  # noqa: BLE001 - recorded on the row; the conversation goes on
         logger.exception("generation for question %s crashed", question.pk)
         answer.status = Answer.Status.FAILED
         answer.error = f"Internal error while generating: {exc!r}"
+        answer.provider_attempts = rewrite_attempts
     else:
         answer.status = Answer.Status.OK
         answer.text = result["text"]
         answer.response_latency_ms = result["latency_ms"]
         answer.prompt_tokens = result["prompt_tokens"]
         answer.completion_tokens = result["completion_tokens"]
-        answer.provider_attempts = result["attempts"]
+        answer.provider_attempts = rewrite_attempts + result["attempts"]
         answer.model = result["model"]
         answer.cost_usd = call_cost(
             model=result["model"], prompt_tokens=result["prompt_tokens"], completion_tokens=result["completion_tokens"]
