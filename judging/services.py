@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotAllowed
+from core.file_guards import strip_nul
 from core.locks import JUDGMENT, advisory_lock
 from core.queueing import task_publish_on_commit
 from judging.llm_judge import VerdictParseError, build_judge_messages, judge_prompt_hash, parse_verdict
@@ -539,20 +540,13 @@ def judge_items(
     config = llm_config(provider=provider, model=model, base_url=base_url)
     results = []
     for index, item in enumerate(items):
-        try:
-            question, answer = str(item["question"]), str(item["answer"])
-        except (KeyError, TypeError) as exc:
-            raise InvalidInput(f"Item {index + 1} needs 'question' and 'answer'.") from exc
-        history = [_history_pair(turn) for turn in item.get("history") or []]
-        context = item.get("context") or []
-        if isinstance(context, str):
-            context = [context]
+        question, answer, history, context = _judge_item(item, number=index + 1)
         outcome = judge_once(
             spec=spec,
             config=config,
             question=question,
             history=history,
-            context=[str(c) for c in context],
+            context=context,
             answer=answer,
         )
         results.append(
@@ -583,6 +577,27 @@ def judge_items(
             }
         )
     return results
+
+
+def _judge_item(item: object, *, number: int) -> tuple[str, str, list[tuple[str, str]], list[str]]:
+    """An item's question, answer, history and context, or InvalidInput saying what is wrong."""
+    if not isinstance(item, dict):
+        raise InvalidInput(f"Item {number} must be an object with 'question' and 'answer'.")
+    texts = {}
+    for key in ("question", "answer"):
+        value = item.get(key)
+        if not isinstance(value, str | int | float) or not str(value).strip():
+            raise InvalidInput(f"Item {number} needs '{key}' as text.")
+        texts[key] = strip_nul(str(value))
+    history = item.get("history") or []
+    if not isinstance(history, list):
+        raise InvalidInput(f"Item {number}: 'history' must be a list of {{question, answer}} objects.")
+    context = item.get("context") or []
+    if isinstance(context, str):
+        context = [context]
+    if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+        raise InvalidInput(f"Item {number}: 'context' must be a list of passages (text).")
+    return texts["question"], texts["answer"], strip_nul([_history_pair(t) for t in history]), strip_nul(context)
 
 
 def _history_pair(turn) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from core.errors import Conflict, InvalidInput
+from core.file_guards import strip_nul
 from core.locks import CONVERSATION, advisory_lock
 from core.queueing import task_publish, task_publish_on_commit
 from corpora.models import Corpus
@@ -35,7 +36,7 @@ from sessions.models import (
     Question,
     RetrievedPassage,
 )
-from sessions.question_files import ConversationInput
+from sessions.question_files import ConversationInput, QuestionInput
 from sessions.selectors import session_has_pending_work
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ def session_create(
 
     if corpus.team_id != team.pk:
         raise InvalidInput("The corpus belongs to another team.")
+    # PostgreSQL refuses NUL characters in text: strip them from everything stored.
+    name, conversations = strip_nul(name), [_conversation_without_nul(c) for c in conversations]
     if not conversations or not any(c.questions for c in conversations):
         raise InvalidInput("A session needs at least one question.")
     if retrieval_mode not in EvaluationSession.RetrievalMode.values:
@@ -182,6 +185,7 @@ def session_create_judge_only(
 
     if not items:
         raise InvalidInput("Submit at least one item.")
+    name, items = strip_nul(name), strip_nul(items)  # PostgreSQL refuses NUL characters in text
     parsed: dict[str, list[dict]] = {}
     for index, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not str(item.get("question") or "").strip():
@@ -313,6 +317,16 @@ def session_rejudge(
         rejudge.save(update_fields=["rejudge_of", "corpus", "retrieval_mode", "retrieval_k"])
         session_start(session=rejudge)
     return rejudge
+
+
+def _conversation_without_nul(conversation: ConversationInput) -> ConversationInput:
+    return ConversationInput(
+        label=strip_nul(conversation.label),
+        questions=[
+            QuestionInput(text=strip_nul(q.text), reference_answer=strip_nul(q.reference_answer))
+            for q in conversation.questions
+        ],
+    )
 
 
 def _team_rubric(*, team: Team, rubric):
