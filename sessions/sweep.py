@@ -58,7 +58,7 @@ def _progress_sql() -> str:
              JOIN {question} q ON q.id = a.question_id
         WHERE q.session_id IN (SELECT id FROM active)
     )
-    SELECT s.id, GREATEST(s.started_at, s.created_at, MAX(e.at)), COALESCE(MAX(e.ms), 0)
+    SELECT s.id, COALESCE(GREATEST(s.started_at, MAX(e.at)), s.created_at), COALESCE(MAX(e.ms), 0)
     FROM active s LEFT JOIN events e ON e.sid = s.id
     GROUP BY s.id, s.started_at, s.created_at
     """.format(
