@@ -587,7 +587,7 @@ def _judge_item(item: object, *, number: int) -> tuple[str, str, list[tuple[str,
     for key in ("question", "answer"):
         value = item.get(key)
         if not isinstance(value, str | int | float) or not str(value).strip():
-            raise InvalidInput(f"Item {number} needs '{key}' as text.")
+            raise InvalidInput(f"Item {number} needs 'question' and 'answer' as text ('{key}' is missing or not text).")
         texts[key] = strip_nul(str(value))
     history = item.get("history") or []
     if not isinstance(history, list):
