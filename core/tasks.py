@@ -18,6 +18,8 @@ def _warm_up_embedder(**kwargs) -> None:
 
     from django.conf import settings
 
+    if not settings.WORKER_WARM_UP:
+        return
     for module in ("llm.gateway", "corpora.services", "judging.services", "sessions.services"):
         importlib.import_module(module)
     try:

@@ -143,6 +143,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # kept back, re-queues the work of stalled sessions and queued documents, fails documents
 # stuck in processing. A session is stalled when nothing progressed for STALL_AFTER_SECONDS
 # (or twice its slowest task so far, if that is longer).
+# Workers load the local embedding model when they start (off: on first use).
+WORKER_WARM_UP = env.bool("WORKER_WARM_UP", default=True)
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
 STALL_AFTER_SECONDS = env.float("STALL_AFTER_SECONDS", default=180.0)
 # A document processing for longer than its task may run (hard time limit below) is stuck.
