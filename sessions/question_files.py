@@ -37,6 +37,8 @@ MAX_QUESTIONS = 5000
 MAX_QUESTION_FILE_BYTES = 5 * 1024 * 1024
 # A workbook of 5,000 questions inflates to a few MB; more is a zip bomb or not a question file.
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+# A question is a question, not a document: longer text belongs in the corpus.
+MAX_QUESTION_CHARS = 4000
 
 
 def parse_pasted(text: str) -> list[ConversationInput]:
@@ -187,4 +189,12 @@ def _checked(conversations: list[ConversationInput]) -> list[ConversationInput]:
         raise QuestionFileError("No questions found.")
     if total > MAX_QUESTIONS:
         raise QuestionFileError(f"{total} questions; at most {MAX_QUESTIONS} per session.")
+    for conversation in conversations:
+        for number, question in enumerate(conversation.questions, start=1):
+            if len(question.text) > MAX_QUESTION_CHARS:
+                where = f"conversation {conversation.label!r}" if conversation.label else "its conversation"
+                raise QuestionFileError(
+                    f"Question {number} of {where} has {len(question.text):,} characters; at most "
+                    f"{MAX_QUESTION_CHARS:,}. Put long text in the corpus and ask about it."
+                )
     return conversations
