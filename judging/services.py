@@ -405,11 +405,12 @@ def judgment_store(
 ) -> Judgment:
     criterion_ids = rubric_criterion_ids(rubric=judgment.rubric)
     judgment.status = outcome.status
-    judgment.raw_output = outcome.raw_output
-    judgment.error = outcome.error
+    # PostgreSQL refuses NUL in text and JSON: a judge (or the answer it quotes) may emit one.
+    judgment.raw_output = strip_nul(outcome.raw_output)
+    judgment.error = strip_nul(outcome.error)
     judgment.latency_ms = outcome.latency_ms
     judgment.attempts = outcome.attempts
-    judgment.prompt = outcome.prompt
+    judgment.prompt = strip_nul(outcome.prompt)
     judgment.prompt_hash = outcome.prompt_hash
     judgment.provenance = provenance
     judgment.weighted_score = outcome.score
@@ -425,7 +426,7 @@ def judgment_store(
                 criterion_id=criterion_ids[key],
                 rating=label,
                 points=spec.level(label).points,
-                rationale=rationale,
+                rationale=strip_nul(rationale),
             )
             for key, (label, rationale) in outcome.ratings.items()
             if key in criterion_ids

@@ -737,9 +737,13 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
         return answer
     answer.started_at = timezone.now()
     t0 = time.monotonic()
-    # provider_attempts counts every LLM call made for the answer: the rewrite's and generation's.
-    query, rewrite_attempts = retrieval_query(session=session, history=history, question=question.text)
-    passages = retrieve(session=session, query=query)
+    try:
+        # provider_attempts counts every LLM call made for the answer: the rewrite's and generation's.
+        query, rewrite_attempts = retrieval_query(session=session, history=history, question=question.text)
+        passages = retrieve(session=session, query=query)
+    except Exception as exc:  # noqa: BLE001 - the answer ends failed with a message, never stays pending
+        logger.exception("retrieval for question %s crashed", question.pk)
+        return _answer_store_failure(answer=answer, error=f"Retrieval failed: {exc}")
     retrieval_ms = int((time.monotonic() - t0) * 1000)
     prompt = prompt_render(template=session.prompt_template, history=history, passages=passages, question=question.text)
     answer.retrieval_query = query
@@ -768,6 +772,29 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
             model=result["model"], prompt_tokens=result["prompt_tokens"], completion_tokens=result["completion_tokens"]
         )
     answer.finished_at = timezone.now()
+    try:
+        _answer_store(answer=answer, passages=passages, session=session)
+    except Exception as exc:  # noqa: BLE001 - the answer ends failed with a message, never stays pending
+        logger.exception("storing the answer to question %s failed", question.pk)
+        return _answer_store_failure(answer=answer, error=f"Storing the answer failed: {exc}")
+    return answer
+
+
+def _answer_store_failure(*, answer: Answer, error: str) -> Answer:
+    """End a pending answer as failed with ``error`` (nothing else of it is kept)."""
+    answer.status = Answer.Status.FAILED
+    answer.error = strip_nul(error)[:2000]
+    answer.finished_at = timezone.now()
+    Answer.objects.filter(pk=answer.pk, status=Answer.Status.PENDING).update(
+        status=answer.status, error=answer.error, finished_at=answer.finished_at, started_at=answer.started_at
+    )
+    return answer
+
+
+def _answer_store(*, answer: Answer, passages: list[Passage], session: EvaluationSession) -> None:
+    """Write a generated answer, its passages, its cost and its judgments in one transaction."""
+    for name in ("text", "prompt", "retrieval_query", "error"):  # PostgreSQL refuses NUL in text
+        setattr(answer, name, strip_nul(getattr(answer, name)))
     with transaction.atomic():
         answer.save(update_fields=ANSWER_RESULT_FIELDS)
         # Passages are written in the same transaction that ends the pending state, so a
@@ -779,8 +806,8 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
                 source=p.source,
                 rank=rank,
                 score=p.score,
-                source_tag=p.source_tag,
-                text=p.text,
+                source_tag=strip_nul(p.source_tag),
+                text=strip_nul(p.text),
                 url=p.url,
             )
             for rank, p in enumerate(passages, start=1)
@@ -791,7 +818,6 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
             from judging.services import judgments_schedule_for_answer
 
             judgments_schedule_for_answer(answer=answer, passages=[p.text for p in passages])
-    return answer
 
 
 def _pending_answer_create(*, question: Question, session: EvaluationSession) -> Answer:

@@ -167,8 +167,8 @@ def celery_worker_factory(transactional_db, settings) -> Iterator:
         worker = WorkerProcess(
             db_name=connection.settings_dict["NAME"], queues=queues, concurrency=concurrency, env=env or {}
         )
+        workers.append(worker)  # before start: a worker that fails to answer is still stopped
         worker.start()
-        workers.append(worker)
         return worker
 
     yield start

@@ -26,22 +26,12 @@ def _claim_broker_db() -> int:
     for db in range(1, 16):
         key = f"assay:test-broker-db:{db}"
         holder = client.get(key)
-        if holder is not None and not _alive(int(holder)):
+        if holder is not None and not embedded.pid_alive(int(holder)):
             release(keys=[key], args=[holder])
         if client.set(key, pid, nx=True, ex=24 * 3600):
             atexit.register(lambda key=key: release(keys=[key], args=[pid]))
             return db
     raise RuntimeError("Every test broker database (1-15) is claimed by a running test run.")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 if "ASSAY_REDIS_DB" not in os.environ:  # worker processes started by the tests inherit it

@@ -21,6 +21,7 @@ from sessions.models import Answer, Batch, EvaluationSession, Question
 from sessions.services import session_start
 from tests.sessions.pipeline_support import make_corpus, make_session, wait_for_session
 from tests.support.fake_openai import judge_or_echo_responder
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -36,15 +37,6 @@ def broker_down():
         yield
     finally:
         embedded.redis_start()
-
-
-def _wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 def _assert_exactly_once(session: EvaluationSession) -> None:
@@ -81,7 +73,7 @@ def test_broker_stopped_mid_session_the_session_completes_exactly_once(
     worker = celery_worker_factory(concurrency=4, env=FAST_SWEEP)
     session = _openai_session(team, corpus, fake_openai.base_url, 4)
     session_start(session=session)
-    _wait_for(
+    wait_until(
         lambda: Answer.objects.filter(question__session=session, status=Answer.Status.OK).count() >= 2,
         timeout=60,
         what="first answers",
@@ -90,14 +82,14 @@ def test_broker_stopped_mid_session_the_session_completes_exactly_once(
     with broker_down():
         # Turns go on inside the running tasks; what they hand on (judgments, the next
         # slice of a conversation) cannot be published and is kept in the database.
-        _wait_for(lambda: PendingTask.objects.exists(), timeout=30, what="work kept back while the broker is down")
+        wait_until(lambda: PendingTask.objects.exists(), timeout=30, what="work kept back while the broker is down")
         time.sleep(2)
 
     session = wait_for_session(session, timeout=120)
     assert session.status == EvaluationSession.Status.COMPLETED
     _assert_exactly_once(session)
     assert worker.proc.poll() is None, "the worker was not restarted"
-    _wait_for(lambda: not PendingTask.objects.exists(), timeout=10, what="kept-back tasks sent")
+    wait_until(lambda: not PendingTask.objects.exists(), timeout=10, what="kept-back tasks sent")
 
 
 def test_batch_posted_while_the_broker_is_down_is_created_replayed_and_runs(

@@ -18,6 +18,7 @@ from sessions.services import session_start
 from sessions.tasks import advance_conversation
 from tests.sessions.pipeline_support import CORPUS_TEXT, make_corpus, make_session, wait_for_session
 from tests.support.fake_openai import is_judge_request, judge_or_echo_responder
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 NO_WARM_UP = {"WORKER_WARM_UP": "0"}
@@ -32,24 +33,12 @@ def _queued(queue: str) -> list[str]:
     return [json.loads(message)["headers"]["task"] for message in raw]
 
 
-def _wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s")
-
-
-def test_a_worker_consuming_one_queue_gets_only_that_queues_tasks(team, tmp_path, fake_openai, celery_worker_factory):
-    fake_openai.set_responder(judge_or_echo_responder)
-    corpus = make_corpus(team=team, tmp_path=tmp_path)  # ingested in this process
-    # Keyword retrieval and the fake LLM: only the ingest worker needs the embedding model,
-    # so the others start without loading it (WORKER_WARM_UP=0).
-    session = make_session(
+def _fake_llm_session(team, corpus, fake_openai, questions: list[list[str]]) -> EvaluationSession:
+    """Keyword retrieval and the fake LLM: workers need no embedding model (WORKER_WARM_UP=0)."""
+    return make_session(
         team,
         corpus,
-        [["What is SAT?", "Does it slow down inference?"]],
+        questions,
         retrieval_mode="keyword",
         generator_provider="openai",
         generator_model="fake-gen",
@@ -57,6 +46,13 @@ def test_a_worker_consuming_one_queue_gets_only_that_queues_tasks(team, tmp_path
         judge_model="fake-judge",
         llm_base_url=fake_openai.base_url,
     )
+
+
+def test_a_worker_consuming_one_queue_gets_only_that_queues_tasks(team, tmp_path, fake_openai, celery_worker_factory):
+    fake_openai.set_responder(judge_or_echo_responder)
+    corpus = make_corpus(team=team, tmp_path=tmp_path)  # ingested in this process
+    # Only the ingest worker needs the embedding model; the others start without loading it.
+    session = _fake_llm_session(team, corpus, fake_openai, [["What is SAT?", "Does it slow down inference?"]])
     other = corpus_create(team=team, name="more")
     path = tmp_path / "more.md"
     path.write_text(CORPUS_TEXT)
@@ -64,7 +60,7 @@ def test_a_worker_consuming_one_queue_gets_only_that_queues_tasks(team, tmp_path
     celery_worker_factory(queues="ingest", concurrency=2)
     document, _ = document_upload(corpus=other, file=path)
     session_start(session=session)
-    _wait_for(
+    wait_until(
         lambda: Document.objects.get(pk=document.pk).status == Document.Status.READY, timeout=60, what="ingestion"
     )
     # The ingest worker left the session's work alone: it waits in the generation queue.
@@ -72,7 +68,7 @@ def test_a_worker_consuming_one_queue_gets_only_that_queues_tasks(team, tmp_path
     assert set(_queued("generation")) == {"sessions.tasks.advance_conversation"}
 
     celery_worker_factory(queues="generation", concurrency=2, env=NO_WARM_UP)
-    _wait_for(
+    wait_until(
         lambda: Answer.objects.filter(question__session=session, status=Answer.Status.OK).count() == 2,
         timeout=60,
         what="answers",
@@ -96,26 +92,16 @@ def test_a_task_delivered_twice_while_the_first_holds_its_lock_does_no_second_ca
     fake_openai.set_latency(1500)
     corpus = make_corpus(team=team, tmp_path=tmp_path)
     celery_worker_factory(concurrency=4, env=NO_WARM_UP)
-    session = make_session(
-        team,
-        corpus,
-        [["What is SAT?"]],
-        retrieval_mode="keyword",
-        generator_provider="openai",
-        generator_model="fake-gen",
-        judge_provider="openai",
-        judge_model="fake-judge",
-        llm_base_url=fake_openai.base_url,
-    )
+    session = _fake_llm_session(team, corpus, fake_openai, [["What is SAT?"]])
     conversation = session.conversations.get()
     session_start(session=session)
 
     # While generation is under way (the conversation's lock is held), deliver its task again.
-    _wait_for(lambda: fake_openai.requests_to("/chat/completions"), timeout=30, what="generation call")
+    wait_until(lambda: fake_openai.requests_to("/chat/completions"), timeout=30, what="generation call")
     task_publish(task=advance_conversation, args=[conversation.pk])
     task_publish(task=advance_conversation, args=[conversation.pk])
     # The same while the judge call is under way (the judgment's lock is held).
-    _wait_for(
+    wait_until(
         lambda: any(is_judge_request(r.json) for r in fake_openai.requests_to("/chat/completions")),
         timeout=30,
         what="judge call",

@@ -130,7 +130,7 @@ def _judge(tmp_path: Path, payload: bytes) -> Path:
         (json.dumps([{"question": "Q?", "answer": "A.", "history": 3}]).encode(), "'history' must be a list"),
         (json.dumps([{"question": "Q?", "answer": "A.", "context": 3}]).encode(), "'context' must be a list"),
         (json.dumps([{"question": "Q?", "answer": "A.", "context": [{"a": 1}]}]).encode(), "'context' must be"),
-        (json.dumps([{"question": {"q": 1}, "answer": "A."}]).encode(), "needs 'question' as text"),
+        (json.dumps([{"question": {"q": 1}, "answer": "A."}]).encode(), "('question' is missing or not text)"),
         (json.dumps(["just a string"]).encode(), "must be an object"),
         (json.dumps([{"question": "Q?", "answer": "A.", "history": [5]}]).encode(), "History turns must be"),
     ],
