@@ -139,7 +139,9 @@ def test_thirty_percent_llm_faults_every_call_is_accounted_for(team, tmp_path, f
     answers = Answer.objects.filter(question__session=session)
     assert answers.count() == Question.objects.filter(session=session).count()
     for answer in answers.filter(status=Answer.Status.FAILED):
-        assert "500" in answer.error and answer.provider_attempts == 3
+        # Generation gave up after 3 attempts; a follow-up's query rewrite adds its own.
+        assert "failed after 3 attempts" in answer.error and "HTTP 500" in answer.error
+        assert answer.provider_attempts >= 3
     judgments = Judgment.objects.filter(answer__question__session=session) | Judgment.objects.filter(
         probe__answer__question__session=session
     )
