@@ -11,7 +11,7 @@ class WorkerHeartbeat(models.Model):
 
 class PendingTask(models.Model):
     """A task that could not be handed to the broker (an outage outlasted the publish
-    retries). The sweep (core.sweep) publishes it again and deletes the row; tasks are
+    retries). The sweep (sessions.sweep) publishes it again and deletes the row; tasks are
     idempotent, so a row published twice is harmless."""
 
     task_name = models.CharField(max_length=200)

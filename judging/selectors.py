@@ -1,4 +1,4 @@
-"""Reads for judging: rubrics as specs, effective (overridden) ratings, session summaries."""
+"""Reads for judging: rubrics as specs, effective (overridden) ratings."""
 
 from __future__ import annotations
 
@@ -6,41 +6,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from judging.models import Criterion, Judgment, Override, RobustnessProbe, Rubric
+from accounts.models import Team
+from judging.models import Criterion, Judgment, Override, Rubric
 from judging.rubric import CriterionSpec, RubricSpec, ScaleLevel
-from judging.scoring import MeanSummary, mean_with_count, weighted_score
+from judging.scoring import weighted_score
 
 
-def rubric_default() -> Rubric:
-    """The shared default rubric of DESIGN.md §1 (created by a migration; recreated if deleted)."""
-    rubric = Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
-    if rubric is None:
-        from django.db import transaction
-
-        from judging.rubric import DEFAULT_RUBRIC
-
-        with transaction.atomic():
-            rubric, created = Rubric.objects.get_or_create(
-                team=None,
-                name="Default",
-                version=1,
-                defaults={"instructions": DEFAULT_RUBRIC.instructions, "is_default": True},
-            )
-            if created:
-                Criterion.objects.bulk_create(
-                    Criterion(
-                        rubric=rubric, key=c.key, name=c.name, description=c.description, weight=c.weight, position=i
-                    )
-                    for i, c in enumerate(DEFAULT_RUBRIC.criteria)
-                )
-    return rubric
+def rubric_default() -> Rubric | None:
+    """The shared default rubric (made by a migration; ``judging.services.rubric_default_ensure``
+    makes it again if it was deleted)."""
+    return Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
 
 
-def rubrics_for_team(*, team) -> QuerySet[Rubric]:
-    from django.db.models import Q
-
+def rubrics_for_team(*, team: Team) -> QuerySet[Rubric]:
     return Rubric.objects.filter(Q(team=team) | Q(team__isnull=True)).prefetch_related("criteria")
 
 
@@ -138,143 +118,4 @@ def judgments_prefetched(queryset: QuerySet[Judgment]) -> QuerySet[Judgment]:
     return queryset.prefetch_related(
         Prefetch("verdicts", queryset=Judgment.verdicts.rel.related_model.objects.select_related("criterion")),
         Prefetch("overrides", queryset=Override.objects.select_related("reviewer")),
-    )
-
-
-@dataclass
-class SessionScores:
-    overall: MeanSummary
-    per_criterion: dict[str, MeanSummary]
-    judging_ms_total: int
-    unparseable: int
-    failed: int
-    pending: int
-    flagged: int
-
-
-def session_scores(*, session) -> SessionScores:
-    """Honest accounting: every answered question counts; unjudged ones are missing, not zero."""
-    from sessions.models import Answer
-
-    spec = rubric_spec(rubric=session.rubric)
-    answers = Answer.objects.filter(question__session=session, status=Answer.Status.OK)
-    judgments = judgments_prefetched(
-        Judgment.objects.filter(answer__in=answers, rubric=session.rubric).order_by("answer_id", "repeat_index")
-    )
-    by_answer: dict[int, list[Judgment]] = defaultdict(list)
-    for judgment in judgments:
-        by_answer[judgment.answer_id].append(judgment)
-    scores: list[Decimal | None] = []
-    per_criterion_points: dict[str, list[Decimal | None]] = {c.key: [] for c in spec.criteria}
-    judging_ms = unparseable = failed = pending = flagged = 0
-    missing: list[str] = []  # why each answer without a score has none
-    missing_by_criterion: dict[str, list[str]] = {c.key: [] for c in spec.criteria}
-    for answer_id in answers.values_list("pk", flat=True):
-        items = by_answer.get(answer_id, [])
-        answer_scores = []
-        per_answer_points: dict[str, list[int]] = defaultdict(list)
-        for judgment in items:
-            judging_ms += judgment.latency_ms or 0
-            unparseable += judgment.status == Judgment.Status.UNPARSEABLE
-            failed += judgment.status == Judgment.Status.FAILED
-            pending += judgment.status == Judgment.Status.PENDING
-            flagged += judgment.flagged_for_review
-            ratings, score = judgment_effective(judgment=judgment, spec=spec)
-            if score is not None:
-                answer_scores.append(score)
-                for rating in ratings:
-                    per_answer_points[rating.key].append(rating.points)
-        scores.append(_mean(answer_scores))
-        reason = _missing_reason(items)
-        if not answer_scores:
-            missing.append(reason)
-        for key in per_criterion_points:
-            points = per_answer_points.get(key)
-            per_criterion_points[key].append(_mean([Decimal(p) for p in points]) if points else None)
-            if not points:
-                missing_by_criterion[key].append(reason)
-    probe_ms = Judgment.objects.filter(probe__answer__question__session=session).values_list("latency_ms", flat=True)
-    judging_ms += sum(ms or 0 for ms in probe_ms)
-    return SessionScores(
-        overall=mean_with_count(scores, missing_reasons=missing),
-        per_criterion={
-            key: mean_with_count(values, missing_reasons=missing_by_criterion[key])
-            for key, values in per_criterion_points.items()
-        },
-        judging_ms_total=judging_ms,
-        unparseable=unparseable,
-        failed=failed,
-        pending=pending,
-        flagged=flagged,
-    )
-
-
-def _missing_reason(judgments: list[Judgment]) -> str:
-    """Why an answer has no score: its judging is not done, the judge's reply could not be
-    read, or the judge call failed (a provider error: rate limits, timeouts)."""
-    statuses = {judgment.status for judgment in judgments}
-    if not judgments or Judgment.Status.PENDING in statuses:
-        return "pending"
-    if Judgment.Status.UNPARSEABLE in statuses:
-        return "unparseable"
-    return "failed"
-
-
-def _mean(values: list[Decimal]) -> Decimal | None:
-    if not values:
-        return None
-    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.1"))
-
-
-def session_robustness(*, session):
-    """The robustness summary of DESIGN.md §1 (None when the session ran no probes)."""
-    from judging.robustness import ProbeOutcome, robustness_summary
-
-    spec = rubric_spec(rubric=session.rubric)
-    probes = list(
-        RobustnessProbe.objects.filter(answer__question__session=session)
-        .select_related("answer__question")
-        .prefetch_related(
-            Prefetch("judgments", queryset=judgments_prefetched(Judgment.objects.filter(repeat_index=0))),
-            Prefetch(
-                "answer__judgments",
-                queryset=judgments_prefetched(Judgment.objects.filter(repeat_index=0, rubric=session.rubric)),
-            ),
-        )
-    )
-    if not probes:
-        return None
-    outcomes = []
-    for probe in probes:
-        genuine = next(iter(probe.answer.judgments.all()), None)
-        fake = next(iter(probe.judgments.all()), None)
-        g_ratings, g_score = judgment_effective(judgment=genuine, spec=spec) if genuine else ([], None)
-        f_ratings, f_score = judgment_effective(judgment=fake, spec=spec) if fake else ([], None)
-        outcomes.append(
-            ProbeOutcome(
-                strategy=probe.strategy,
-                expected_criteria=tuple(probe.expected_criteria),
-                genuine_ratings={r.key: r.rating for r in g_ratings} if g_score is not None else None,
-                genuine_score=g_score,
-                probe_ratings={r.key: r.rating for r in f_ratings} if f_score is not None else None,
-                probe_score=f_score,
-                genuine_key=str(probe.answer_id),
-            )
-        )
-    return robustness_summary(rubric=spec, items=outcomes)
-
-
-def stored_mean(*, session) -> MeanSummary | None:
-    """The session's stored mean (see judging.services.session_score_summary_store)."""
-    data = session.score_summary or {}
-    if "n_total" not in data:
-        return None
-    return MeanSummary(
-        mean=None if data.get("mean") is None else Decimal(data["mean"]),
-        n_scored=int(data["n_scored"]),
-        n_total=int(data["n_total"]),
-        n_missing=int(data["n_missing"]),
-        n_failed=int(data.get("n_failed", 0)),
-        n_unparseable=int(data.get("n_unparseable", 0)),
-        n_pending=int(data.get("n_pending", 0)),
     )

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from core.file_guards import FileRejected, guard_file, strip_nul
 from core.json_limits import JSONInputError, json_loads_limited
 
@@ -164,8 +166,6 @@ def _parse_json(data: bytes) -> list[ConversationInput]:
 
 
 def _parse_xlsx(data: bytes) -> list[ConversationInput]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file

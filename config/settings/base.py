@@ -16,7 +16,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "core.admin_site.AssayAdminConfig",  # django.contrib.admin with team-scoped access
+    "accounts.admin_site.AssayAdminConfig",  # django.contrib.admin with team-scoped access
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -139,7 +139,7 @@ CELERY_TASK_ROUTES = {
     "judging.tasks.*": {"queue": "judging"},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# The sweep (core.sweep) that every worker runs on a timer: sends tasks a broker outage
+# The sweep (sessions.sweep) that every worker runs on a timer: sends tasks a broker outage
 # kept back, re-queues the work of stalled sessions and queued documents, fails documents
 # stuck in processing. A session is stalled when nothing progressed for STALL_AFTER_SECONDS
 # (or twice its slowest task so far, if that is longer).

@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from accounts.middleware import SESSION_KEY
 from sessions.models import EvaluationSession
-from sessions.services import session_create
-from tests.sessions.pipeline_support import conversations, make_corpus
+from tests.sessions.pipeline_support import make_corpus, make_session
 from tests.sessions.test_views import form_data
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +21,7 @@ def two_teams(team, team_factory, user_factory, tmp_path):
     (tmp_path / "b").mkdir()
     mine = make_corpus(team=team, tmp_path=tmp_path / "a", name="ours")
     theirs = make_corpus(team=other, tmp_path=tmp_path / "b", name="theirs")
-    session_create(team=other, corpus=theirs, name="Their secret session", conversations=conversations([["Q?"]]))
+    make_session(other, theirs, [["Q?"]], name="Their secret session")
     return other, mine, theirs
 
 

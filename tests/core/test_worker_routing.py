@@ -12,10 +12,9 @@ from core.queueing import task_publish
 from corpora.models import Document
 from corpora.services import corpus_create, document_upload
 from judging.models import Judgment
-from judging.tasks import run_judgment
 from sessions.models import Answer, EvaluationSession
 from sessions.services import session_start
-from sessions.tasks import advance_conversation
+from sessions.tasks import advance_conversation, run_judgment
 from tests.sessions.pipeline_support import CORPUS_TEXT, make_corpus, make_session, wait_for_session
 from tests.support.fake_openai import is_judge_request, judge_or_echo_responder
 from tests.support.waiting import wait_until

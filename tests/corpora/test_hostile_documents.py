@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from fpdf import FPDF
 
-from core.sweep import sweep
 from corpora.models import Chunk, Corpus, Document
 from corpora.parsers import SUPPORTED_EXTENSIONS
 from corpora.services import corpus_create, document_ingest, document_requeue, document_upload
+from sessions.sweep import sweep
 from tests.corpora.factories import media_root  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.models import PendingTask
-from core.sweep import sweep
 from sessions.models import EvaluationSession
 from sessions.services import session_start
-from sessions.sweep import session_is_stalled, sessions_stalled
+from sessions.sweep import session_is_stalled, sessions_stalled, sweep
 from tests.sessions.pipeline_support import make_corpus, make_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
