@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,21 +40,28 @@ class MeanSummary:
     n_scored: int
     n_total: int
     n_missing: int
-    n_pending: int = 0  # of the missing: not judged yet (the rest failed or were unparseable)
+    # Why the missing ones have no score: three different things, never lumped together.
+    n_failed: int = 0
+    n_unparseable: int = 0
+    n_pending: int = 0
 
     @property
-    def n_unparseable(self) -> int:
-        return self.n_missing - self.n_pending
+    def missing_text(self) -> str:
+        """``2 failed, 1 unparseable``: the missing items by reason."""
+        reasons = ((self.n_failed, "failed"), (self.n_unparseable, "unparseable"), (self.n_pending, "pending"))
+        parts = [f"{count} {label}" for count, label in reasons if count]
+        unexplained = self.n_missing - self.n_failed - self.n_unparseable - self.n_pending
+        if unexplained > 0:
+            parts.append(f"{unexplained} not scored")
+        return ", ".join(parts)
 
     def __str__(self) -> str:
         if self.mean is None:
             text = f"no score: 0 of {self.n_total} judged"
         else:
             text = f"mean {self.mean} over {self.n_scored} of {self.n_total} judged"
-        if self.n_pending:
-            text += f"; {self.n_pending} pending"
-        if self.n_unparseable:
-            text += f"; {self.n_unparseable} unparseable"
+        if self.n_missing:
+            text += f"; {self.missing_text}"
         return text
 
     def to_dict(self) -> dict[str, object]:
@@ -62,13 +70,18 @@ class MeanSummary:
             "n_scored": self.n_scored,
             "n_total": self.n_total,
             "n_missing": self.n_missing,
+            "n_failed": self.n_failed,
+            "n_unparseable": self.n_unparseable,
             "n_pending": self.n_pending,
         }
 
 
-def mean_with_count(values: Iterable[Decimal | None], *, pending: int = 0) -> MeanSummary:
-    """Mean of the scored values; ``None`` entries are counted as missing, ``pending`` of
-    them because they are not judged yet."""
+MISSING_REASONS = ("failed", "unparseable", "pending")
+
+
+def mean_with_count(values: Iterable[Decimal | None], *, missing_reasons: Iterable[str] = ()) -> MeanSummary:
+    """Mean of the scored values; ``None`` entries are counted as missing, and
+    ``missing_reasons`` (one of MISSING_REASONS per missing entry) says why."""
     scored: list[Decimal] = []
     total = 0
     for value in values:
@@ -76,7 +89,13 @@ def mean_with_count(values: Iterable[Decimal | None], *, pending: int = 0) -> Me
         if value is not None:
             scored.append(Decimal(value))
     mean = (sum(scored, Decimal(0)) / len(scored)).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP) if scored else None
-    missing = total - len(scored)
+    reasons = Counter(missing_reasons)
     return MeanSummary(
-        mean=mean, n_scored=len(scored), n_total=total, n_missing=missing, n_pending=min(pending, missing)
+        mean=mean,
+        n_scored=len(scored),
+        n_total=total,
+        n_missing=total - len(scored),
+        n_failed=reasons["failed"],
+        n_unparseable=reasons["unparseable"],
+        n_pending=reasons["pending"],
     )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Team
 from accounts.selectors import membership_for
 from core.errors import InvalidInput, NotAllowed
+from core.file_guards import strip_nul
 from judging.engine import JudgeOutcome, judge_once
 from judging.models import Confirmation, Criterion, CriterionVerdict, Judgment, Override, Rubric, default_scale
 from judging.rubric import DEFAULT_RUBRIC, CriterionSpec, RubricSpec, ScaleLevel, validate_rubric
@@ -50,11 +51,12 @@ def judgment_store(
 ) -> Judgment:
     criterion_ids = rubric_criterion_ids(rubric=judgment.rubric)
     judgment.status = outcome.status
-    judgment.raw_output = outcome.raw_output
-    judgment.error = outcome.error
+    # PostgreSQL refuses NUL in text and JSON: a judge (or the answer it quotes) may emit one.
+    judgment.raw_output = strip_nul(outcome.raw_output)
+    judgment.error = strip_nul(outcome.error)
     judgment.latency_ms = outcome.latency_ms
     judgment.attempts = outcome.attempts
-    judgment.prompt = outcome.prompt
+    judgment.prompt = strip_nul(outcome.prompt)
     judgment.prompt_hash = outcome.prompt_hash
     judgment.provenance = provenance
     judgment.weighted_score = outcome.score
@@ -70,7 +72,7 @@ def judgment_store(
                 criterion_id=criterion_ids[key],
                 rating=label,
                 points=spec.level(label).points,
-                rationale=rationale,
+                rationale=strip_nul(rationale),
             )
             for key, (label, rationale) in outcome.ratings.items()
             if key in criterion_ids
@@ -206,14 +208,7 @@ def judge_items(
     config = llm_config(provider=provider, model=model, base_url=base_url)
     results = []
     for index, item in enumerate(items):
-        try:
-            question, answer = str(item["question"]), str(item["answer"])
-        except (KeyError, TypeError) as exc:
-            raise InvalidInput(f"Item {index + 1} needs 'question' and 'answer'.") from exc
-        history = [_history_pair(turn) for turn in item.get("history") or []]
-        context = item.get("context") or []
-        if isinstance(context, str):
-            context = [context]
+        question, answer, history, context = _judge_item(item, number=index + 1)
         # The command's context passages are judged as given: untagged, text unchanged.
         outcome = judge_once(
             spec=spec,
@@ -251,6 +246,27 @@ def judge_items(
             }
         )
     return results
+
+
+def _judge_item(item: object, *, number: int) -> tuple[str, str, list[tuple[str, str]], list[str]]:
+    """An item's question, answer, history and context, or InvalidInput saying what is wrong."""
+    if not isinstance(item, dict):
+        raise InvalidInput(f"Item {number} must be an object with 'question' and 'answer'.")
+    texts = {}
+    for key in ("question", "answer"):
+        value = item.get(key)
+        if not isinstance(value, str | int | float) or not str(value).strip():
+            raise InvalidInput(f"Item {number} needs 'question' and 'answer' as text ('{key}' is missing or not text).")
+        texts[key] = strip_nul(str(value))
+    history = item.get("history") or []
+    if not isinstance(history, list):
+        raise InvalidInput(f"Item {number}: 'history' must be a list of {{question, answer}} objects.")
+    context = item.get("context") or []
+    if isinstance(context, str):
+        context = [context]
+    if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+        raise InvalidInput(f"Item {number}: 'context' must be a list of passages (text).")
+    return texts["question"], texts["answer"], strip_nul([_history_pair(t) for t in history]), strip_nul(context)
 
 
 def _history_pair(turn) -> tuple[str, str]:

@@ -25,6 +25,7 @@ class SessionScores:
     judging_ms_total: int
     unparseable: int
     failed: int
+    pending: int
     flagged: int
 
 
@@ -40,17 +41,18 @@ def session_scores(*, session: EvaluationSession) -> SessionScores:
         by_answer[judgment.answer_id].append(judgment)
     scores: list[Decimal | None] = []
     per_criterion_points: dict[str, list[Decimal | None]] = {c.key: [] for c in spec.criteria}
-    judging_ms = unparseable = failed = flagged = pending = 0
+    judging_ms = unparseable = failed = pending = flagged = 0
+    missing: list[str] = []  # why each answer without a score has none
+    missing_by_criterion: dict[str, list[str]] = {c.key: [] for c in spec.criteria}
     for answer_id in answers.values_list("pk", flat=True):
         items = by_answer.get(answer_id, [])
-        # Not judged yet: no judgment row, or only pending ones. Pending is not unparseable.
-        pending += all(j.status == Judgment.Status.PENDING for j in items)
         answer_scores = []
         per_answer_points: dict[str, list[int]] = defaultdict(list)
         for judgment in items:
             judging_ms += judgment.latency_ms or 0
             unparseable += judgment.status == Judgment.Status.UNPARSEABLE
             failed += judgment.status == Judgment.Status.FAILED
+            pending += judgment.status == Judgment.Status.PENDING
             flagged += judgment.flagged_for_review
             ratings, score = judgment_effective(judgment=judgment, spec=spec)
             if score is not None:
@@ -58,19 +60,39 @@ def session_scores(*, session: EvaluationSession) -> SessionScores:
                 for rating in ratings:
                     per_answer_points[rating.key].append(rating.points)
         scores.append(_mean(answer_scores))
+        reason = _missing_reason(items)
+        if not answer_scores:
+            missing.append(reason)
         for key in per_criterion_points:
             points = per_answer_points.get(key)
             per_criterion_points[key].append(_mean([Decimal(p) for p in points]) if points else None)
+            if not points:
+                missing_by_criterion[key].append(reason)
     probe_ms = Judgment.objects.filter(probe__answer__question__session=session).values_list("latency_ms", flat=True)
     judging_ms += sum(ms or 0 for ms in probe_ms)
     return SessionScores(
-        overall=mean_with_count(scores, pending=pending),
-        per_criterion={key: mean_with_count(values) for key, values in per_criterion_points.items()},
+        overall=mean_with_count(scores, missing_reasons=missing),
+        per_criterion={
+            key: mean_with_count(values, missing_reasons=missing_by_criterion[key])
+            for key, values in per_criterion_points.items()
+        },
         judging_ms_total=judging_ms,
         unparseable=unparseable,
         failed=failed,
+        pending=pending,
         flagged=flagged,
     )
+
+
+def _missing_reason(judgments: list[Judgment]) -> str:
+    """Why an answer has no score: its judging is not done, the judge's reply could not be
+    read, or the judge call failed (a provider error: rate limits, timeouts)."""
+    statuses = {judgment.status for judgment in judgments}
+    if not judgments or Judgment.Status.PENDING in statuses:
+        return "pending"
+    if Judgment.Status.UNPARSEABLE in statuses:
+        return "unparseable"
+    return "failed"
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:
@@ -165,5 +187,7 @@ def stored_mean(*, session: EvaluationSession) -> MeanSummary | None:
         n_scored=int(data["n_scored"]),
         n_total=int(data["n_total"]),
         n_missing=int(data["n_missing"]),
+        n_failed=int(data.get("n_failed", 0)),
+        n_unparseable=int(data.get("n_unparseable", 0)),
         n_pending=int(data.get("n_pending", 0)),
     )

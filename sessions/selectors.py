@@ -258,6 +258,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         "failed_answers": failed,
         "unparseable_judgments": scores.unparseable,
         "failed_judgments": scores.failed,
+        "pending_judgments": scores.pending,
         "flagged_for_review": scores.flagged,
         "prompt_tokens": agg["tokens_in"] or 0,
         "completion_tokens": agg["tokens_out"] or 0,

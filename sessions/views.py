@@ -41,6 +41,7 @@ from sessions.services import (
     session_resume,
     session_start,
 )
+from sessions.sweep import session_is_stalled
 
 SESSIONS_PER_PAGE = 20
 
@@ -132,6 +133,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "strategy_labels": dict(RobustnessProbe.Strategy.choices),
         "can_review": bool(request.membership and request.membership.team_id == session.team_id)
         and request.membership.can_review,
+        "stalled": session.is_active and session_is_stalled(session=session),
         "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
         "xlsx_url": f"/api/v1/sessions/{session.pk}/report.xlsx",
         "rubrics": rubrics_for_team(team=session.team).order_by("-is_default", "name", "-version")

@@ -176,8 +176,9 @@ def _totals(pdf: _ReportPDF, report: SessionReport) -> None:
     )
     pdf.paragraph(
         f"{t['questions']} questions in {t['conversations']} conversations · {t['answered']} answered · "
-        f"{t['failed_answers']} failed · {t['unparseable_judgments']} unparseable and {t['failed_judgments']} "
-        f"failed judgments · {t['flagged_for_review']} flagged for review"
+        f"{t['failed_answers']} failed · judgments: {t['failed_judgments']} failed, "
+        f"{t['unparseable_judgments']} unparseable, {t['pending_judgments']} pending · "
+        f"{t['flagged_for_review']} flagged for review"
     )
     if t["prompt_tokens"] or t["completion_tokens"]:
         pdf.paragraph(f"Tokens: {t['prompt_tokens']} in, {t['completion_tokens']} out · spent ${t['spent_usd']}")
