@@ -51,8 +51,8 @@ def test_agreement_counts_exact_and_within_one_level_per_criterion() -> None:
 
 
 def test_pending_judgments_are_pending_not_unparseable() -> None:
-    summary = mean_with_count([None, None, None], pending=2)
-    assert str(summary) == "no score: 0 of 3 judged; 2 pending; 1 unparseable"
+    summary = mean_with_count([None, None, None], missing_reasons=["pending", "pending", "unparseable"])
+    assert str(summary) == "no score: 0 of 3 judged; 1 unparseable, 2 pending"
     assert summary.to_dict()["n_pending"] == 2
 
 
