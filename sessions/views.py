@@ -36,6 +36,7 @@ from sessions.services import (
     session_resume,
     session_start,
 )
+from sessions.sweep import session_is_stalled
 
 SESSIONS_PER_PAGE = 20
 
@@ -124,6 +125,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "progress": session_progress(session=session),
         "can_review": bool(request.membership and request.membership.team_id == session.team_id)
         and request.membership.can_review,
+        "stalled": session.is_active and session_is_stalled(session=session),
         "rubrics": rubrics_for_team(team=session.team).order_by("-is_default", "name", "-version")
         if session.is_finished
         else [],

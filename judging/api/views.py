@@ -1,4 +1,5 @@
-"""Judgments API: read a judgment; reviewers and admins add overrides (verdicts are never edited)."""
+"""Judgments API: read a judgment; reviewers and admins confirm it or add overrides (verdicts are
+never edited)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from rest_framework.response import Response
 from accounts.api import TeamScopedViewSetMixin
 from accounts.selectors import scope_to_user
 from judging.api.permissions import ReadOrReview
-from judging.api.serializers import JudgmentSerializer, OverrideCreateSerializer, OverrideOutSerializer
+from judging.api.serializers import (
+    ConfirmationCreateSerializer,
+    ConfirmationOutSerializer,
+    JudgmentSerializer,
+    OverrideCreateSerializer,
+    OverrideOutSerializer,
+)
 from judging.models import Judgment
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
-from judging.services import override_create
+from judging.services import judgment_confirm, override_create
 
 ANSWER_TEAM = "answer__question__session__team"
 PROBE_TEAM = "probe__answer__question__session__team"
@@ -81,3 +88,25 @@ class JudgmentViewSet(TeamScopedViewSetMixin, mixins.RetrieveModelMixin, viewset
             reason=data["reason"],
         )
         return Response(OverrideOutSerializer(override).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ConfirmationCreateSerializer,
+        responses={
+            201: ConfirmationOutSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="The judgment has no verdict to confirm."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="Only reviewers and admins confirm."),
+        },
+        description=(
+            "Agree with the judge's verdict as it stands. Counts towards judge–human agreement; "
+            "confirming again returns the existing confirmation."
+        ),
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        judgment = self.get_object()
+        serializer = ConfirmationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        confirmation = judgment_confirm(
+            judgment=judgment, reviewer=request.user, note=serializer.validated_data["note"]
+        )
+        return Response(ConfirmationOutSerializer(confirmation).data, status=status.HTTP_201_CREATED)

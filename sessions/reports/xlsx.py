@@ -143,6 +143,7 @@ def _summary(workbook: Workbook, report: SessionReport, generated_at: datetime) 
         ("Failed answers", t["failed_answers"]),
         ("Unparseable judgments", t["unparseable_judgments"]),
         ("Failed judgments", t["failed_judgments"]),
+        ("Pending judgments", t["pending_judgments"]),
         ("Flagged for review", t["flagged_for_review"]),
         ("Prompt tokens", t["prompt_tokens"]),
         ("Completion tokens", t["completion_tokens"]),

@@ -1,7 +1,8 @@
 """Template helpers for session and review pages: sanitized Markdown, durations, percentages.
 
 LLM and document text is untrusted. Everything here either escapes it (format_html) or,
-for Markdown, renders it and then sanitizes the HTML with nh3 before marking it safe.
+for Markdown, renders it with raw HTML escaped and then sanitizes the HTML with nh3
+before marking it safe.
 """
 
 from __future__ import annotations
@@ -26,8 +27,19 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+def _markdown_to_html(text: str) -> str:
+    """Markdown with raw HTML turned off: a tag in the text (``<script>…</script>``) is
+    shown escaped, as the judge saw it, instead of being rendered or dropped with the
+    text it encloses."""
+    renderer = md.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+    renderer.preprocessors.deregister("html_block")
+    renderer.inlinePatterns.deregister("html")
+    return renderer.convert(text)
+
+
 def sanitize_markdown(text: str) -> str:
-    html = md.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+    html = _markdown_to_html(text or "")
+    # nh3 stays as the second line of defence (links' schemes, anything the renderer lets through).
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

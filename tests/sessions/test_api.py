@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.runmode import in_process_tasks
-from sessions.models import EvaluationSession
+from sessions.models import Answer, EvaluationSession
 from tests.sessions.api_support import RATIONALE, judged_session, make_corpus
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,10 @@ def test_other_team_and_anonymous_cannot_cancel_or_resume(users, session, role, 
         assert response.status_code == expected
     elif action == "cancel":
         assert response.status_code == 409 and "already finished" in response.json()["detail"]
+    else:  # a member of the team resumes the finished session: nothing failed, so nothing new to answer
+        assert response.status_code == 200, response.content
+        assert response.json()["status"] == "queued"
+        assert Answer.objects.filter(question__session=session).count() == session.questions.count()
 
 
 def test_cancel_twice_is_a_conflict(team, member, media, tmp_path) -> None:

@@ -178,9 +178,33 @@ def test_markdown_is_sanitized():
         "<a href='/' onclick='x()'>a</a>"
     )
     assert "<strong>bold</strong>" in html
-    for forbidden in ("<script", "alert('x')", "<style", "<iframe", "<img", "onerror", "onclick", "javascript:"):
-        assert forbidden not in html
+    tags = _tags_and_attributes(html)
+    assert {tag for tag, _ in tags} <= {"p", "strong", "a"}
+    assert all(not name.startswith("on") for _, attrs in tags for name, _ in attrs)
+    assert all("javascript" not in (value or "") for _, attrs in tags for _, value in attrs)
     assert '<a href="https://example.org" rel="noopener noreferrer">ok</a>' in html
+    # What the tags enclosed is shown as text, escaped: the reader sees what the judge saw.
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_text_between_script_tags_is_shown_escaped_not_dropped():
+    html = sanitize_markdown("The answer says: <script>steal()</script> feed")
+    assert html == "<p>The answer says: &lt;script&gt;steal()&lt;/script&gt; feed</p>"
+    assert sanitize_markdown("`<b>code</b>`") == "<p><code>&lt;b&gt;code&lt;/b&gt;</code></p>"
+
+
+def _tags_and_attributes(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collector().feed(html)
+    return found
 
 
 def test_script_in_answer_and_question_never_reaches_the_page_unescaped(member_client, team, corpus):
@@ -203,7 +227,8 @@ def test_script_in_answer_and_question_never_reaches_the_page_unescaped(member_c
     body = member_client.get(session.get_absolute_url()).content.decode()
     assert "<strong>Bold</strong>" in body
     assert "<script>alert" not in body
-    assert "onerror" not in body
+    assert "<img" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body  # the answer's markup, shown as text
     assert "&lt;script&gt;alert(&#x27;q&#x27;)&lt;/script&gt;" in body  # the question, escaped
     assert "&lt;script&gt;alert(&#x27;p&#x27;)" in body  # the prompt, escaped
 
