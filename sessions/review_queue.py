@@ -17,6 +17,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     IntegerField,
     Min,
     OuterRef,
@@ -30,7 +31,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from judging.models import Criterion, CriterionVerdict, Judgment, Override, RobustnessProbe, Rubric
+from judging.models import Confirmation, Criterion, CriterionVerdict, Judgment, Override, RobustnessProbe, Rubric
 from sessions.models import Answer, Question
 from sessions.selectors import sessions_for_user
 
@@ -113,6 +114,20 @@ def _unstable() -> RawSQL:
     return RawSQL(sql, [UNSTABLE_SPREAD], output_field=BooleanField())
 
 
+# The judge found the answer's claims unsupported: its own Faithfulness verdict is this low or lower.
+UNSUPPORTED_MAX_POINTS = 40
+
+
+def _claims_unsupported() -> RawSQL:
+    """A genuine answer whose Faithfulness the judge itself rated Bad or worse: claims it could
+    not ground in the context (the judge's verdict, whatever a reviewer later said)."""
+    sql = (
+        "EXISTS (SELECT 1 FROM {verdict} v JOIN {criterion} c ON c.id = v.criterion_id"
+        " WHERE v.judgment_id = {judgment}.id AND c.key = %s AND v.points <= %s)"
+    ).format(**_T)
+    return RawSQL(sql, ["faithfulness", UNSUPPORTED_MAX_POINTS], output_field=BooleanField())
+
+
 def _probe_above_lowest_genuine(*, team) -> Q:
     """Probes whose effective score beats the lowest effective score of their session's genuine
     answers (same rubric): the judge ranked a fake answer above a real one.
@@ -143,6 +158,7 @@ def _probe_above_lowest_genuine(*, team) -> Q:
 class State:
     UNREVIEWED = "unreviewed"
     OVERRIDDEN = "overridden"
+    CONFIRMED = "confirmed"
     FLAGGED = "flagged"
     ATTENTION = "attention"
     CHOICES = [
@@ -150,6 +166,7 @@ class State:
         (ATTENTION, "Needs attention"),
         (UNREVIEWED, "Unreviewed"),
         (OVERRIDDEN, "Overridden"),
+        (CONFIRMED, "Confirmed"),
         (FLAGGED, "Flagged"),
     ]
 
@@ -236,17 +253,21 @@ def review_queue(*, user, team, filters: QueueFilters) -> QuerySet[Judgment]:
     queryset = queryset.annotate(
         effective_score_nulls=Case(When(effective_score__isnull=True, then=Value(1)), default=Value(0))
     )
+    confirmed = Exists(Confirmation.objects.filter(judgment=OuterRef("pk")))
     if filters.state == State.UNREVIEWED:
-        queryset = queryset.filter(n_overrides=0)
+        queryset = queryset.filter(n_overrides=0).exclude(confirmed)
+    elif filters.state == State.CONFIRMED:
+        queryset = queryset.filter(confirmed)
     elif filters.state == State.OVERRIDDEN:
         queryset = queryset.filter(n_overrides__gt=0)
     elif filters.state == State.FLAGGED:
         queryset = queryset.filter(flagged_for_review=True)
     elif filters.state == State.ATTENTION:
-        queryset = queryset.annotate(unstable=_unstable()).filter(
+        queryset = queryset.annotate(unstable=_unstable(), unsupported=_claims_unsupported()).filter(
             Q(flagged_for_review=True)
             | Q(status__in=[Judgment.Status.UNPARSEABLE, Judgment.Status.FAILED])
             | Q(answer__isnull=False, unstable=True)
+            | Q(answer__isnull=False, unsupported=True)
             | _probe_above_lowest_genuine(team=team)
         )
     order = SORTS.get(filters.sort, SORTS["urgency"])[1]

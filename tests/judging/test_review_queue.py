@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from judging.models import Judgment, Override
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
-from judging.services import override_create
+from judging.services import judgment_confirm, override_create
 from sessions.models import EvaluationSession
 from sessions.review_queue import QueueFilters, review_queue
 from tests.judging.review_support import judge, judged, probe_of, ratings_of
@@ -78,6 +78,9 @@ def test_filters_by_session_kind_rating_state_and_search(reviewer_client, team, 
     assert set(rows(reviewer_client, rating="Worse", kind="all")) == {other.pk, fake.pk}
     assert rows(reviewer_client, state="overridden") == [other.pk]
     assert set(rows(reviewer_client, state="unreviewed")) == {good.pk, bad.pk}
+    judgment_confirm(judgment=bad, reviewer=reviewer, note="Right call.")
+    assert rows(reviewer_client, state="confirmed") == [bad.pk]
+    assert rows(reviewer_client, state="unreviewed") == [good.pk]  # a confirmed verdict was reviewed
     assert rows(reviewer_client, state="flagged") == [good.pk]
     assert rows(reviewer_client, q="LATENCY") == [bad.pk]  # answer text, any case
     assert rows(reviewer_client, q="who wrote") == [other.pk]  # question text
@@ -97,12 +100,14 @@ def test_sort_by_effective_score_and_since(reviewer_client, team):
 
 
 def test_needs_attention(reviewer_client, team):
-    _, (fine, low, broken) = judged(
+    _, (fine, low, broken, ungrounded) = judged(
         team,
         items=[
             ("Fine?", "a", ratings_of("Excellent")),
             ("Low?", "b", ratings_of("Fair")),  # 60.0: the session's lowest genuine answer
             ("Broken?", "c", None),
+            # 84.0, above the lowest, but the judge found its claims unsupported (Faithfulness Bad).
+            ("Ungrounded?", "d", ratings_of("Excellent", "Bad", "Excellent", "Excellent", "Excellent")),
         ],
     )
     judge(answer=fine.answer, ratings=ratings_of("Fair"), repeat=1)  # repeats 100 vs 60: unstable
@@ -112,7 +117,7 @@ def test_needs_attention(reviewer_client, team):
     Judgment.objects.filter(pk=flagged.pk).update(flagged_for_review=True)
     attention = rows(reviewer_client, state="attention", kind="all")
     repeat = Judgment.objects.get(answer=fine.answer, repeat_index=1)
-    assert set(attention) == {broken.pk, fine.pk, repeat.pk, beats_low.pk, flagged.pk}
+    assert set(attention) == {broken.pk, fine.pk, repeat.pk, beats_low.pk, flagged.pk, ungrounded.pk}
     assert below_low.pk not in attention and low.pk not in attention
     # Old links keep working.
     assert set(rows(reviewer_client, show="attention")) == set(attention)
