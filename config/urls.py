@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("core.urls")),
 ]
 
+handler400 = "core.views.error_400"
 handler404 = "core.views.error_404"
 handler500 = "core.views.error_500"

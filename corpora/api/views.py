@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import TeamScopedViewSetMixin
+from core.api_params import SingleValuedQueryMixin, query_values
+from core.api_parsers import BoundedJSONParser
 from corpora.api.serializers import (
     CorpusCreateSerializer,
     CorpusSerializer,
@@ -32,6 +34,7 @@ def _drf_error(exc: DjangoValidationError) -> ValidationError:
 
 
 class CorpusViewSet(
+    SingleValuedQueryMixin,
     TeamScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -41,12 +44,20 @@ class CorpusViewSet(
     queryset = Corpus.objects.all()
     serializer_class = CorpusSerializer
     team_path = "team"
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    multi_valued_query_params = ("document",)
 
     def get_queryset(self):
         return corpora_with_counts(super().get_queryset())
 
-    @extend_schema(request=CorpusCreateSerializer, responses={201: CorpusSerializer})
+    @extend_schema(
+        request=CorpusCreateSerializer,
+        responses={201: CorpusSerializer},
+        examples=[
+            OpenApiExample(
+                "A corpus", value={"name": "papers", "description": "Adapter tuning papers"}, request_only=True
+            )
+        ],
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = CorpusCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -79,14 +90,17 @@ class CorpusViewSet(
             '(JSON `{"url": ...}`). Files already in the corpus are not added again (`created: false`).'
         ),
     )
-    @action(detail=True, methods=["get", "post"], url_path="documents")
+    @action(
+        detail=True, methods=["get", "post"], url_path="documents", parser_classes=[BoundedJSONParser, MultiPartParser]
+    )
     def documents(self, request: Request, pk: str | None = None) -> Response:
         corpus = self.get_object()
         if request.method == "GET":
             page = self.paginate_queryset(documents_for_corpus(corpus=corpus))
             return self.get_paginated_response(DocumentSerializer(page, many=True).data)
         results = []
-        if "url" in request.data and not request.FILES:
+        # JSON is {"url": ...}; a multipart form carries files (or, without files, a url field).
+        if not request.content_type.startswith("multipart/") or ("url" in request.data and not request.FILES):
             url_serializer = DocumentUrlSerializer(data=request.data)
             url_serializer.is_valid(raise_exception=True)
             try:
@@ -110,26 +124,11 @@ class CorpusViewSet(
         any_created = any(created for _, created in results)
         return Response(payload, status=status.HTTP_201_CREATED if any_created else status.HTTP_200_OK)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, required=True, description="The query (a question is fine)."),
-            OpenApiParameter("k", int, description="How many results (1-100, default 5)."),
-            OpenApiParameter("mode", str, enum=["hybrid", "vector", "keyword"], description="Default hybrid."),
-            OpenApiParameter("document", int, many=True, description="Restrict to these document ids."),
-        ],
-        responses={200: SearchResultSerializer},
-    )
+    @extend_schema(parameters=[SearchQuerySerializer], responses={200: SearchResultSerializer})
     @action(detail=True, methods=["get"], url_path="search", pagination_class=None)
     def search(self, request: Request, pk: str | None = None) -> Response:
         corpus = self.get_object()
-        params = SearchQuerySerializer(
-            data={
-                **{key: request.query_params.get(key) for key in ("q", "k", "mode") if key in request.query_params},
-                **(
-                    {"document": request.query_params.getlist("document")} if "document" in request.query_params else {}
-                ),
-            }
-        )
+        params = SearchQuerySerializer(data=query_values(request, SearchQuerySerializer))
         params.is_valid(raise_exception=True)
         data = params.validated_data
         hits = chunks_search(

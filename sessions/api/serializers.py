@@ -10,14 +10,17 @@ from decimal import Decimal
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from accounts.api import TeamField
 from accounts.selectors import scope_to_user
+from core.api_fields import StrictJSONMixin
+from core.api_schema import NO_NUL_PATTERN, NON_BLANK_PATTERN
 from corpora.models import Corpus
+from judging.models import Judgment
 from sessions.batches import SessionSettings
-from sessions.models import Batch, EvaluationSession
+from sessions.models import Answer, Batch, EvaluationSession
 from sessions.question_files import MAX_QUESTIONS, ConversationInput, QuestionInput
 
 # --- Requests --------------------------------------------------------------------------
@@ -26,7 +29,7 @@ from sessions.question_files import MAX_QUESTIONS, ConversationInput, QuestionIn
 PROVIDER_CHOICES = [(p.value, p.label) for p in (EvaluationSession.Provider.OFFLINE, EvaluationSession.Provider.OPENAI)]
 
 
-class SessionSettingsSerializer(serializers.Serializer):
+class SessionSettingsSerializer(StrictJSONMixin, serializers.Serializer):
     retrieval_mode = serializers.ChoiceField(
         choices=EvaluationSession.RetrievalMode.choices, default=EvaluationSession.RetrievalMode.HYBRID
     )
@@ -85,10 +88,13 @@ class SessionSettingsSerializer(serializers.Serializer):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "description": "The question text."},
+            {"type": "string", "minLength": 1, "pattern": NON_BLANK_PATTERN, "description": "The question text."},
             {
                 "type": "object",
-                "properties": {"question": {"type": "string"}, "reference_answer": {"type": "string"}},
+                "properties": {
+                    "question": {"type": "string", "minLength": 1, "pattern": NON_BLANK_PATTERN},
+                    "reference_answer": {"type": "string", "nullable": True, "pattern": NO_NUL_PATTERN},
+                },
                 "required": ["question"],
             },
         ]
@@ -98,8 +104,9 @@ class QuestionItemField(serializers.Field):
     """A question: plain text, or ``{"question", "reference_answer"}``."""
 
     default_error_messages = {
-        "invalid": 'A question is a string or {"question": ..., "reference_answer": ...}.',
+        "invalid": 'A question is a string or {{"question": ..., "reference_answer": ...}}.',  # fail() formats
         "blank": "A question cannot be empty.",
+        "null_characters": "A question cannot contain NUL characters.",
     }
 
     def to_internal_value(self, data) -> QuestionInput:
@@ -107,22 +114,27 @@ class QuestionItemField(serializers.Field):
             text, reference = data, ""
         elif isinstance(data, dict) and isinstance(data.get("question", data.get("text")), str):
             text = data.get("question", data.get("text"))
-            reference = data.get("reference_answer") or ""
+            reference = data.get("reference_answer")
+            reference = "" if reference is None else reference
             if not isinstance(reference, str):
                 self.fail("invalid")
         else:
             self.fail("invalid")
         if not text.strip():
             self.fail("blank")
+        if "\x00" in text or "\x00" in reference:
+            self.fail("null_characters")
         return QuestionInput(text=text.strip(), reference_answer=reference.strip())
 
     def to_representation(self, value):
         return {"question": value.text, "reference_answer": value.reference_answer}
 
 
-class ConversationInputSerializer(serializers.Serializer):
+class ConversationInputSerializer(StrictJSONMixin, serializers.Serializer):
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    questions = serializers.ListField(child=QuestionItemField(), allow_empty=False, max_length=MAX_QUESTIONS)
+    questions = serializers.ListField(
+        child=QuestionItemField(), allow_empty=False, min_length=1, max_length=MAX_QUESTIONS
+    )
 
 
 def _conversations(data: list[dict]) -> list[ConversationInput]:
@@ -149,10 +161,10 @@ def _check_total(conversations: list[dict]) -> None:
         raise serializers.ValidationError({"conversations": f"{total} questions; at most {MAX_QUESTIONS}."})
 
 
-class SessionCreateSerializer(serializers.Serializer):
+class SessionCreateSerializer(StrictJSONMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     corpus = _ScopedCorpusField(help_text="A corpus of your team.")
-    conversations = ConversationInputSerializer(many=True, allow_empty=False)
+    conversations = ConversationInputSerializer(many=True, allow_empty=False, min_length=1)
     settings = SessionSettingsSerializer(required=False)
     start = serializers.BooleanField(default=True, help_text="Start at once (default); false leaves a draft.")
     team = TeamField()
@@ -174,9 +186,9 @@ def _settings(raw) -> SessionSettings:
     return nested.to_settings()
 
 
-class AnswerItemSerializer(serializers.Serializer):
-    question = serializers.CharField()
-    answer = serializers.CharField()
+class AnswerItemSerializer(StrictJSONMixin, serializers.Serializer):
+    question = serializers.CharField(min_length=1)
+    answer = serializers.CharField(min_length=1)
     context = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
@@ -201,28 +213,56 @@ class AnswerItemSerializer(serializers.Serializer):
         return value
 
 
-class BatchCreateSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=Batch.Kind.choices)
+class _BatchBaseSerializer(StrictJSONMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    corpus = _ScopedCorpusField(required=False, allow_null=True, default=None, help_text="kind=questions only.")
-    conversations = ConversationInputSerializer(many=True, required=False, help_text="kind=questions only.")
-    items = AnswerItemSerializer(many=True, required=False, help_text="kind=answers only.")
     settings = SessionSettingsSerializer(required=False)
     team = TeamField()
 
+
+class QuestionsBatchSerializer(_BatchBaseSerializer):
+    """Questions to answer on a corpus and judge."""
+
+    kind = serializers.ChoiceField(choices=[Batch.Kind.QUESTIONS.value])
+    corpus = _ScopedCorpusField(help_text="A corpus of your team.")
+    conversations = ConversationInputSerializer(many=True, allow_empty=False, min_length=1)
+
     def validate(self, attrs):
-        if attrs["kind"] == Batch.Kind.QUESTIONS:
-            if attrs.get("corpus") is None:
-                raise serializers.ValidationError({"corpus": "A batch of questions needs a corpus."})
-            if not attrs.get("conversations"):
-                raise serializers.ValidationError({"conversations": "A batch of questions needs conversations."})
-            _check_total(attrs["conversations"])
-        else:
-            if not attrs.get("items"):
-                raise serializers.ValidationError({"items": "A batch of answers needs items."})
-            if len(attrs["items"]) > MAX_QUESTIONS:
-                raise serializers.ValidationError({"items": f"At most {MAX_QUESTIONS} items per batch."})
+        _check_total(attrs["conversations"])
         return attrs
+
+
+class AnswersBatchSerializer(_BatchBaseSerializer):
+    """Ready answers to judge (no retrieval, no generation)."""
+
+    kind = serializers.ChoiceField(choices=[Batch.Kind.ANSWERS.value])
+    items = AnswerItemSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_QUESTIONS)
+
+
+BATCH_SERIALIZERS = {
+    Batch.Kind.QUESTIONS.value: QuestionsBatchSerializer,
+    Batch.Kind.ANSWERS.value: AnswersBatchSerializer,
+}
+
+# The request body as the schema documents it: one shape per kind, told apart by "kind".
+BATCH_CREATE_REQUEST = PolymorphicProxySerializer(
+    component_name="BatchCreate",
+    serializers=BATCH_SERIALIZERS,
+    resource_type_field_name="kind",
+)
+
+
+class BatchCreateSerializer(StrictJSONMixin, serializers.Serializer):
+    """Validates a batch with the serializer of its ``kind`` (see ``BATCH_CREATE_REQUEST``)."""
+
+    kind = serializers.ChoiceField(choices=Batch.Kind.choices)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)  # the usual "expected a dictionary" error
+        kind = super().to_internal_value({"kind": data.get("kind")})["kind"]
+        body = BATCH_SERIALIZERS[kind](data=data, context=self.context)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
 
     def to_conversations(self) -> list[ConversationInput]:
         return _conversations(self.validated_data.get("conversations") or [])
@@ -248,8 +288,8 @@ class ProgressSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
     judgments = serializers.IntegerField()
     judged = serializers.IntegerField()
-    percent = serializers.IntegerField()
-    status = serializers.CharField()
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    status = serializers.ChoiceField(choices=EvaluationSession.Status.choices)
     status_display = serializers.CharField()
     is_active = serializers.BooleanField()
 
@@ -361,9 +401,15 @@ class SessionDetailSerializer(_SessionBaseSerializer):
         progress = self.context.get("progress") or session_progress(session=obj)
         return progress.to_dict()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="The batch that made it, if any."))
     def get_batch(self, obj: EvaluationSession) -> int | None:
         return Batch.objects.filter(session=obj).values_list("pk", flat=True).first()
+
+
+class BatchLinksSerializer(serializers.Serializer):
+    self = serializers.CharField()
+    session = serializers.CharField()
+    results = serializers.CharField()
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -375,12 +421,7 @@ class BatchSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "idempotency_key", "item_count", "created_at", "session", "links"]
         read_only_fields = fields
 
-    @extend_schema_field(
-        {
-            "type": "object",
-            "properties": {"self": {"type": "string"}, "session": {"type": "string"}, "results": {"type": "string"}},
-        }
-    )
+    @extend_schema_field(BatchLinksSerializer)
     def get_links(self, obj: Batch) -> dict:
         return {
             "self": reverse("api:batch-detail", args=[obj.pk]),
@@ -393,7 +434,7 @@ class BatchSerializer(serializers.ModelSerializer):
 
 
 class MeanSerializer(serializers.Serializer):
-    mean = serializers.CharField(allow_null=True, help_text="Decimal as a string; null when nothing was scored.")
+    mean = serializers.FloatField(allow_null=True, help_text="Null when nothing was scored.")
     n_scored = serializers.IntegerField()
     n_total = serializers.IntegerField()
     n_missing = serializers.IntegerField(help_text="Judged but unparseable/failed: never counted as zero.")
@@ -403,7 +444,7 @@ class MeanSerializer(serializers.Serializer):
 class CriterionMeanSerializer(MeanSerializer):
     key = serializers.CharField()
     name = serializers.CharField()
-    weight = serializers.CharField()
+    weight = serializers.FloatField()
 
 
 class ReferenceSimilaritySerializer(serializers.Serializer):
@@ -425,7 +466,7 @@ class TotalsSerializer(serializers.Serializer):
     flagged_for_review = serializers.IntegerField()
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
-    spent_usd = serializers.CharField()
+    spent_usd = serializers.FloatField()
     mean_score = MeanSerializer()
     per_criterion = CriterionMeanSerializer(many=True)
     reference_similarity = ReferenceSimilaritySerializer()
@@ -454,8 +495,8 @@ class VerdictSerializer(serializers.Serializer):
 class JudgmentBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     repeat_index = serializers.IntegerField()
-    status = serializers.CharField()
-    weighted_score = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=Judgment.Status.choices)
+    weighted_score = serializers.FloatField(allow_null=True)
     latency_ms = serializers.IntegerField(allow_null=True)
     judge_provider = serializers.CharField()
     judge_model = serializers.CharField()
@@ -474,7 +515,7 @@ class QuestionResultSerializer(serializers.Serializer):
     reference_answer = serializers.CharField(allow_blank=True)
     reference_similarity = serializers.FloatField(allow_null=True)
     answer_id = serializers.IntegerField(allow_null=True)
-    answer_status = serializers.CharField(allow_null=True)
+    answer_status = serializers.ChoiceField(choices=Answer.Status.choices, allow_null=True)
     answer = serializers.CharField(allow_null=True)
     answer_error = serializers.CharField(allow_blank=True)
     attempt = serializers.IntegerField(allow_null=True)
@@ -486,8 +527,8 @@ class QuestionResultSerializer(serializers.Serializer):
     response_latency_ms = serializers.IntegerField(allow_null=True)
     evaluation_latency_ms = serializers.IntegerField(allow_null=True)
     verdicts = VerdictSerializer(many=True)
-    weighted_score = serializers.CharField(allow_null=True, help_text="Mean over the judgments (repeats).")
-    score_spread = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    weighted_score = serializers.FloatField(allow_null=True, help_text="Mean over the judgments (repeats).")
+    score_spread = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     unstable = serializers.BooleanField()
     judgments = JudgmentBriefSerializer(many=True)
 
@@ -502,9 +543,9 @@ class ProbeResultSerializer(serializers.Serializer):
     genuine_answer_id = serializers.IntegerField()
     fake_answer = serializers.CharField()
     judgment_id = serializers.IntegerField(allow_null=True)
-    status = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=Judgment.Status.choices, allow_null=True)
     verdicts = VerdictSerializer(many=True)
-    weighted_score = serializers.CharField(allow_null=True)
+    weighted_score = serializers.FloatField(allow_null=True)
 
 
 class OverrideSerializer(serializers.Serializer):
@@ -523,7 +564,7 @@ class OverrideSerializer(serializers.Serializer):
 class ResultsSerializer(serializers.Serializer):
     session = serializers.IntegerField()
     name = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=EvaluationSession.Status.choices)
     status_reason = serializers.CharField(allow_blank=True)
     rubric = serializers.CharField()
     totals = TotalsSerializer()
