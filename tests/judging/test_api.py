@@ -49,7 +49,7 @@ def test_judgment_detail_by_role(users, judgment, role) -> None:
     if READ[role] == 200:
         body = response.json()
         assert body["kind"] == "answer" and body["status"] == "ok" and body["raw_output"] == "{}"
-        assert body["weighted_score"] == "80.0" and body["judge_weighted_score"] == "80.0"
+        assert body["weighted_score"] == 80.0 and body["judge_weighted_score"] == 80.0
         assert [v["criterion"] for v in body["verdicts"]] == [
             "relevance",
             "faithfulness",
@@ -101,7 +101,7 @@ def test_override_keeps_the_judges_verdict_and_changes_the_effective_rating(revi
         "overridden": True,
         "points": 40,
     }
-    assert body["judge_weighted_score"] == "80.0" and body["weighted_score"] == "72.0"  # 80 − 0.2 × 40
+    assert body["judge_weighted_score"] == 80.0 and body["weighted_score"] == 72.0  # 80 − 0.2 × 40
     assert [o["reason"] for o in body["overrides"]] == [BODY["reason"]]
     listed = api.get(f"/api/v1/judgments/{judgment.pk}/overrides/").json()
     assert [(o["criterion"], o["reviewer"]) for o in listed] == [("faithfulness", "rita")]
