@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.api_parsers import PayloadTooLarge
+from core.api_parsers import PayloadTooLarge, too_large_message
 from core.errors import DomainError
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
@@ -79,7 +79,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """Domain errors (400/403/409), DRF's exceptions and Django's 404/403/too-large, all as ``Error``."""
     if isinstance(exc, DomainError):
         return Response(error_body(detail=exc.message, code=type(exc).__name__.lower()), status=exc.status_code)
-    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(too_large_message())
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = PayloadTooLarge(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

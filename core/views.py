@@ -7,6 +7,7 @@ from django.views.defaults import bad_request
 
 from core import health
 from core.api_errors import is_api_request, json_error_response
+from core.api_parsers import too_large_message
 from core.selectors import dashboard_summary
 
 
@@ -29,7 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def error_400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if isinstance(exception, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
         if is_api_request(request):
-            return json_error_response(status_code=413, detail="The request body is too large.", code="too_large")
+            return json_error_response(status_code=413, detail=too_large_message(), code="too_large")
         return HttpResponse("The request body is too large.", status=413, content_type="text/plain")
     if is_api_request(request):
         return json_error_response(status_code=400, detail="Bad request.", code="bad_request")
