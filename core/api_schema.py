@@ -106,6 +106,7 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 wanted.append("400")
             if has_body:
                 wanted += ["413", "415"]
+                operation["requestBody"]["required"] = True  # no operation takes an empty body
             responses = operation.setdefault("responses", {})
             for status_code in wanted:
                 responses.setdefault(

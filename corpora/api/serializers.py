@@ -67,9 +67,12 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class DocumentUploadSerializer(serializers.Serializer):
+    """A multipart body: files to upload, or (without files) the URL of a page to add."""
+
     files = serializers.ListField(
-        child=serializers.FileField(), allow_empty=False, min_length=1, help_text="One or more files."
+        child=serializers.FileField(), required=False, allow_empty=False, min_length=1, help_text="One or more files."
     )
+    url = serializers.URLField(max_length=2000, required=False, help_text="Without files: a web page to add.")
 
 
 class DocumentUrlSerializer(StrictJSONMixin, serializers.Serializer):

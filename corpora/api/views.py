@@ -83,11 +83,13 @@ class CorpusViewSet(
     )
     @extend_schema(
         methods=["POST"],
-        request={"multipart/form-data": DocumentUploadSerializer, "application/json": DocumentUrlSerializer},
+        # One documented media type: generated clients handle a single body type per operation best.
+        request={"multipart/form-data": DocumentUploadSerializer},
         responses={201: DocumentAddResultSerializer, 200: DocumentAddResultSerializer},
         description=(
-            "Upload one or many files (multipart field `files`, repeated) or add a web page "
-            '(JSON `{"url": ...}`). Files already in the corpus are not added again (`created: false`).'
+            "Upload one or many files (multipart field `files`, repeated) or add a web page (field `url`; "
+            'a JSON body `{"url": ...}` is accepted too). Files already in the corpus are not added again '
+            "(`created: false`)."
         ),
     )
     @action(
