@@ -74,6 +74,11 @@ class DocumentUploadSerializer(serializers.Serializer):
     )
     url = serializers.URLField(max_length=2000, required=False, help_text="Without files: a web page to add.")
 
+    def validate(self, attrs):
+        if attrs.get("files") and attrs.get("url"):
+            raise serializers.ValidationError("Give files or a url, not both.")
+        return attrs
+
 
 class DocumentUrlSerializer(StrictJSONMixin, serializers.Serializer):
     url = serializers.URLField(max_length=2000)

@@ -33,6 +33,17 @@ def _drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
+def _documents_body(request: Request) -> DocumentUploadSerializer | DocumentUrlSerializer:
+    """A multipart form (files, or a url field) or a JSON ``{"url": ...}``, unvalidated."""
+    if not request.content_type.startswith("multipart/"):
+        return DocumentUrlSerializer(data=request.data)
+    data = {"url": request.data["url"]} if "url" in request.data else {}
+    files = request.FILES.getlist("files") or request.FILES.getlist("file")
+    if files or not data:
+        data["files"] = files
+    return DocumentUploadSerializer(data=data)
+
+
 class CorpusViewSet(
     SingleValuedQueryMixin,
     TeamScopedViewSetMixin,
@@ -101,22 +112,16 @@ class CorpusViewSet(
             page = self.paginate_queryset(documents_for_corpus(corpus=corpus))
             return self.get_paginated_response(DocumentSerializer(page, many=True).data)
         results = []
-        # JSON is {"url": ...}; a multipart form carries files (or, without files, a url field).
-        if not request.content_type.startswith("multipart/") or ("url" in request.data and not request.FILES):
-            url_serializer = DocumentUrlSerializer(data=request.data)
-            url_serializer.is_valid(raise_exception=True)
+        body = _documents_body(request)
+        body.is_valid(raise_exception=True)
+        if body.validated_data.get("url"):
             try:
-                document, created = document_add_url(
-                    corpus=corpus, url=url_serializer.validated_data["url"], user=request.user
-                )
+                document, created = document_add_url(corpus=corpus, url=body.validated_data["url"], user=request.user)
             except DjangoValidationError as exc:
                 raise _drf_error(exc) from exc
             results.append((document, created))
         else:
-            files = request.FILES.getlist("files") or request.FILES.getlist("file")
-            upload = DocumentUploadSerializer(data={"files": files})
-            upload.is_valid(raise_exception=True)
-            for file in upload.validated_data["files"]:
+            for file in body.validated_data["files"]:
                 results.append(document_upload(corpus=corpus, file=file, user=request.user))
         payload = {
             "results": [

@@ -354,14 +354,14 @@ class SessionListSerializer(_SessionBaseSerializer):
 
 
 class SessionSettingsOutSerializer(serializers.Serializer):
-    retrieval_mode = serializers.CharField()
+    retrieval_mode = serializers.ChoiceField(choices=EvaluationSession.RetrievalMode.choices)
     k = serializers.IntegerField(source="retrieval_k")
     web_search = serializers.BooleanField()
-    generator_provider = serializers.CharField()
+    generator_provider = serializers.ChoiceField(choices=EvaluationSession.Provider.choices)
     generator_model = serializers.CharField()
     temperature = serializers.FloatField()
     prompt_template = serializers.CharField()
-    judge_provider = serializers.CharField()
+    judge_provider = serializers.ChoiceField(choices=EvaluationSession.Provider.choices)
     judge_model = serializers.CharField()
     judge_repeats = serializers.IntegerField()
     robustness = serializers.BooleanField()

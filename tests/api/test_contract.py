@@ -293,3 +293,15 @@ def test_results_give_numbers_as_numbers(api, team, member) -> None:
     assert isinstance(results["totals"]["spent_usd"], float)
     assert results["questions"][0]["weighted_score"] == 80.0
     assert results["questions"][0]["judgments"][0]["weighted_score"] == 80.0
+
+
+def test_documents_take_files_or_a_url_not_both(api, corpus) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    both = {"files": [SimpleUploadedFile("a.md", b"# A")], "url": "https://example.org/a"}
+    response = api.post(f"/api/v1/corpora/{corpus.pk}/documents/", both, format="multipart")
+    neither = api.post(f"/api/v1/corpora/{corpus.pk}/documents/", {}, format="multipart")
+
+    assert _error(response, 400, "invalid")["errors"] == {"non_field_errors": ["Give files or a url, not both."]}
+    assert _error(neither, 400, "invalid")["errors"] == {"files": ["This list may not be empty."]}
+    assert corpus.documents.count() == 1
