@@ -38,7 +38,8 @@ def _documents_body(request: Request) -> DocumentUploadSerializer | DocumentUrlS
     if not request.content_type.startswith("multipart/"):
         return DocumentUrlSerializer(data=request.data)
     data = {"url": request.data["url"]} if "url" in request.data else {}
-    files = request.FILES.getlist("files") or request.FILES.getlist("file")
+    # Every value of the field, files or not: a text where a file belongs is an error, not nothing.
+    files = request.data.getlist("files") or request.data.getlist("file")
     if files or not data:
         data["files"] = files
     return DocumentUploadSerializer(data=data)

@@ -305,3 +305,12 @@ def test_documents_take_files_or_a_url_not_both(api, corpus) -> None:
     assert _error(response, 400, "invalid")["errors"] == {"non_field_errors": ["Give files or a url, not both."]}
     assert _error(neither, 400, "invalid")["errors"] == {"files": ["This list may not be empty."]}
     assert corpus.documents.count() == 1
+
+
+def test_a_text_where_a_file_belongs_is_an_error(api, corpus) -> None:
+    body = {"files": "not a file", "url": "https://example.org/a"}
+
+    response = api.post(f"/api/v1/corpora/{corpus.pk}/documents/", body, format="multipart")
+
+    assert list(_error(response, 400, "invalid")["errors"]) == ["files.0"]
+    assert corpus.documents.count() == 1
