@@ -44,8 +44,9 @@ demo: migrate
 		--logfile var/demo-worker.log --pidfile var/demo-worker.pid --detach
 	$(MANAGE) demo --wait-for-worker 60
 	@echo "Serving Assay on http://$(HOST):$(PORT)/  (log in as demo / demo-password; Ctrl-C stops the web server)"
+	# DEBUG off: visitors get Assay's own 404 page, not Django's URL list (WhiteNoise serves the static files).
 	trap 'kill $$(cat var/demo-worker.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
-		$(MANAGE) runserver $(HOST):$(PORT) --noreload
+		DEBUG=0 $(MANAGE) runserver $(HOST):$(PORT) --noreload
 
 worker: services
 	$(PY) -m celery -A config worker -Q $(WORKER_QUEUES) -P threads -c $(WORKER_CONCURRENCY) -l info

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin_scoping import TeamScopedAdmin
 from accounts.models import Membership, Team
 
 
@@ -10,7 +11,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(TeamScopedAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
+    team_paths = ("pk",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Case, IntegerField, Model, QuerySet, Value, When
 
 from accounts.models import Membership, Team
 
@@ -42,3 +42,15 @@ def scope_to_team(queryset: QuerySet[M], *, team: Team, team_path: str = "team")
 def team_by_slug_or_name(*, value: str) -> Team | None:
     """A team named on the command line: its slug first, else its name."""
     return Team.objects.filter(slug=value).first() or Team.objects.filter(name=value).first()
+
+
+def team_members(*, team: Team) -> QuerySet[Membership]:
+    """The team's memberships with their users, admins first."""
+    order = {Membership.Role.ADMIN: 0, Membership.Role.REVIEWER: 1, Membership.Role.MEMBER: 2}
+    rank = Case(*(When(role=r, then=Value(i)) for r, i in order.items()), output_field=IntegerField())
+    return (
+        Membership.objects.filter(team=team)
+        .select_related("user")
+        .annotate(role_rank=rank)
+        .order_by("role_rank", "user__username")
+    )

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from accounts.teams_api import TeamViewSet
 from corpora.api.views import CorpusViewSet
 from judging.api.rubrics import RubricViewSet
 from judging.api.views import JudgmentViewSet
@@ -12,6 +13,7 @@ router.register("sessions", SessionViewSet, basename="session")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("judgments", JudgmentViewSet, basename="judgment")
 router.register("rubrics", RubricViewSet, basename="rubric")
+router.register("teams", TeamViewSet, basename="team")
 
 app_name = "api"
 urlpatterns = [

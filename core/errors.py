@@ -19,3 +19,9 @@ class Conflict(DomainError):
 
 class NotAllowed(DomainError):
     status_code = 403
+
+
+class NotFound(DomainError):
+    """Missing, or another team's (the two are indistinguishable on purpose)."""
+
+    status_code = 404

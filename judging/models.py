@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.text import Truncator
 
 from accounts.models import Team
 
@@ -78,6 +79,9 @@ class RobustnessProbe(models.Model):
             models.UniqueConstraint(fields=["answer", "strategy", "origin"], name="probe_unique_answer_strategy")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.strategy} probe of “{Truncator(self.answer.question.text).chars(60)}”"
+
 
 class Judgment(models.Model):
     class Kind(models.TextChoices):
@@ -139,6 +143,13 @@ class Judgment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        if self.probe_id is not None:
+            question, kind = self.probe.answer.question, f"{self.probe.strategy} probe"
+        else:
+            question, kind = self.answer.question, "answer"
+        return f"Judgment of “{Truncator(question.text).chars(60)}” ({kind}, #{self.pk})"
+
 
 class CriterionVerdict(models.Model):
     """The judge's rating of one criterion. Never edited: overrides are separate rows."""
@@ -155,6 +166,9 @@ class CriterionVerdict(models.Model):
             models.UniqueConstraint(fields=["judgment", "criterion"], name="verdict_unique_judgment_criterion")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.criterion.name}: {self.rating}"
+
 
 class Override(models.Model):
     """A reviewer's change of one criterion's rating; append-only audit trail."""
@@ -169,3 +183,6 @@ class Override(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.criterion.name}: {self.old_rating} → {self.new_rating} by {self.reviewer}"

@@ -7,100 +7,86 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.text import slugify
 
 from core.errors import DomainError, NotAllowed
-from judging.forms import OverrideForm
+from judging.forms import QueueFilterForm, RatingsForm
 from judging.models import Judgment
+from judging.probes import STRATEGY_LABELS
+from judging.review_queue import KINDS, SORTS, QueueFilters, State, judgments_for_user
+from judging.review_queue import review_queue as review_queue_select
+from judging.reviews import judgment_ratings_save
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec, rubrics_for_team
-from judging.services import override_create, rubric_create
+from judging.services import rubric_create
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.selectors import sessions_for_user
 from sessions.views import domain_error_page, session_or_404
 
 JUDGMENTS_PER_PAGE = 50
-FILTERS = {
-    "all": ("All", Q()),
-    "attention": (
-        "Needs attention",
-        Q(flagged_for_review=True) | Q(status__in=[Judgment.Status.UNPARSEABLE, Judgment.Status.FAILED]),
-    ),
-    "overridden": ("Overridden", Q(n_overrides__gt=0)),
-}
+# Old links (``?show=attention``) keep working.
+LEGACY_SHOW = {"attention": {"state": State.ATTENTION, "kind": "all"}, "overridden": {"state": State.OVERRIDDEN}}
 
 
-def _judgments_for_user(user) -> QuerySet[Judgment]:
-    """Judgments of answers and probes in the user's teams' sessions (the team scope)."""
-    sessions = sessions_for_user(user=user).values("pk")
-    return Judgment.objects.filter(
-        Q(answer__question__session__in=sessions) | Q(probe__answer__question__session__in=sessions)
-    )
-
-
-def _queue(queryset: QuerySet[Judgment]) -> QuerySet[Judgment]:
-    """Genuine answers' judgments, the ones needing a human first."""
-    return (
-        queryset.filter(answer__isnull=False)
-        .annotate(
-            n_overrides=Count("overrides", distinct=True),
-            urgency=Case(
-                When(flagged_for_review=True, then=Value(0)),
-                When(status__in=[Judgment.Status.UNPARSEABLE, Judgment.Status.FAILED], then=Value(1)),
-                When(status=Judgment.Status.PENDING, then=Value(3)),
-                default=Value(2),
-                output_field=IntegerField(),
-            ),
-        )
-        .order_by(
-            "urgency",
-            "-answer__question__session__created_at",
-            "answer__question__conversation__position",
-            "answer__question__position",
-            "repeat_index",
-            "pk",
-        )
+def _queue_form(request: HttpRequest, team, session: EvaluationSession | None) -> QueueFilterForm:
+    data = request.GET.copy()
+    for key, value in LEGACY_SHOW.get(data.get("show", ""), {}).items():
+        data.setdefault(key, value)
+    if session is not None:
+        data["session"] = str(session.pk)
+    rubrics = list(rubrics_for_team(team=team))
+    criteria = sorted({(c.key, c.name) for r in rubrics for c in r.criteria.all()}, key=lambda c: c[1])
+    ratings = list(dict.fromkeys(level["label"] for r in rubrics for level in r.scale))
+    strategies = [(f"probe:{key}", f"Probe: {label}") for key, label in STRATEGY_LABELS.items()]
+    return QueueFilterForm(
+        data,
+        sessions=sessions_for_user(user=request.user).filter(team=team).select_related(None).only("pk", "name")[:300],
+        criteria=criteria,
+        ratings=ratings,
+        kinds=[*KINDS, *strategies],
+        states=State.CHOICES,
+        sorts=[(key, label) for key, (label, _) in SORTS.items()],
     )
 
 
 @login_required
 def review_queue(request: HttpRequest, session_id: int | None = None) -> HttpResponse:
     session = session_or_404(request, session_id) if session_id is not None else None
-    queryset = _judgments_for_user(request.user)
-    if session is not None:
-        queryset = queryset.filter(answer__question__session=session)
-    elif request.team is not None:
-        queryset = queryset.filter(answer__question__session__team=request.team)
-    chosen = request.GET.get("show", "all")
-    if chosen not in FILTERS:
-        chosen = "all"
-    queryset = _queue(queryset).filter(FILTERS[chosen][1])
-    queryset = judgments_prefetched(
-        queryset.select_related("answer__question__session", "answer__question__conversation", "rubric")
+    team = session.team if session is not None else request.team
+    if team is None:
+        raise Http404("You are not in a team.")
+    form = _queue_form(request, team, session)
+    form.is_valid()
+    data = form.cleaned_data
+    filters = QueueFilters(
+        session_id=data.get("session"),
+        kind=data.get("kind") or "genuine",
+        criterion=data.get("criterion") or "",
+        rating=data.get("rating") or "",
+        state=data.get("state") or "",
+        search=(data.get("q") or "").strip(),
+        since_days=data.get("since"),
+        sort=data.get("sort") or "urgency",
+    )
+    queryset = review_queue_select(user=request.user, team=team, filters=filters).select_related(
+        "answer__question__session",
+        "answer__question__conversation",
+        "probe__answer__question__session",
+        "probe__answer__question__conversation",
     )
     page = Paginator(queryset, JUDGMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    specs: dict[int, object] = {}
     rows = []
     for judgment in page:
-        if judgment.rubric_id not in specs:
-            specs[judgment.rubric_id] = rubric_spec(rubric=judgment.rubric)
-        _, score = judgment_effective(judgment=judgment, spec=specs[judgment.rubric_id])
-        rows.append({"judgment": judgment, "score": score})
-    context = {
-        "session": session,
-        "page": page,
-        "rows": rows,
-        "filters": [(key, label) for key, (label, _) in FILTERS.items()],
-        "chosen": chosen,
-    }
+        question = (judgment.answer or judgment.probe.answer).question
+        label = STRATEGY_LABELS.get(judgment.probe.strategy, judgment.probe.strategy) if judgment.probe_id else ""
+        rows.append({"judgment": judgment, "question": question, "score": judgment.effective_score, "probe": label})
+    context = {"session": session, "page": page, "rows": rows, "form": form, "filters": filters}
     return render(request, "judging/queue.html", context)
 
 
 def _judgment_or_404(request: HttpRequest, judgment_id: int) -> Judgment:
     queryset = judgments_prefetched(
-        _judgments_for_user(request.user).select_related(
+        judgments_for_user(user=request.user).select_related(
             "rubric",
             "answer__question__session__team",
             "answer__question__conversation",
@@ -128,36 +114,60 @@ def _history(question: Question) -> list[tuple[str, str]]:
 
 
 def _neighbours(judgment: Judgment, session: EvaluationSession, user) -> tuple[int | None, int | None]:
-    ids = list(_queue(_judgments_for_user(user).filter(answer__question__session=session)).values_list("pk", flat=True))
+    filters = QueueFilters(session_id=session.pk)
+    ids = list(review_queue_select(user=user, team=session.team, filters=filters).values_list("pk", flat=True))
     if judgment.pk not in ids:
         return None, None
     index = ids.index(judgment.pk)
     return (ids[index - 1] if index > 0 else None), (ids[index + 1] if index + 1 < len(ids) else None)
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _ratings_json(judgment: Judgment, spec, message: str) -> JsonResponse:
+    ratings, score = judgment_effective(judgment=judgment, spec=spec)
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": message,
+            "score": None if score is None else str(score),
+            "ratings": [
+                {"key": r.key, "rating": r.rating, "judge_rating": r.judge_rating, "overridden": r.overridden}
+                for r in ratings
+            ],
+        }
+    )
+
+
 @login_required
 def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
+    """The judgment page. A POST rates any number of criteria with one reason (one save);
+    sent with ``Accept: application/json`` (the page's script) it answers JSON, no reload."""
     judgment = _judgment_or_404(request, judgment_id)
     answer = judgment.answer or judgment.probe.answer
     session = answer.question.session
     spec = rubric_spec(rubric=judgment.rubric)
     membership = request.membership if request.membership and request.membership.team_id == session.team_id else None
-    bound: OverrideForm | None = None
+    bound: RatingsForm | None = None
     status = 200
     if request.method == "POST":
         if membership is None or not membership.can_review:
-            return domain_error_page(
-                request, NotAllowed("Only reviewers and admins of the team can override verdicts.")
-            )
-        key = slugify(request.POST.get("criterion_key", ""))
-        bound = OverrideForm(request.POST, spec=spec, auto_id=f"id_{key}_%s")
+            error = NotAllowed("Only reviewers and admins of the team can override verdicts.")
+            if _wants_json(request):
+                return JsonResponse({"ok": False, "errors": [error.message]}, status=403)
+            return domain_error_page(request, error)
+        data = request.POST.copy()
+        if data.get("criterion_key"):  # one criterion, as the API and older pages send it
+            data[f"rating_{data['criterion_key']}"] = data.get("new_rating", "")
+        bound = RatingsForm(data, spec=spec)
         if bound.is_valid():
             try:
-                override_create(
+                overrides = judgment_ratings_save(
                     judgment=judgment,
-                    criterion_key=bound.cleaned_data["criterion_key"],
                     reviewer=request.user,
-                    new_rating=bound.cleaned_data["new_rating"],
+                    ratings=bound.ratings(),
                     reason=bound.cleaned_data["reason"],
                 )
             except DomainError as exc:
@@ -165,27 +175,32 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
                     return domain_error_page(request, exc)
                 bound.add_error(None, exc.message)
             else:
-                name = spec.criterion(bound.cleaned_data["criterion_key"]).name
-                messages.success(request, f"{name} overridden to {bound.cleaned_data['new_rating']}.")
+                names = ", ".join(f"{spec.criterion(o.criterion.key).name} → {o.new_rating}" for o in overrides)
+                message = f"Saved: {names}."
+                if _wants_json(request):
+                    return _ratings_json(_judgment_or_404(request, judgment_id), spec, message)
+                messages.success(request, message)
                 return redirect("judging:judgment", judgment_id=judgment.pk)
+        if _wants_json(request):
+            errors = [e for field_errors in bound.errors.values() for e in field_errors]
+            return JsonResponse({"ok": False, "errors": errors}, status=400)
         status = 400
         judgment = _judgment_or_404(request, judgment_id)
 
     ratings, score = judgment_effective(judgment=judgment, spec=spec)
     can_review = bool(membership and membership.can_review) and judgment.status == Judgment.Status.OK
-    items = []
-    for rating in ratings:
-        form = None
-        if can_review:
-            if bound is not None and bound.data.get("criterion_key") == rating.key:
-                form = bound
-            else:
-                form = OverrideForm(
-                    initial={"criterion_key": rating.key, "new_rating": rating.rating},
-                    spec=spec,
-                    auto_id=f"id_{rating.key}_%s",
-                )
-        items.append({"rating": rating, "form": form, "criterion": spec.criterion(rating.key)})
+    form = bound if bound is not None else RatingsForm(spec=spec) if can_review else None
+    if form is not None and bound is None:
+        for rating in ratings:
+            form.fields[f"rating_{rating.key}"].initial = rating.rating
+    items = [
+        {
+            "rating": rating,
+            "criterion": spec.criterion(rating.key),
+            "select": form.select(rating.key) if can_review else None,
+        }
+        for rating in ratings
+    ]
     previous_id, next_id = _neighbours(judgment, session, request.user)
     context = {
         "judgment": judgment,
@@ -196,6 +211,7 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
         "history": _history(answer.question),
         "passages": list(answer.passages.order_by("rank")),
         "items": items,
+        "form": form if can_review else None,
         "score": score,
         "can_review": can_review,
         "is_member_only": membership is not None and not membership.can_review,

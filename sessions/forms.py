@@ -133,3 +133,25 @@ class SessionCreateForm(forms.Form):
             "robustness": data["robustness"],
             "budget_usd": data["budget_usd"],
         }
+
+
+class SessionListFilterForm(forms.Form):
+    """The session list's filters, from the query string; unknown values fall back to defaults."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.ChoiceField(required=False, label="Status")
+    corpus = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Corpus")
+    judge = forms.ChoiceField(required=False, label="Judge")
+    creator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Created by")
+    tag = forms.ChoiceField(required=False, label="Tag")
+    archived = forms.BooleanField(required=False, label="Archived")
+    sort = forms.ChoiceField(required=False, label="Sort")
+
+    def __init__(self, *args, choices: dict, sorts: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any status"), *EvaluationSession.Status.choices]
+        self.fields["corpus"].choices = [("", "Any corpus"), *choices["corpora"]]
+        self.fields["judge"].choices = [("", "Any judge"), *choices["judges"]]
+        self.fields["creator"].choices = [("", "Anyone"), *choices["creators"]]
+        self.fields["tag"].choices = [("", "Any tag"), *choices["tags"]]
+        self.fields["sort"].choices = sorts

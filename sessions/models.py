@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from accounts.models import Team
@@ -62,12 +64,20 @@ class EvaluationSession(models.Model):
     rejudge_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rejudges")
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT, db_index=True)
     status_reason = models.TextField(blank=True)
+    # Free labels for finding sessions again ("baseline", "gpt-4o", "week-12"): lower case, no spaces.
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    # Archived sessions are hidden from the list (not deleted); set and cleared by the team.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="session_team_created"),
+            GinIndex(fields=["tags"], name="session_tags_gin"),
+        ]
 
     def __str__(self) -> str:
         return self.name

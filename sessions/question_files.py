@@ -31,6 +31,8 @@ class ConversationInput:
 
 
 MAX_QUESTIONS = 5000
+# A question is a question, not a document: longer text belongs in the corpus.
+MAX_QUESTION_CHARS = 4000
 
 
 def parse_pasted(text: str) -> list[ConversationInput]:
@@ -148,4 +150,12 @@ def _checked(conversations: list[ConversationInput]) -> list[ConversationInput]:
         raise QuestionFileError("No questions found.")
     if total > MAX_QUESTIONS:
         raise QuestionFileError(f"{total} questions; at most {MAX_QUESTIONS} per session.")
+    for conversation in conversations:
+        for number, question in enumerate(conversation.questions, start=1):
+            if len(question.text) > MAX_QUESTION_CHARS:
+                where = f"conversation {conversation.label!r}" if conversation.label else "its conversation"
+                raise QuestionFileError(
+                    f"Question {number} of {where} has {len(question.text):,} characters; at most "
+                    f"{MAX_QUESTION_CHARS:,}. Put long text in the corpus and ask about it."
+                )
     return conversations

@@ -358,19 +358,21 @@ def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
     )
 
 
-def _provenance_differences(*, original: EvaluationSession, rejudge: EvaluationSession) -> list[tuple[str, str, str]]:
+def session_first_provenance(*, session: EvaluationSession) -> dict:
+    """The provenance of the session's first judged answer (judge prompt hash, corpus version, …)."""
     from judging.models import Judgment
 
-    def first(session: EvaluationSession) -> dict:
-        judgment = (
-            Judgment.objects.filter(answer__question__session=session, status=Judgment.Status.OK)
-            .order_by("pk")
-            .values_list("provenance", flat=True)
-            .first()
-        )
-        return judgment or {}
+    value = (
+        Judgment.objects.filter(answer__question__session=session, status=Judgment.Status.OK)
+        .order_by("pk")
+        .values_list("provenance", flat=True)
+        .first()
+    )
+    return value or {}
 
-    a, b = first(original), first(rejudge)
+
+def _provenance_differences(*, original: EvaluationSession, rejudge: EvaluationSession) -> list[tuple[str, str, str]]:
+    a, b = session_first_provenance(session=original), session_first_provenance(session=rejudge)
     rows = [
         (
             "judge",

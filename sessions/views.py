@@ -24,7 +24,9 @@ from judging.selectors import (
     stored_mean,
 )
 from judging.services import session_score_summary_store
-from sessions.forms import SessionCreateForm
+from sessions.forms import SessionCreateForm, SessionListFilterForm
+from sessions.listing import SORTS as LIST_SORTS
+from sessions.listing import SessionFilters, session_filter_choices, sessions_list
 from sessions.models import EvaluationSession
 from sessions.selectors import session_comparison, session_progress, session_report, sessions_for_user
 from sessions.services import session_cancel, session_create, session_rejudge, session_resume, session_start
@@ -62,10 +64,27 @@ def session_or_404(request: HttpRequest, session_id: int) -> EvaluationSession:
 
 @login_required
 def session_list(request: HttpRequest) -> HttpResponse:
-    queryset = sessions_for_user(user=request.user)
-    if request.team is not None:
-        queryset = queryset.filter(team=request.team)
-    page = Paginator(queryset.select_related("created_by"), SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    if request.team is None:
+        return render(request, "sessions/session_list.html", {"rows": [], "page": None})
+    form = SessionListFilterForm(
+        request.GET,
+        choices=session_filter_choices(user=request.user, team=request.team),
+        sorts=[(key, label) for key, (label, _) in LIST_SORTS.items()],
+    )
+    form.is_valid()
+    data = form.cleaned_data
+    filters = SessionFilters(
+        search=(data.get("q") or "").strip(),
+        status=data.get("status") or "",
+        corpus_id=data.get("corpus"),
+        judge=data.get("judge") or "",
+        creator_id=data.get("creator"),
+        tag=data.get("tag") or "",
+        archived=bool(data.get("archived")),
+        sort=data.get("sort") or "newest",
+    )
+    queryset = sessions_list(user=request.user, team=request.team, filters=filters)
+    page = Paginator(queryset, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     rows = []
     for session in page:
         if session.status == EvaluationSession.Status.DRAFT:
@@ -87,7 +106,12 @@ def session_list(request: HttpRequest) -> HttpResponse:
                 session.refresh_from_db(fields=["score_summary"])
                 mean = stored_mean(session=session)
             rows.append({"session": session, "percent": percent, "mean": mean})
-    return render(request, "sessions/session_list.html", {"page": page, "rows": rows})
+    filtered = any(key in request.GET for key in ("q", "status", "corpus", "judge", "creator", "tag", "archived"))
+    return render(
+        request,
+        "sessions/session_list.html",
+        {"page": page, "rows": rows, "form": form, "filters": filters, "filtered": filtered},
+    )
 
 
 @login_required

