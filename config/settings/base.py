@@ -158,6 +158,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Separate request and response components (write-only and read-only fields, binary uploads).
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are validated whole (no partial updates): no "Patched…" components with nothing required.
+    "COMPONENT_SPLIT_PATCH": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api_schema.add_error_responses",
