@@ -134,6 +134,7 @@ def _run_session(*, team, corpus, base_url: str, concurrency: int, processes: in
 def _session_until_done(*, team, corpus, base_url: str, conversations: int, turns: int):
     from sessions.question_files import ConversationInput, QuestionInput
     from sessions.services import session_create, session_start
+    from sessions.session_settings import SessionSettings
 
     session = session_create(
         team=team,
@@ -143,11 +144,13 @@ def _session_until_done(*, team, corpus, base_url: str, conversations: int, turn
             ConversationInput(label=f"c{i}", questions=[QuestionInput(text=q) for q in QUESTIONS[:turns]])
             for i in range(conversations)
         ],
-        generator_provider="openai",
-        generator_model="fake",
-        llm_base_url=base_url,
-        judge_provider="openai",
-        judge_model="fake-judge",
+        settings=SessionSettings(
+            generator_provider="openai",
+            generator_model="fake",
+            llm_base_url=base_url,
+            judge_provider="openai",
+            judge_model="fake-judge",
+        ),
     )
     started = time.monotonic()
     session_start(session=session)

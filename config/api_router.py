@@ -17,7 +17,7 @@ router.register("teams", TeamViewSet, basename="team")
 
 app_name = "api"
 urlpatterns = [
-    # Reports keep their file names (no trailing slash), as DESIGN §4 lists them.
+    # Reports keep their file names (no trailing slash): report.pdf, report.xlsx.
     path(
         "sessions/<int:pk>/report.pdf",
         SessionViewSet.as_view({"get": "report_pdf"}),

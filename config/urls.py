@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
+from sessions import views as sessions_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -13,11 +14,12 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("corpora/", include("corpora.urls")),
     path("sessions/", include("sessions.urls")),
-    path("review/", include("judging.urls")),
+    path("review/", include("sessions.review_urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("core.urls")),
+    # The dashboard (corpora and sessions of the team) keeps its URL name "core:dashboard".
+    path("", include(([path("", sessions_views.dashboard, name="dashboard")], "core"))),
 ]
 
 handler400 = "core.views.error_400"

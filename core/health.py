@@ -6,6 +6,8 @@ import time
 
 from django.db import connection
 
+from config.celery_app import app
+
 
 def check_database() -> dict:
     started = time.monotonic()
@@ -23,8 +25,6 @@ def check_database() -> dict:
 
 
 def check_broker() -> dict:
-    from config.celery_app import app
-
     started = time.monotonic()
     try:
         with app.connection_for_write() as conn:
@@ -35,8 +35,6 @@ def check_broker() -> dict:
 
 
 def check_workers(*, timeout: float = 1.0) -> dict:
-    from config.celery_app import app
-
     try:
         replies = app.control.ping(timeout=timeout) or []
     except Exception as exc:  # noqa: BLE001

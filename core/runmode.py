@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
+
+from config.celery_app import app
 
 
 def worker_available(*, timeout: float = 2.0) -> bool:
-    from config.celery_app import app
-
     try:
         return bool(app.control.ping(timeout=timeout))
     except Exception:  # noqa: BLE001 - a broker problem means "no worker" here
@@ -18,10 +19,6 @@ def worker_available(*, timeout: float = 2.0) -> bool:
 @contextlib.contextmanager
 def in_process_tasks() -> Iterator[None]:
     """Tasks sent inside this block run at once in this process (Celery eager mode)."""
-    import logging
-
-    from config.celery_app import app
-
     previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     trace_logger = logging.getLogger("celery.app.trace")
     previous_level = trace_logger.level

@@ -1,5 +1,4 @@
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
 
 from core.services import heartbeat_record
 
@@ -7,27 +6,3 @@ from core.services import heartbeat_record
 @shared_task(name="core.tasks.heartbeat", acks_late=True)
 def heartbeat(token: str) -> None:
     heartbeat_record(token=token, worker=heartbeat.request.hostname or "unknown")
-
-
-def _warm_up_embedder(**kwargs) -> None:
-    """Load the local embedding model (~5 s on CPU) and the heavy modules (openai, parsers,
-    the judge: ~1 s together) before the first task needs them, not on a session's
-    critical path."""
-    import importlib
-    import logging
-
-    from django.conf import settings
-
-    for module in ("llm.gateway", "corpora.services", "judging.services", "sessions.services"):
-        importlib.import_module(module)
-    try:
-        from llm.embeddings import get_embedder
-
-        name = settings.EMBEDDING_MODEL if settings.EMBEDDING_MODEL.startswith("local:") else "local:all-MiniLM-L6-v2"
-        get_embedder(name=name).embed(["warm-up"])
-    except Exception:  # noqa: BLE001 - a warm-up failure must not stop the worker; the first task will say why
-        logging.getLogger(__name__).warning("embedding model warm-up failed", exc_info=True)
-
-
-worker_ready.connect(_warm_up_embedder)  # thread and solo pools run tasks in this process
-worker_process_init.connect(_warm_up_embedder)  # prefork children

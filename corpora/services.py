@@ -30,7 +30,7 @@ from corpora.parsers import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, pa
 from corpora.parsers.base import megabytes
 from corpora.vector_sql import create_index_sql, index_name
 from llm.embeddings import Embedder, get_embedder
-from llm.types import LLMConfig, ProviderError
+from llm.types import LLMConfig, Provider, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def embedder_for(*, name: str, dimension: int | None = None) -> Embedder:
         if not settings.LLM_BASE_URL:
             raise ValidationError(f"{name} needs an OpenAI-compatible endpoint; set LLM_BASE_URL.")
         config = LLMConfig(
-            provider="openai",
+            provider=Provider.OPENAI,
             base_url=settings.LLM_BASE_URL,
             api_key=settings.LLM_API_KEY,
             timeout=settings.LLM_TIMEOUT,

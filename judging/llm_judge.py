@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from judging.rubric import RubricSpec
+from llm.types import Passage
 
 # Tag names used as data delimiters in the user message. Any of these appearing as a
 # tag inside the data is neutralised so the data cannot close its own block.
@@ -74,7 +75,7 @@ def build_judge_messages(
     rubric: RubricSpec,
     question: str,
     history: list[tuple[str, str]],
-    context: list[str],
+    context: list[Passage],
     answer: str,
 ) -> list[dict[str, str]]:
     """Chat messages for one judgment: a system message and one user message."""
@@ -110,7 +111,7 @@ def build_judge_messages(
     parts.append("<context>")
     if context:
         for index, passage in enumerate(context, start=1):
-            parts.append(f'<passage index="{index}">\n{escape_data(passage)}\n</passage>')
+            parts.append(f'<passage index="{index}">\n{escape_data(passage.render())}\n</passage>')
     else:
         parts.append("(no context was retrieved)")
     parts.append("</context>")

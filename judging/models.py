@@ -65,9 +65,27 @@ class Criterion(models.Model):
 class RobustnessProbe(models.Model):
     """A deliberately wrong answer to a question, judged exactly like the genuine one."""
 
+    class Strategy(models.TextChoices):
+        """How the fake answer was made (judging.probes writes them)."""
+
+        LLM_FABRICATION = "llm_fabrication", "LLM-written fake"
+        OFF_TOPIC = "off_topic", "Off-topic"
+        FABRICATED_NUMBERS = "fabricated_numbers", "Fabricated numbers"
+        CONTRADICTION = "contradiction", "Contradiction"
+        ENTITY_SWAP = "entity_swap", "Entity swap"
+        TRUNCATION = "truncation", "Truncation"
+        PADDING = "padding", "Padding"
+        INJECTION = "injection", "Injection"
+
+    class Origin(models.TextChoices):
+        RULE = "rule", "Rule-based"
+        LLM = "llm", "Written by the judge model"
+
+    # The answers belong to the sessions app: the one place judging names it (a table link,
+    # no import); judging's code reaches answers only through this relation.
     answer = models.ForeignKey("eval_sessions.Answer", on_delete=models.CASCADE, related_name="probes")
-    strategy = models.CharField(max_length=32)
-    origin = models.CharField(max_length=16, default="rule")  # "rule" or "llm"
+    strategy = models.CharField(max_length=32, choices=Strategy.choices)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.RULE)
     fake_answer = models.TextField()
     expected_criteria = models.JSONField(default=list)
     seed = models.BigIntegerField(default=0)

@@ -1,4 +1,4 @@
-"""Reads for judging: rubrics as specs, effective (overridden) ratings, session summaries."""
+"""Reads for judging: rubrics as specs, effective (overridden) ratings."""
 
 from __future__ import annotations
 
@@ -8,39 +8,19 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from judging.models import Criterion, Judgment, Override, RobustnessProbe, Rubric
+from accounts.models import Team
+from judging.models import Criterion, Judgment, Override, Rubric
 from judging.rubric import CriterionSpec, RubricSpec, ScaleLevel
-from judging.scoring import MeanSummary, mean_with_count, weighted_score
+from judging.scoring import weighted_score
 
 
-def rubric_default() -> Rubric:
-    """The shared default rubric of DESIGN.md §1 (created by a migration; recreated if deleted)."""
-    rubric = Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
-    if rubric is None:
-        from django.db import transaction
-
-        from judging.rubric import DEFAULT_RUBRIC
-
-        with transaction.atomic():
-            rubric, created = Rubric.objects.get_or_create(
-                team=None,
-                name="Default",
-                version=1,
-                defaults={"instructions": DEFAULT_RUBRIC.instructions, "is_default": True},
-            )
-            if created:
-                Criterion.objects.bulk_create(
-                    Criterion(
-                        rubric=rubric, key=c.key, name=c.name, description=c.description, weight=c.weight, position=i
-                    )
-                    for i, c in enumerate(DEFAULT_RUBRIC.criteria)
-                )
-    return rubric
+def rubric_default() -> Rubric | None:
+    """The shared default rubric (made by a migration; ``judging.services.rubric_default_ensure``
+    makes it again if it was deleted)."""
+    return Rubric.objects.filter(team__isnull=True, is_default=True).order_by("-version").first()
 
 
-def rubrics_for_team(*, team) -> QuerySet[Rubric]:
-    from django.db.models import Q
-
+def rubrics_for_team(*, team: Team) -> QuerySet[Rubric]:
     return Rubric.objects.filter(Q(team=team) | Q(team__isnull=True)).prefetch_related("criteria")
 
 
@@ -165,115 +145,3 @@ def judgments_filter(
         has_override = Exists(Override.objects.filter(judgment=OuterRef("pk")))
         queryset = queryset.filter(has_override if overridden else ~has_override)
     return queryset
-
-
-@dataclass
-class SessionScores:
-    overall: MeanSummary
-    per_criterion: dict[str, MeanSummary]
-    judging_ms_total: int
-    unparseable: int
-    failed: int
-    flagged: int
-
-
-def session_scores(*, session) -> SessionScores:
-    """Honest accounting: every answered question counts; unjudged ones are missing, not zero."""
-    from sessions.models import Answer
-
-    spec = rubric_spec(rubric=session.rubric)
-    answers = Answer.objects.filter(question__session=session, status=Answer.Status.OK)
-    judgments = judgments_prefetched(
-        Judgment.objects.filter(answer__in=answers, rubric=session.rubric).order_by("answer_id", "repeat_index")
-    )
-    by_answer: dict[int, list[Judgment]] = defaultdict(list)
-    for judgment in judgments:
-        by_answer[judgment.answer_id].append(judgment)
-    scores: list[Decimal | None] = []
-    per_criterion_points: dict[str, list[Decimal | None]] = {c.key: [] for c in spec.criteria}
-    judging_ms = unparseable = failed = flagged = 0
-    for answer_id in answers.values_list("pk", flat=True):
-        items = by_answer.get(answer_id, [])
-        answer_scores = []
-        per_answer_points: dict[str, list[int]] = defaultdict(list)
-        for judgment in items:
-            judging_ms += judgment.latency_ms or 0
-            unparseable += judgment.status == Judgment.Status.UNPARSEABLE
-            failed += judgment.status == Judgment.Status.FAILED
-            flagged += judgment.flagged_for_review
-            ratings, score = judgment_effective(judgment=judgment, spec=spec)
-            if score is not None:
-                answer_scores.append(score)
-                for rating in ratings:
-                    per_answer_points[rating.key].append(rating.points)
-        scores.append(_mean(answer_scores))
-        for key in per_criterion_points:
-            points = per_answer_points.get(key)
-            per_criterion_points[key].append(_mean([Decimal(p) for p in points]) if points else None)
-    probe_ms = Judgment.objects.filter(probe__answer__question__session=session).values_list("latency_ms", flat=True)
-    judging_ms += sum(ms or 0 for ms in probe_ms)
-    return SessionScores(
-        overall=mean_with_count(scores),
-        per_criterion={key: mean_with_count(values) for key, values in per_criterion_points.items()},
-        judging_ms_total=judging_ms,
-        unparseable=unparseable,
-        failed=failed,
-        flagged=flagged,
-    )
-
-
-def _mean(values: list[Decimal]) -> Decimal | None:
-    if not values:
-        return None
-    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.1"))
-
-
-def session_robustness(*, session):
-    """The robustness summary of DESIGN.md §1 (None when the session ran no probes)."""
-    from judging.robustness import ProbeOutcome, robustness_summary
-
-    spec = rubric_spec(rubric=session.rubric)
-    probes = list(
-        RobustnessProbe.objects.filter(answer__question__session=session)
-        .select_related("answer__question")
-        .prefetch_related(
-            Prefetch("judgments", queryset=judgments_prefetched(Judgment.objects.filter(repeat_index=0))),
-            Prefetch(
-                "answer__judgments",
-                queryset=judgments_prefetched(Judgment.objects.filter(repeat_index=0, rubric=session.rubric)),
-            ),
-        )
-    )
-    if not probes:
-        return None
-    outcomes = []
-    for probe in probes:
-        genuine = next(iter(probe.answer.judgments.all()), None)
-        fake = next(iter(probe.judgments.all()), None)
-        g_ratings, g_score = judgment_effective(judgment=genuine, spec=spec) if genuine else ([], None)
-        f_ratings, f_score = judgment_effective(judgment=fake, spec=spec) if fake else ([], None)
-        outcomes.append(
-            ProbeOutcome(
-                strategy=probe.strategy,
-                expected_criteria=tuple(probe.expected_criteria),
-                genuine_ratings={r.key: r.rating for r in g_ratings} if g_score is not None else None,
-                genuine_score=g_score,
-                probe_ratings={r.key: r.rating for r in f_ratings} if f_score is not None else None,
-                probe_score=f_score,
-                genuine_key=str(probe.answer_id),
-            )
-        )
-    return robustness_summary(rubric=spec, items=outcomes)
-
-
-def stored_mean(*, session) -> MeanSummary | None:
-    """The session's stored mean (see judging.services.session_score_summary_store)."""
-    data = session.score_summary or {}
-    if "n_total" not in data:
-        return None
-    return MeanSummary(
-        mean=None if data.get("mean") is None else Decimal(data["mean"]),
-        n_scored=int(data["n_scored"]),
-        n_total=int(data["n_total"]),
-        n_missing=int(data["n_missing"]),
-    )

@@ -6,18 +6,24 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from llm.types import LLMConfig
+from llm.types import LLMConfig, Provider
 
 
 def llm_available() -> bool:
     return bool(settings.LLM_BASE_URL)
 
 
+def default_provider() -> Provider:
+    """The OpenAI-compatible provider where an endpoint is configured, else offline."""
+    return Provider.OPENAI if llm_available() else Provider.OFFLINE
+
+
 def llm_config(*, provider: str, model: str = "", base_url: str = "") -> LLMConfig:
-    if provider != "openai":
-        return LLMConfig(provider="offline", model=model or "offline")
+    """``provider`` is a Provider value; anything but the OpenAI-compatible one is offline."""
+    if provider != Provider.OPENAI:
+        return LLMConfig(provider=Provider.OFFLINE, model=model or "offline")
     return LLMConfig(
-        provider="openai",
+        provider=Provider.OPENAI,
         base_url=base_url or settings.LLM_BASE_URL,
         api_key=settings.LLM_API_KEY,
         model=model or settings.LLM_MODEL,

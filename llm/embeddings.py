@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
-from llm.types import LLMConfig, ProviderError
+from llm.types import LLMConfig, Provider, ProviderError
 
 LOCAL_MODEL_NAME = "local:all-MiniLM-L6-v2"
 LOCAL_DIMENSION = 384
@@ -231,7 +231,7 @@ def get_embedder(*, name: str, config: LLMConfig | None = None, dimension: int |
         return _local_embedder
     prefix, _, model = name.partition(":")
     if prefix == "openai" and model:
-        if config is None or config.provider != "openai":
+        if config is None or config.provider != Provider.OPENAI:
             raise ValueError(f"embedder {name!r} needs an 'openai' LLMConfig")
         return OpenAIEmbedder(config=replace(config, model=model), dimension=dimension)
     raise ValueError(f"unknown embedder {name!r}; use {LOCAL_MODEL_NAME!r} or 'openai:<model>'")

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import openai
 
-from llm.types import ChatResult, LLMConfig, ProviderError
+from llm.types import ChatResult, LLMConfig, Provider, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def _policy(config: LLMConfig, base_delay: float | None, max_delay: float | None
 
 
 def _require_openai(config: LLMConfig) -> None:
-    if config.provider != "openai":
+    if config.provider != Provider.OPENAI:
         raise ProviderError(f"the gateway serves the 'openai' provider, not {config.provider!r}", transient=False)
     if not config.model:
         raise ProviderError("no model configured", transient=False)

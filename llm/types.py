@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Provider(StrEnum):
+    """Who answers a model call."""
+
+    OPENAI = "openai"  # any OpenAI-compatible endpoint
+    OFFLINE = "offline"  # no network: extractive generator, heuristic judge, local embeddings
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A passage given to the generator or the judge: its source tag and its text.
+
+    Prompts show it as ``"[tag] text"``; the two are stored apart and never split again.
+    """
+
+    tag: str
+    text: str
+
+    def render(self) -> str:
+        """``"[tag] text"`` (the judge's context); the bare text of an untagged passage."""
+        return f"{self.tag} {self.text}" if self.tag else self.text
+
+    def render_line(self) -> str:
+        """``"[tag] text"`` on one line, whitespace collapsed (the generator's context)."""
+        return f"{self.tag} {' '.join(self.text.split())}"
 
 
 @dataclass(frozen=True)
 class LLMConfig:
-    """Where and how to reach a language model.
+    """Where and how to reach a language model."""
 
-    ``provider`` is ``"openai"`` (any OpenAI-compatible endpoint) or ``"offline"``
-    (no network: extractive generator and local embeddings).
-    """
-
-    provider: str
+    provider: Provider
     base_url: str = ""
     api_key: str = ""
     model: str = ""

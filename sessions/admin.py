@@ -32,3 +32,7 @@ class AnswerAdmin(TeamScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # its judgments, verdicts and overrides would go with it
+
+
+# The judgments' admin names sessions and questions, so it is registered from this app.
+from sessions import judgment_admin  # noqa: E402, F401

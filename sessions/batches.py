@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from accounts.models import Team
@@ -21,65 +21,16 @@ from corpora.models import Corpus
 from sessions.models import Batch, EvaluationSession
 from sessions.question_files import ConversationInput
 from sessions.services import session_create, session_create_judge_only, session_start
+from sessions.session_settings import SessionSettings
 
 MAX_IDEMPOTENCY_KEY = 255
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    """Session options an API client may set; ``None`` means "the default"."""
-
-    retrieval_mode: str = EvaluationSession.RetrievalMode.HYBRID
-    retrieval_k: int = 5
-    web_search: bool = False
-    generator_provider: str | None = None
-    generator_model: str = ""
-    temperature: float = 0.0
-    prompt_template: str | None = None
-    judge_provider: str | None = None
-    judge_model: str = ""
-    judge_repeats: int = 1
-    robustness: bool = False
-    budget_usd: Decimal | None = None
-    rubric_id: int | None = None
-
-
-def _rubric(*, team: Team, rubric_id: int | None):
-    """The chosen rubric (the team's own or a shared one), or None for the default."""
-    if rubric_id is None:
-        return None
-    from judging.selectors import rubrics_for_team
-
-    rubric = rubrics_for_team(team=team).filter(pk=rubric_id).first()
-    if rubric is None:
-        raise InvalidInput(f"No rubric {rubric_id} is available to this team.")
-    return rubric
-
-
-def settings_kwargs(*, team: Team, settings: SessionSettings) -> dict:
-    """`session_create` keyword arguments for these settings."""
-    return {
-        "retrieval_mode": settings.retrieval_mode,
-        "retrieval_k": settings.retrieval_k,
-        "web_search": settings.web_search,
-        "generator_provider": settings.generator_provider,
-        "generator_model": settings.generator_model,
-        "temperature": settings.temperature,
-        "prompt_template": settings.prompt_template,
-        "judge_provider": settings.judge_provider,
-        "judge_model": settings.judge_model,
-        "judge_repeats": settings.judge_repeats,
-        "robustness": settings.robustness,
-        "budget_usd": settings.budget_usd,
-        "rubric": _rubric(team=team, rubric_id=settings.rubric_id),
-    }
 
 
 @transaction.atomic
 def session_submit(
     *,
     team: Team,
-    user,
+    user: AbstractBaseUser,
     corpus: Corpus,
     name: str,
     conversations: list[ConversationInput],
@@ -96,7 +47,7 @@ def session_submit(
         corpus=corpus,
         name=name,
         conversations=conversations,
-        **settings_kwargs(team=team, settings=settings),
+        settings=settings,
     )
     if start:
         session = session_start(session=session)
@@ -128,7 +79,7 @@ class BatchOutcome:
 
 
 def batch_submit(
-    *, team: Team, user, request: BatchRequest, fingerprint: str, idempotency_key: str = ""
+    *, team: Team, user: AbstractBaseUser, request: BatchRequest, fingerprint: str, idempotency_key: str = ""
 ) -> BatchOutcome:
     """Create and start the batch's session, or return the batch an earlier request made.
 
@@ -183,8 +134,7 @@ def _item_count(request: BatchRequest) -> int:
     return sum(len(c.questions) for c in request.conversations)
 
 
-def _create_session(*, team: Team, user, request: BatchRequest) -> EvaluationSession:
-    s = request.settings
+def _create_session(*, team: Team, user: AbstractBaseUser, request: BatchRequest) -> EvaluationSession:
     if request.kind == Batch.Kind.QUESTIONS:
         if request.corpus is None:
             raise InvalidInput("A batch of questions needs a corpus.")
@@ -194,7 +144,7 @@ def _create_session(*, team: Team, user, request: BatchRequest) -> EvaluationSes
             corpus=request.corpus,
             name=request.name or "API batch",
             conversations=request.conversations,
-            **settings_kwargs(team=team, settings=s),
+            settings=request.settings,
         )
     if request.kind == Batch.Kind.ANSWERS:
         return session_create_judge_only(
@@ -202,10 +152,6 @@ def _create_session(*, team: Team, user, request: BatchRequest) -> EvaluationSes
             user=user,
             name=request.name or "Judge-only batch",
             items=request.items,
-            judge_provider=s.judge_provider,
-            judge_model=s.judge_model,
-            judge_repeats=s.judge_repeats,
-            robustness=s.robustness,
-            rubric=_rubric(team=team, rubric_id=s.rubric_id),
+            settings=request.settings,
         )
     raise InvalidInput(f"Unknown batch kind {request.kind!r}; use 'questions' or 'answers'.")

@@ -9,8 +9,20 @@ from django import forms
 from corpora.selectors import corpora_for_team
 from judging.selectors import rubrics_for_team
 from llm.config import llm_available
+from llm.types import Provider
 from sessions.models import DEFAULT_PROMPT_TEMPLATE, EvaluationSession
 from sessions.question_files import QuestionFileError, parse_pasted, parse_question_file
+from sessions.session_settings import (
+    K_DEFAULT,
+    K_MAX,
+    K_MIN,
+    REPEATS_DEFAULT,
+    REPEATS_MAX,
+    REPEATS_MIN,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    SessionSettings,
+)
 
 MAX_QUESTION_FILE_BYTES = 5 * 1024 * 1024
 QUESTION_FILE_TYPES = ".xlsx,.xlsm,.csv,.tsv,.json,.txt"
@@ -19,10 +31,8 @@ PASTE_EXAMPLE = "What does LoRA freeze?\nHow many parameters does it train?\n\nW
 
 def provider_choices() -> list[tuple[str, str]]:
     """The OpenAI-compatible provider is offered only when an endpoint is configured."""
-    choices = [(EvaluationSession.Provider.OFFLINE.value, EvaluationSession.Provider.OFFLINE.label)]
-    if llm_available():
-        choices.insert(0, (EvaluationSession.Provider.OPENAI.value, EvaluationSession.Provider.OPENAI.label))
-    return choices
+    offered = [Provider.OPENAI, Provider.OFFLINE] if llm_available() else [Provider.OFFLINE]
+    return [(p.value, EvaluationSession.Provider(p.value).label) for p in offered]
 
 
 class SessionCreateForm(forms.Form):
@@ -42,11 +52,13 @@ class SessionCreateForm(forms.Form):
         help_text="Excel, CSV or JSON with columns conversation, question, reference_answer; or a .txt like the box.",
     )
     retrieval_mode = forms.ChoiceField(choices=EvaluationSession.RetrievalMode.choices)
-    retrieval_k = forms.IntegerField(label="Passages per question (k)", min_value=1, max_value=50, initial=5)
+    retrieval_k = forms.IntegerField(
+        label="Passages per question (k)", min_value=K_MIN, max_value=K_MAX, initial=K_DEFAULT
+    )
     web_search = forms.BooleanField(required=False, label="Add live web search results to the context")
     generator_provider = forms.ChoiceField(label="Generator provider", choices=())
     generator_model = forms.CharField(max_length=200, required=False, help_text="Blank: the configured default.")
-    temperature = forms.FloatField(min_value=0.0, max_value=2.0, initial=0.0)
+    temperature = forms.FloatField(min_value=TEMPERATURE_MIN, max_value=TEMPERATURE_MAX, initial=0.0)
     prompt_template = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         initial=DEFAULT_PROMPT_TEMPLATE,
@@ -56,9 +68,9 @@ class SessionCreateForm(forms.Form):
     judge_model = forms.CharField(max_length=200, required=False, help_text="Blank: the configured default.")
     judge_repeats = forms.IntegerField(
         label="Judge repeats (self-consistency k)",
-        min_value=1,
-        max_value=10,
-        initial=1,
+        min_value=REPEATS_MIN,
+        max_value=REPEATS_MAX,
+        initial=REPEATS_DEFAULT,
         help_text="Judge every answer k times; the page shows the spread and flags unstable verdicts.",
     )
     robustness = forms.BooleanField(
@@ -112,27 +124,23 @@ class SessionCreateForm(forms.Form):
         cleaned["conversations"] = conversations
         return cleaned
 
-    def service_kwargs(self) -> dict:
-        """Keyword arguments for sessions.services.session_create."""
+    def to_settings(self) -> SessionSettings:
         data = self.cleaned_data
-        return {
-            "corpus": data["corpus"],
-            "name": data["name"],
-            "rubric": data["rubric"],
-            "conversations": data["conversations"],
-            "retrieval_mode": data["retrieval_mode"],
-            "retrieval_k": data["retrieval_k"],
-            "web_search": data["web_search"],
-            "generator_provider": data["generator_provider"],
-            "generator_model": data["generator_model"].strip(),
-            "temperature": data["temperature"],
-            "prompt_template": data["prompt_template"],
-            "judge_provider": data["judge_provider"],
-            "judge_model": data["judge_model"].strip(),
-            "judge_repeats": data["judge_repeats"],
-            "robustness": data["robustness"],
-            "budget_usd": data["budget_usd"],
-        }
+        return SessionSettings(
+            rubric_id=data["rubric"].pk,
+            retrieval_mode=data["retrieval_mode"],
+            retrieval_k=data["retrieval_k"],
+            web_search=data["web_search"],
+            generator_provider=data["generator_provider"],
+            generator_model=data["generator_model"],
+            temperature=data["temperature"],
+            prompt_template=data["prompt_template"],
+            judge_provider=data["judge_provider"],
+            judge_model=data["judge_model"],
+            judge_repeats=data["judge_repeats"],
+            robustness=data["robustness"],
+            budget_usd=data["budget_usd"],
+        )
 
 
 class SessionListFilterForm(forms.Form):

@@ -2,9 +2,11 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.urls import reverse
 
 from accounts.models import Team
 from corpora.models import Chunk, Corpus
+from llm.types import Provider
 
 DEFAULT_PROMPT_TEMPLATE = (
     "You are a helpful assistant. Use the following history and context to answer.\n"
@@ -30,8 +32,8 @@ class EvaluationSession(models.Model):
         KEYWORD = "keyword", "Keyword"
 
     class Provider(models.TextChoices):
-        OFFLINE = "offline", "Offline (no network)"
-        OPENAI = "openai", "OpenAI-compatible"
+        OFFLINE = Provider.OFFLINE.value, "Offline (no network)"
+        OPENAI = Provider.OPENAI.value, "OpenAI-compatible"
         PROVIDED = "provided", "Provided (judge-only: answers submitted ready-made)"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="eval_sessions")
@@ -83,13 +85,15 @@ class EvaluationSession(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("sessions:detail", args=[self.pk])
 
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.COMPLETED_WITH_ERRORS)
 
 
 class Conversation(models.Model):
@@ -113,8 +117,6 @@ class Question(models.Model):
     position = models.PositiveIntegerField()
     text = models.TextField()
     reference_answer = models.TextField(blank=True)
-    # Judge-only items bring their own history instead of earlier turns: [[q, a], …].
-    given_history = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation__position", "position"]
@@ -138,6 +140,10 @@ class Answer(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     text = models.TextField(blank=True)
     prompt = models.TextField(blank=True)
+    # The earlier turns exactly as the generator saw them, [[question, answer], …], written
+    # with the prompt and the passages; a judge-only item's own history. The judge, the
+    # review page, re-judges and exports read a question's history from here only.
+    history = models.JSONField(default=list, blank=True)
     retrieval_query = models.TextField(blank=True)
     provider = models.CharField(max_length=16)
     model = models.CharField(max_length=200, blank=True)

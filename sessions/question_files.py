@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 
 class QuestionFileError(ValueError):
     pass
@@ -128,8 +130,6 @@ def _parse_json(data: bytes) -> list[ConversationInput]:
 
 
 def _parse_xlsx(data: bytes) -> list[ConversationInput]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file

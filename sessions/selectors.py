@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -10,12 +11,30 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.models import Team
 from accounts.selectors import scope_to_user
+from corpora.models import Corpus, Document
+from judging.models import Judgment, Override, RobustnessProbe
+from judging.robustness import RobustnessSummary
+from judging.scoring import MeanSummary, mean_with_count
+from judging.selectors import EffectiveRating, judgment_effective, judgments_prefetched, rubric_spec
 from sessions.models import Answer, Conversation, EvaluationSession, Question, RetrievedPassage
+from sessions.scores import SessionScores, session_robustness, session_scores, stored_mean
 
 
 def sessions_for_user(*, user) -> QuerySet[EvaluationSession]:
     return scope_to_user(EvaluationSession.objects.select_related("corpus", "team", "rubric"), user=user)
+
+
+def dashboard_summary(*, team: Team) -> dict:
+    return {
+        "corpora": Corpus.objects.filter(team=team).count(),
+        "documents": Document.objects.filter(corpus__team=team).count(),
+        "sessions": EvaluationSession.objects.filter(team=team).count(),
+        "recent_sessions": list(
+            EvaluationSession.objects.filter(team=team).select_related("corpus").order_by("-created_at")[:8]
+        ),
+    }
 
 
 @dataclass
@@ -41,8 +60,6 @@ def session_has_pending_work(*, session_id: int) -> bool:
     after a few runs on a worker's persistent connection) rather than an ORM query that
     costs more to compile than to run.
     """
-    from judging.models import Judgment
-
     with connection.cursor() as cursor:
         cursor.execute(
             _pending_work_sql(),
@@ -53,8 +70,6 @@ def session_has_pending_work(*, session_id: int) -> bool:
 
 @functools.cache
 def _pending_work_sql() -> str:
-    from judging.models import Judgment, RobustnessProbe
-
     return _PENDING_WORK_SQL.format(
         question=Question._meta.db_table,
         answer=Answer._meta.db_table,
@@ -87,8 +102,6 @@ _PENDING_WORK_SQL = """
 
 
 def session_progress(*, session: EvaluationSession) -> Progress:
-    from judging.models import Judgment
-
     questions = Question.objects.filter(session=session).count()
     answers = Answer.objects.filter(question__session=session).values("question_id", "status", "attempt")
     latest: dict[int, tuple[int, str]] = {}
@@ -122,13 +135,39 @@ def session_progress(*, session: EvaluationSession) -> Progress:
     )
 
 
+def session_list_rows(
+    *, sessions: Iterable[EvaluationSession]
+) -> list[tuple[EvaluationSession, int, MeanSummary | None]]:
+    """(session, percent done, mean score) for a page of the session list.
+
+    Finished sessions show the summary stored when they finished (a few queries however
+    many there are); running ones, few at a time, are computed live, and so is a finished
+    session that has no stored summary (it finished before summaries were stored).
+    """
+    rows = []
+    for session in sessions:
+        if session.status == EvaluationSession.Status.DRAFT:
+            rows.append((session, 0, None))
+        elif session.is_active:
+            rows.append((session, session_progress(session=session).percent, session_scores(session=session).overall))
+        else:
+            finished = session.is_finished
+            percent = 100 if finished else session_progress(session=session).percent
+            mean = stored_mean(session=session)
+            if mean is None and finished:
+                mean = session_scores(session=session).overall
+            rows.append((session, percent, mean))
+    return rows
+
+
 @dataclass
 class TurnReport:
+    conversation: Conversation
     question: Question
     answer: Answer | None
     passages: list[RetrievedPassage] = field(default_factory=list)
-    judgments: list = field(default_factory=list)  # judging.models.Judgment with .effective / .score
-    ratings: list = field(default_factory=list)  # effective ratings of the first judgment
+    judgments: list[Judgment] = field(default_factory=list)  # each with .effective and .score set
+    ratings: list[EffectiveRating] = field(default_factory=list)  # effective ratings of the first judgment
     score: Decimal | None = None
     score_spread: tuple[Decimal, Decimal] | None = None
     unstable: bool = False
@@ -140,8 +179,8 @@ class SessionReport:
     session: EvaluationSession
     conversations: list[tuple[Conversation, list[TurnReport]]]
     totals: dict
-    scores: object  # judging.selectors.SessionScores
-    robustness: object | None
+    scores: SessionScores
+    robustness: RobustnessSummary | None
     overrides: list
 
 
@@ -151,15 +190,6 @@ UNSTABLE_SPREAD = Decimal("10.0")
 
 def session_report(*, session: EvaluationSession) -> SessionReport:
     """Everything the session page, the API results, the reports and `evaluate` show."""
-    from judging.models import Judgment, Override
-    from judging.selectors import (
-        judgment_effective,
-        judgments_prefetched,
-        rubric_spec,
-        session_robustness,
-        session_scores,
-    )
-
     spec = rubric_spec(rubric=session.rubric)
     answers_qs = Answer.objects.order_by("-attempt").prefetch_related(
         Prefetch("passages", queryset=RetrievedPassage.objects.order_by("rank")),
@@ -186,7 +216,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         for question in conversation.questions.all():
             answers = list(question.answers.all())
             answer = answers[0] if answers else None
-            turn = TurnReport(question=question, answer=answer)
+            turn = TurnReport(conversation=conversation, question=question, answer=answer)
             if answer is not None:
                 turn.passages = list(answer.passages.all())
                 turn.judgments = list(answer.judgments.all())
@@ -283,8 +313,8 @@ class SessionComparison:
     original: EvaluationSession
     rejudge: EvaluationSession
     turns: list[ComparedTurn]
-    original_mean: object  # MeanSummary
-    new_mean: object
+    original_mean: MeanSummary
+    new_mean: MeanSummary
     ratings_compared: int
     ratings_changed: int
     provenance: list[tuple[str, str, str]]  # (what, original, re-judge) where they differ
@@ -305,8 +335,6 @@ class SessionComparison:
 
 def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
     """A re-judge against the session it re-judged: scores, changed ratings, what differs."""
-    from judging.scoring import mean_with_count
-
     original = rejudge.rejudge_of
     if original is None:
         raise ValueError("not a re-judge")
@@ -360,8 +388,6 @@ def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
 
 def session_first_provenance(*, session: EvaluationSession) -> dict:
     """The provenance of the session's first judged answer (judge prompt hash, corpus version, …)."""
-    from judging.models import Judgment
-
     value = (
         Judgment.objects.filter(answer__question__session=session, status=Judgment.Status.OK)
         .order_by("pk")

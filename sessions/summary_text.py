@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
+from core.formatting import duration_ms
+from judging.models import RobustnessProbe
 from sessions.selectors import SessionReport
-
-
-def _seconds(ms: int | None) -> str:
-    return "—" if ms is None else f"{ms / 1000:.2f}s"
 
 
 def render_summary(report: SessionReport, *, width: int = 100) -> str:
@@ -21,8 +19,8 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
         f"/{s.generator_model} · judge {s.judge_provider}/{s.judge_model} · rubric {s.rubric}",
         "",
         "Totals",
-        f"  wall-clock {_seconds(t['wall_clock_ms'])} · generating {_seconds(t['generation_ms'])}"
-        f" · judging {_seconds(t['judging_ms'])}",
+        f"  wall-clock {duration_ms(t['wall_clock_ms'])} · generating {duration_ms(t['generation_ms'])}"
+        f" · judging {duration_ms(t['judging_ms'])}",
         f"  {t['questions']} questions in {t['conversations']} conversations · {t['answered']} answered"
         f" · {t['failed_answers']} failed · {t['unparseable_judgments']} unparseable verdicts"
         f" · {t['flagged_for_review']} flagged for review",
@@ -45,7 +43,8 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
                 continue
             lines.extend(textwrap.wrap(a.text, width=width, initial_indent="   A: ", subsequent_indent="      "))
             lines.append(
-                f"   response {_seconds(a.response_latency_ms)} · evaluation {_seconds(turn.evaluation_latency_ms)}"
+                f"   response {duration_ms(a.response_latency_ms)}"
+                f" · evaluation {duration_ms(turn.evaluation_latency_ms)}"
                 f" · weighted score {turn.score if turn.score is not None else '—'}"
                 + (f" (spread {turn.score_spread[0]}–{turn.score_spread[1]}, UNSTABLE)" if turn.unstable else "")
             )
@@ -79,8 +78,6 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
 
 def robustness_lines(summary) -> list[str]:
     """Per strategy: how often each expected criterion dropped; then AUROC and the worst case."""
-    from judging.probes import STRATEGY_LABELS
-
     lines = []
     for strategy in summary.strategies:
         drops = ", ".join(
@@ -88,7 +85,7 @@ def robustness_lines(summary) -> list[str]:
         )
         rate = "—" if strategy.rate is None else f"{strategy.rate:.0%}"
         lines.append(
-            f"{STRATEGY_LABELS.get(strategy.strategy, strategy.strategy):<19} {strategy.judged}/{strategy.probes} "
+            f"{RobustnessProbe.Strategy(strategy.strategy).label:<19} {strategy.judged}/{strategy.probes} "
             f"judged · all expected criteria dropped in {rate} · {drops} · mean fake score "
             f"{strategy.mean_fake_score if strategy.mean_fake_score is not None else '—'}"
         )

@@ -1,14 +1,26 @@
 """Thin Celery tasks: take ids, re-fetch, call one service."""
 
-from celery import shared_task
-from celery.signals import worker_ready
+import logging
 
+from celery import shared_task
+from celery.signals import worker_process_init, worker_ready
+from django.conf import settings
+
+from llm.embeddings import LOCAL_MODEL_NAME, get_embedder
 from sessions import services
 
 
 @shared_task(name="sessions.tasks.advance_conversation", acks_late=True, reject_on_worker_lost=True)
 def advance_conversation(conversation_id: int) -> str:
     return services.conversation_advance(conversation_id=conversation_id)
+
+
+# Named under judging so that it keeps its queue (CELERY_TASK_ROUTES: "judging.tasks.*")
+# and messages already queued under that name still find it.
+@shared_task(name="judging.tasks.run_judgment", acks_late=True, reject_on_worker_lost=True)
+def run_judgment(judgment_id: int) -> str:
+    judgment = services.judgment_run(judgment_id=judgment_id)
+    return judgment.status if judgment is not None else "busy"
 
 
 @shared_task(name="sessions.tasks.resume_interrupted", acks_late=True)
@@ -21,3 +33,18 @@ def _resume_after_worker_start(sender=None, **kwargs) -> None:
     # A worker that died mid-session left work unacknowledged; pick it up now rather
     # than after the broker's visibility timeout.
     resume_interrupted.delay()
+
+
+def _warm_up_embedder(**kwargs) -> None:
+    """Load the local embedding model (~5 s on CPU) before the first task needs it, not on
+    a session's critical path (importing this module already loaded the pipeline, the
+    judge and the LLM gateway)."""
+    try:
+        name = settings.EMBEDDING_MODEL if settings.EMBEDDING_MODEL.startswith("local:") else LOCAL_MODEL_NAME
+        get_embedder(name=name).embed(["warm-up"])
+    except Exception:  # noqa: BLE001 - a warm-up failure must not stop the worker; the first task will say why
+        logging.getLogger(__name__).warning("embedding model warm-up failed", exc_info=True)
+
+
+worker_ready.connect(_warm_up_embedder)  # thread and solo pools run tasks in this process
+worker_process_init.connect(_warm_up_embedder)  # prefork children

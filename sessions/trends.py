@@ -18,10 +18,10 @@ from django.template.loader import render_to_string
 
 from corpora.models import Corpus
 from judging.models import Judgment
-from judging.review_queue import effective_score_expression
 from judging.robustness import auroc
-from judging.selectors import stored_mean
 from sessions.models import EvaluationSession
+from sessions.review_queue import effective_score_expression
+from sessions.scores import stored_mean
 from sessions.selectors import sessions_for_user
 
 MAX_POINTS = 100

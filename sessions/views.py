@@ -13,42 +13,36 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.views import domain_error_redirect
 from judging.models import Judgment, RobustnessProbe
-from judging.probes import STRATEGY_LABELS
 from judging.selectors import (
     judgment_effective,
     judgments_prefetched,
     rubric_spec,
     rubrics_for_team,
-    session_scores,
-    stored_mean,
 )
-from judging.services import session_score_summary_store
+from llm.types import Provider
 from sessions.forms import SessionCreateForm, SessionListFilterForm
 from sessions.listing import SORTS as LIST_SORTS
 from sessions.listing import SessionFilters, session_filter_choices, sessions_list
 from sessions.models import EvaluationSession
-from sessions.selectors import session_comparison, session_progress, session_report, sessions_for_user
-from sessions.services import session_cancel, session_create, session_rejudge, session_resume, session_start
+from sessions.selectors import (
+    dashboard_summary,
+    session_comparison,
+    session_list_rows,
+    session_progress,
+    session_report,
+    sessions_for_user,
+)
+from sessions.services import (
+    session_cancel,
+    session_create,
+    session_rejudge,
+    session_resume,
+    session_start,
+)
 
 SESSIONS_PER_PAGE = 20
-FINISHED = (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS)
-
-
-# --- Domain errors: the one place they become pages, messages and status codes ------------
-
-
-def domain_error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    """A full error page with the domain error's status (403 not allowed, 409 conflict, 400)."""
-    return render(request, "sessions/error.html", {"error": exc, "status": exc.status_code}, status=exc.status_code)
-
-
-def domain_error_redirect(request: HttpRequest, exc: DomainError, to: str) -> HttpResponse:
-    """For buttons on a page: say what went wrong on the page the user came from."""
-    if exc.status_code == 403:
-        return domain_error_page(request, exc)
-    messages.error(request, exc.message)
-    return redirect(to)
 
 
 def session_or_404(request: HttpRequest, session_id: int) -> EvaluationSession:
@@ -60,6 +54,12 @@ def session_or_404(request: HttpRequest, session_id: int) -> EvaluationSession:
 
 
 # --- Pages -----------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    summary = dashboard_summary(team=request.team) if request.team else None
+    return render(request, "core/dashboard.html", {"summary": summary})
 
 
 @login_required
@@ -85,27 +85,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     )
     queryset = sessions_list(user=request.user, team=request.team, filters=filters)
     page = Paginator(queryset, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = []
-    for session in page:
-        if session.status == EvaluationSession.Status.DRAFT:
-            rows.append({"session": session, "percent": 0, "mean": None})
-            continue
-        if session.is_active:  # few at a time: computed live
-            rows.append(
-                {
-                    "session": session,
-                    "percent": session_progress(session=session).percent,
-                    "mean": session_scores(session=session).overall,
-                }
-            )
-        else:  # stored when the session finished and after each override
-            percent = 100 if session.status in FINISHED else session_progress(session=session).percent
-            mean = stored_mean(session=session)
-            if mean is None and session.status in FINISHED:  # finished before summaries were stored
-                session_score_summary_store(session=session)
-                session.refresh_from_db(fields=["score_summary"])
-                mean = stored_mean(session=session)
-            rows.append({"session": session, "percent": percent, "mean": mean})
+    rows = [{"session": s, "percent": percent, "mean": mean} for s, percent, mean in session_list_rows(sessions=page)]
     filtered = any(key in request.GET for key in ("q", "status", "corpus", "judge", "creator", "tag", "archived"))
     return render(
         request,
@@ -120,8 +100,16 @@ def session_new(request: HttpRequest) -> HttpResponse:
         raise Http404("You are not in a team.")
     form = SessionCreateForm(request.POST or None, request.FILES or None, team=request.team, user=request.user)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            session = session_create(team=request.team, user=request.user, **form.service_kwargs())
+            session = session_create(
+                team=request.team,
+                user=request.user,
+                corpus=data["corpus"],
+                name=data["name"],
+                conversations=data["conversations"],
+                settings=form.to_settings(),
+            )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -141,13 +129,13 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "report": report,
         "turn_scores": [turn.score for _, turns in report.conversations for turn in turns],
         "probes": _probe_rows(session) if report.robustness is not None else [],
-        "strategy_labels": STRATEGY_LABELS,
+        "strategy_labels": dict(RobustnessProbe.Strategy.choices),
         "can_review": bool(request.membership and request.membership.team_id == session.team_id)
         and request.membership.can_review,
         "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
         "xlsx_url": f"/api/v1/sessions/{session.pk}/report.xlsx",
         "rubrics": rubrics_for_team(team=session.team).order_by("-is_default", "name", "-version")
-        if session.status in FINISHED
+        if session.is_finished
         else [],
     }
     return render(request, "sessions/session_detail.html", context)
@@ -174,7 +162,7 @@ def _probe_rows(session: EvaluationSession) -> list[dict]:
         rows.append(
             {
                 "probe": probe,
-                "label": STRATEGY_LABELS.get(probe.strategy, probe.strategy),
+                "label": probe.get_strategy_display(),
                 "judgment": judgment,
                 "ratings": ratings,
                 "score": score,
@@ -235,7 +223,7 @@ def session_rejudge_view(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_or_404(request, session_id)
     detail = reverse("sessions:detail", args=[session.pk])
     provider = request.POST.get("judge_provider") or None
-    if provider not in (None, "offline", "openai"):
+    if provider not in (None, *Provider):
         messages.error(request, "Choose the offline or the OpenAI-compatible judge.")
         return redirect(detail)
     rubric = rubrics_for_team(team=session.team).filter(pk=request.POST.get("rubric") or session.rubric_id).first()

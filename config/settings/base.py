@@ -16,7 +16,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "core.admin_site.AssayAdminConfig",  # django.contrib.admin with team-scoped access
+    "accounts.admin_site.AssayAdminConfig",  # django.contrib.admin with team-scoped access
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

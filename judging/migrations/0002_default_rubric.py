@@ -1,4 +1,4 @@
-"""The default rubric of DESIGN.md §1, shared by every team."""
+"""The default rubric, shared by every team (its criteria: judging.rubric.DEFAULT_RUBRIC)."""
 
 from decimal import Decimal
 

@@ -1,11 +1,12 @@
 """Sessions and batches API: request validation and the shapes of responses.
 
-Responses built from the session report are plain dicts (`results_data`, `progress_data`),
-serialized through the read-only serializers below so the OpenAPI schema documents them.
+Responses are read from the session report's objects through ``source=`` on read-only
+serializers, which the OpenAPI schema documents.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.urls import reverse
@@ -19,9 +20,21 @@ from core.api_fields import StrictJSONMixin
 from core.api_schema import NO_NUL_PATTERN, NON_BLANK_PATTERN
 from corpora.models import Corpus
 from judging.models import Judgment
-from sessions.batches import SessionSettings
 from sessions.models import Answer, Batch, EvaluationSession
 from sessions.question_files import MAX_QUESTIONS, ConversationInput, QuestionInput
+from sessions.reports.data import ProbeResult
+from sessions.selectors import SessionReport, TurnReport, session_progress
+from sessions.session_settings import (
+    K_DEFAULT,
+    K_MAX,
+    K_MIN,
+    REPEATS_DEFAULT,
+    REPEATS_MAX,
+    REPEATS_MIN,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    SessionSettings,
+)
 
 # --- Requests --------------------------------------------------------------------------
 
@@ -33,7 +46,9 @@ class SessionSettingsSerializer(StrictJSONMixin, serializers.Serializer):
     retrieval_mode = serializers.ChoiceField(
         choices=EvaluationSession.RetrievalMode.choices, default=EvaluationSession.RetrievalMode.HYBRID
     )
-    k = serializers.IntegerField(min_value=1, max_value=50, default=5, help_text="Passages retrieved per question.")
+    k = serializers.IntegerField(
+        min_value=K_MIN, max_value=K_MAX, default=K_DEFAULT, help_text="Passages retrieved per question."
+    )
     web_search = serializers.BooleanField(default=False)
     generator_provider = serializers.ChoiceField(
         choices=PROVIDER_CHOICES,
@@ -43,7 +58,7 @@ class SessionSettingsSerializer(StrictJSONMixin, serializers.Serializer):
         help_text="Default: openai where an LLM endpoint is configured, else offline.",
     )
     generator_model = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.0)
+    temperature = serializers.FloatField(min_value=TEMPERATURE_MIN, max_value=TEMPERATURE_MAX, default=0.0)
     prompt_template = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -53,7 +68,7 @@ class SessionSettingsSerializer(StrictJSONMixin, serializers.Serializer):
     )
     judge_provider = serializers.ChoiceField(choices=PROVIDER_CHOICES, required=False, allow_null=True, default=None)
     judge_model = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    judge_repeats = serializers.IntegerField(min_value=1, max_value=10, default=1)
+    judge_repeats = serializers.IntegerField(min_value=REPEATS_MIN, max_value=REPEATS_MAX, default=REPEATS_DEFAULT)
     robustness = serializers.BooleanField(default=False, help_text="Also judge deliberately wrong answers.")
     budget_usd = serializers.DecimalField(
         max_digits=10, decimal_places=4, min_value=Decimal(0), required=False, allow_null=True, default=None
@@ -67,7 +82,13 @@ class SessionSettingsSerializer(StrictJSONMixin, serializers.Serializer):
     )
 
     def to_settings(self) -> SessionSettings:
-        d = self.validated_data
+        return self.settings_of(self.validated_data)
+
+    @staticmethod
+    def settings_of(d: dict | None) -> SessionSettings:
+        """The settings of this serializer's validated data; the defaults when none was sent."""
+        if d is None:
+            return SessionSettings()
         return SessionSettings(
             rubric_id=d["rubric"],
             retrieval_mode=d["retrieval_mode"],
@@ -76,7 +97,7 @@ class SessionSettingsSerializer(StrictJSONMixin, serializers.Serializer):
             generator_provider=d["generator_provider"],
             generator_model=d["generator_model"],
             temperature=d["temperature"],
-            prompt_template=d["prompt_template"] or None,
+            prompt_template=d["prompt_template"],
             judge_provider=d["judge_provider"],
             judge_model=d["judge_model"],
             judge_repeats=d["judge_repeats"],
@@ -177,13 +198,7 @@ class SessionCreateSerializer(StrictJSONMixin, serializers.Serializer):
         return _conversations(self.validated_data["conversations"])
 
     def to_settings(self) -> SessionSettings:
-        return _settings(self.initial_data.get("settings") if isinstance(self.initial_data, dict) else None)
-
-
-def _settings(raw) -> SessionSettings:
-    nested = SessionSettingsSerializer(data=raw or {})
-    nested.is_valid(raise_exception=True)
-    return nested.to_settings()
+        return SessionSettingsSerializer.settings_of(self.validated_data.get("settings"))
 
 
 class AnswerItemSerializer(StrictJSONMixin, serializers.Serializer):
@@ -276,7 +291,7 @@ class BatchCreateSerializer(StrictJSONMixin, serializers.Serializer):
         return items
 
     def to_settings(self) -> SessionSettings:
-        return _settings(self.initial_data.get("settings") if isinstance(self.initial_data, dict) else None)
+        return SessionSettingsSerializer.settings_of(self.validated_data.get("settings"))
 
 
 # --- Responses -------------------------------------------------------------------------
@@ -315,15 +330,12 @@ class _SessionBaseSerializer(serializers.ModelSerializer):
 
     team = serializers.IntegerField(source="team_id", read_only=True)
     corpus = serializers.IntegerField(source="corpus_id", read_only=True, allow_null=True)
-    corpus_name = serializers.SerializerMethodField()
-    rubric = serializers.CharField(source="rubric.__str__", read_only=True)
+    corpus_name = serializers.CharField(source="corpus.name", read_only=True, allow_null=True)
+    rubric = serializers.CharField(read_only=True)
     links = serializers.SerializerMethodField()
 
     HEAD = ["id", "name", "team", "corpus", "corpus_name", "status", "status_reason"]
     TAIL = ["created_at", "started_at", "finished_at", "links"]
-
-    def get_corpus_name(self, obj: EvaluationSession) -> str | None:
-        return obj.corpus.name if obj.corpus_id else None
 
     @extend_schema_field(SessionLinksSerializer)
     def get_links(self, obj: EvaluationSession) -> dict:
@@ -372,10 +384,10 @@ class SessionSettingsOutSerializer(serializers.Serializer):
 class SessionDetailSerializer(_SessionBaseSerializer):
     """A session with its settings, cost estimate and live progress (``context["progress"]``)."""
 
-    settings = serializers.SerializerMethodField()
+    settings = SessionSettingsOutSerializer(source="*", read_only=True)
     estimate = serializers.JSONField(read_only=True)
     progress = serializers.SerializerMethodField()
-    batch = serializers.SerializerMethodField()
+    batch = serializers.IntegerField(source="batch.pk", read_only=True, allow_null=True)
 
     class Meta:
         model = EvaluationSession
@@ -390,20 +402,9 @@ class SessionDetailSerializer(_SessionBaseSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(SessionSettingsOutSerializer)
-    def get_settings(self, obj: EvaluationSession) -> dict:
-        return SessionSettingsOutSerializer(obj).data
-
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, obj: EvaluationSession) -> dict:
-        from sessions.selectors import session_progress
-
-        progress = self.context.get("progress") or session_progress(session=obj)
-        return progress.to_dict()
-
-    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="The batch that made it, if any."))
-    def get_batch(self, obj: EvaluationSession) -> int | None:
-        return Batch.objects.filter(session=obj).values_list("pk", flat=True).first()
+        return ProgressSerializer(self.context.get("progress") or session_progress(session=obj)).data
 
 
 class BatchLinksSerializer(serializers.Serializer):
@@ -434,17 +435,30 @@ class BatchSerializer(serializers.ModelSerializer):
 
 
 class MeanSerializer(serializers.Serializer):
+    """A ``judging.scoring.MeanSummary``."""
+
     mean = serializers.FloatField(allow_null=True, help_text="Null when nothing was scored.")
     n_scored = serializers.IntegerField()
     n_total = serializers.IntegerField()
     n_missing = serializers.IntegerField(help_text="Judged but unparseable/failed: never counted as zero.")
-    text = serializers.CharField(help_text='E.g. "mean 81.4 over 48 of 50 judged; 2 unparseable".')
+    text = serializers.CharField(source="*", help_text='E.g. "mean 81.4 over 48 of 50 judged; 2 unparseable".')
 
 
 class CriterionMeanSerializer(MeanSerializer):
+    """A ``(criterion spec, MeanSummary)`` pair of the report's ``per_criterion``."""
+
     key = serializers.CharField()
     name = serializers.CharField()
     weight = serializers.FloatField()
+
+    def to_representation(self, instance) -> dict:
+        criterion, summary = instance
+        return {
+            "key": criterion.key,
+            "name": criterion.name,
+            "weight": float(criterion.weight),
+            **MeanSerializer(summary).data,
+        }
 
 
 class ReferenceSimilaritySerializer(serializers.Serializer):
@@ -473,8 +487,10 @@ class TotalsSerializer(serializers.Serializer):
 
 
 class PassageSerializer(serializers.Serializer):
+    """A ``RetrievedPassage``."""
+
     rank = serializers.IntegerField()
-    tag = serializers.CharField()
+    tag = serializers.CharField(source="source_tag")
     score = serializers.FloatField()
     source = serializers.CharField()
     text = serializers.CharField()
@@ -483,7 +499,9 @@ class PassageSerializer(serializers.Serializer):
 
 
 class VerdictSerializer(serializers.Serializer):
-    criterion = serializers.CharField()
+    """A ``judging.selectors.EffectiveRating``."""
+
+    criterion = serializers.CharField(source="key")
     name = serializers.CharField()
     rating = serializers.CharField(help_text="Effective rating (the latest override, else the judge's).")
     points = serializers.IntegerField()
@@ -493,47 +511,64 @@ class VerdictSerializer(serializers.Serializer):
 
 
 class JudgmentBriefSerializer(serializers.Serializer):
+    """A ``Judgment`` with ``effective`` ratings and ``score`` set by the session report."""
+
     id = serializers.IntegerField()
     repeat_index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Judgment.Status.choices)
-    weighted_score = serializers.FloatField(allow_null=True)
+    weighted_score = serializers.FloatField(source="score", allow_null=True)
     latency_ms = serializers.IntegerField(allow_null=True)
     judge_provider = serializers.CharField()
     judge_model = serializers.CharField()
     flagged_for_review = serializers.BooleanField()
     error = serializers.CharField(allow_blank=True)
-    raw_output = serializers.CharField(allow_null=True, help_text="Kept when the reply could not be parsed.")
-    verdicts = VerdictSerializer(many=True)
+    raw_output = serializers.SerializerMethodField(help_text="Kept when the reply could not be parsed.")
+    verdicts = VerdictSerializer(many=True, source="effective")
+
+    def get_raw_output(self, obj) -> str | None:
+        return obj.raw_output if obj.status != "ok" else None
 
 
 class QuestionResultSerializer(serializers.Serializer):
+    """A ``sessions.selectors.TurnReport``: its question, latest answer and judgments."""
+
     conversation = serializers.CharField()
-    conversation_position = serializers.IntegerField()
-    position = serializers.IntegerField()
-    question_id = serializers.IntegerField()
-    question = serializers.CharField()
-    reference_answer = serializers.CharField(allow_blank=True)
-    reference_similarity = serializers.FloatField(allow_null=True)
-    answer_id = serializers.IntegerField(allow_null=True)
-    answer_status = serializers.ChoiceField(choices=Answer.Status.choices, allow_null=True)
-    answer = serializers.CharField(allow_null=True)
-    answer_error = serializers.CharField(allow_blank=True)
-    attempt = serializers.IntegerField(allow_null=True)
-    provider = serializers.CharField(allow_null=True)
-    model = serializers.CharField(allow_null=True)
-    prompt = serializers.CharField(allow_null=True)
-    retrieval_query = serializers.CharField(allow_null=True)
+    conversation_position = serializers.IntegerField(source="conversation.position")
+    position = serializers.IntegerField(source="question.position")
+    question_id = serializers.IntegerField(source="question.pk")
+    question = serializers.CharField(source="question.text")
+    reference_answer = serializers.CharField(source="question.reference_answer", allow_blank=True)
+    reference_similarity = serializers.FloatField(source="answer.reference_similarity", allow_null=True)
+    answer_id = serializers.IntegerField(source="answer.pk", allow_null=True)
+    answer_status = serializers.ChoiceField(source="answer.status", choices=Answer.Status.choices, allow_null=True)
+    answer = serializers.CharField(source="answer.text", allow_null=True)
+    answer_error = serializers.CharField(source="answer.error", allow_blank=True, default="")
+    attempt = serializers.IntegerField(source="answer.attempt", allow_null=True)
+    provider = serializers.CharField(source="answer.provider", allow_null=True)
+    model = serializers.CharField(source="answer.model", allow_null=True)
+    prompt = serializers.CharField(source="answer.prompt", allow_null=True)
+    history = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(allow_blank=True), min_length=2, max_length=2),
+        source="answer.history",
+        allow_null=True,
+        help_text="The earlier turns the answer was generated with (or submitted with): [[question, answer], …].",
+    )
+    retrieval_query = serializers.CharField(source="answer.retrieval_query", allow_null=True)
     passages = PassageSerializer(many=True)
-    response_latency_ms = serializers.IntegerField(allow_null=True)
+    response_latency_ms = serializers.IntegerField(source="answer.response_latency_ms", allow_null=True)
     evaluation_latency_ms = serializers.IntegerField(allow_null=True)
-    verdicts = VerdictSerializer(many=True)
-    weighted_score = serializers.FloatField(allow_null=True, help_text="Mean over the judgments (repeats).")
+    verdicts = VerdictSerializer(many=True, source="ratings")
+    weighted_score = serializers.FloatField(
+        source="score", allow_null=True, help_text="Mean over the judgments (repeats)."
+    )
     score_spread = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     unstable = serializers.BooleanField()
     judgments = JudgmentBriefSerializer(many=True)
 
 
 class ProbeResultSerializer(serializers.Serializer):
+    """A ``sessions.reports.data.ProbeResult``."""
+
     id = serializers.IntegerField()
     strategy = serializers.CharField()
     strategy_label = serializers.CharField()
@@ -544,16 +579,18 @@ class ProbeResultSerializer(serializers.Serializer):
     fake_answer = serializers.CharField()
     judgment_id = serializers.IntegerField(allow_null=True)
     status = serializers.ChoiceField(choices=Judgment.Status.choices, allow_null=True)
-    verdicts = VerdictSerializer(many=True)
-    weighted_score = serializers.FloatField(allow_null=True)
+    verdicts = VerdictSerializer(many=True, source="ratings")
+    weighted_score = serializers.FloatField(source="score", allow_null=True)
 
 
 class OverrideSerializer(serializers.Serializer):
+    """An ``Override`` of a genuine answer's verdict."""
+
     id = serializers.IntegerField()
-    judgment = serializers.IntegerField()
-    question = serializers.CharField(allow_null=True)
-    criterion = serializers.CharField()
-    criterion_name = serializers.CharField()
+    judgment = serializers.IntegerField(source="judgment_id")
+    question = serializers.CharField(source="judgment.answer.question.text", allow_null=True)
+    criterion = serializers.CharField(source="criterion.key")
+    criterion_name = serializers.CharField(source="criterion.name")
     reviewer = serializers.CharField()
     old_rating = serializers.CharField()
     new_rating = serializers.CharField()
@@ -561,147 +598,32 @@ class OverrideSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@dataclass(frozen=True)
+class SessionResults:
+    """What the ``results/`` document is made of: the session report and its probes."""
+
+    report: SessionReport
+    probes: list[ProbeResult]
+
+    @property
+    def turns(self) -> list[TurnReport]:
+        return [turn for _, turns in self.report.conversations for turn in turns]
+
+
 class ResultsSerializer(serializers.Serializer):
-    session = serializers.IntegerField()
-    name = serializers.CharField()
-    status = serializers.ChoiceField(choices=EvaluationSession.Status.choices)
-    status_reason = serializers.CharField(allow_blank=True)
-    rubric = serializers.CharField()
-    totals = TotalsSerializer()
-    questions = QuestionResultSerializer(many=True)
-    robustness = serializers.JSONField(allow_null=True, help_text="Per strategy drops, AUROC, worst case, verdict.")
+    """A ``SessionResults``."""
+
+    session = serializers.IntegerField(source="report.session.pk")
+    name = serializers.CharField(source="report.session.name")
+    status = serializers.ChoiceField(source="report.session.status", choices=EvaluationSession.Status.choices)
+    status_reason = serializers.CharField(source="report.session.status_reason", allow_blank=True)
+    rubric = serializers.CharField(source="report.session.rubric")
+    totals = TotalsSerializer(source="report.totals")
+    questions = QuestionResultSerializer(many=True, source="turns")
+    robustness = serializers.JSONField(
+        source="report.robustness.to_dict",
+        allow_null=True,
+        help_text="Per strategy drops, AUROC, worst case, verdict.",
+    )
     probes = ProbeResultSerializer(many=True)
-    overrides = OverrideSerializer(many=True)
-
-
-def _str(value) -> str | None:
-    return None if value is None else str(value)
-
-
-def verdict_data(rating) -> dict:
-    return {
-        "criterion": rating.key,
-        "name": rating.name,
-        "rating": rating.rating,
-        "points": rating.points,
-        "rationale": rating.rationale,
-        "overridden": rating.overridden,
-        "judge_rating": rating.judge_rating,
-    }
-
-
-def _mean_data(summary) -> dict:
-    return {**summary.to_dict(), "text": str(summary)}
-
-
-def override_data(o) -> dict:
-    answer = o.judgment.answer if o.judgment.answer_id else None
-    return {
-        "id": o.pk,
-        "judgment": o.judgment_id,
-        "question": answer.question.text if answer else None,
-        "criterion": o.criterion.key,
-        "criterion_name": o.criterion.name,
-        "reviewer": str(o.reviewer),
-        "old_rating": o.old_rating,
-        "new_rating": o.new_rating,
-        "reason": o.reason,
-        "created_at": o.created_at,
-    }
-
-
-def results_data(report, probes: list) -> dict:
-    """The `results/` document from a `SessionReport` and its probe results."""
-    session = report.session
-    totals = dict(report.totals)
-    totals["mean_score"] = _mean_data(totals["mean_score"])
-    totals["per_criterion"] = [
-        {"key": c.key, "name": c.name, "weight": str(c.weight), **_mean_data(summary)}
-        for c, summary in totals["per_criterion"]
-    ]
-    questions = []
-    for conversation, turns in report.conversations:
-        for turn in turns:
-            q, a = turn.question, turn.answer
-            questions.append(
-                {
-                    "conversation": str(conversation),
-                    "conversation_position": conversation.position,
-                    "position": q.position,
-                    "question_id": q.pk,
-                    "question": q.text,
-                    "reference_answer": q.reference_answer,
-                    "reference_similarity": a.reference_similarity if a else None,
-                    "answer_id": a.pk if a else None,
-                    "answer_status": a.status if a else None,
-                    "answer": a.text if a else None,
-                    "answer_error": a.error if a else "",
-                    "attempt": a.attempt if a else None,
-                    "provider": a.provider if a else None,
-                    "model": a.model if a else None,
-                    "prompt": a.prompt if a else None,
-                    "retrieval_query": a.retrieval_query if a else None,
-                    "passages": [
-                        {
-                            "rank": p.rank,
-                            "tag": p.source_tag,
-                            "score": p.score,
-                            "source": p.source,
-                            "text": p.text,
-                            "url": p.url,
-                            "chunk_id": p.chunk_id,
-                        }
-                        for p in turn.passages
-                    ],
-                    "response_latency_ms": a.response_latency_ms if a else None,
-                    "evaluation_latency_ms": turn.evaluation_latency_ms,
-                    "verdicts": [verdict_data(r) for r in turn.ratings],
-                    "weighted_score": _str(turn.score),
-                    "score_spread": [str(v) for v in turn.score_spread] if turn.score_spread else None,
-                    "unstable": turn.unstable,
-                    "judgments": [
-                        {
-                            "id": j.pk,
-                            "repeat_index": j.repeat_index,
-                            "status": j.status,
-                            "weighted_score": _str(j.score),
-                            "latency_ms": j.latency_ms,
-                            "judge_provider": j.judge_provider,
-                            "judge_model": j.judge_model,
-                            "flagged_for_review": j.flagged_for_review,
-                            "error": j.error,
-                            "raw_output": j.raw_output if j.status != "ok" else None,
-                            "verdicts": [verdict_data(r) for r in j.effective],
-                        }
-                        for j in turn.judgments
-                    ],
-                }
-            )
-    return {
-        "session": session.pk,
-        "name": session.name,
-        "status": session.status,
-        "status_reason": session.status_reason,
-        "rubric": str(session.rubric),
-        "totals": totals,
-        "questions": questions,
-        "robustness": report.robustness.to_dict() if report.robustness is not None else None,
-        "probes": [
-            {
-                "id": p.id,
-                "strategy": p.strategy,
-                "strategy_label": p.strategy_label,
-                "origin": p.origin,
-                "expected_criteria": p.expected_criteria,
-                "question": p.question,
-                "genuine_answer_id": p.genuine_answer_id,
-                "fake_answer": p.fake_answer,
-                "judgment_id": p.judgment_id,
-                "status": p.status,
-                "verdicts": [verdict_data(r) for r in p.ratings],
-                "weighted_score": _str(p.score),
-            }
-            for p in probes
-        ],
-        "overrides": [override_data(o) for o in report.overrides],
-    }
+    overrides = OverrideSerializer(many=True, source="report.overrides")

@@ -26,10 +26,12 @@ from sessions.api.serializers import (
     SessionCreateSerializer,
     SessionDetailSerializer,
     SessionListSerializer,
-    results_data,
+    SessionResults,
 )
 from sessions.batches import BatchRequest, batch_submit, request_fingerprint, session_submit
 from sessions.models import Answer, Batch, EvaluationSession
+from sessions.reports import XLSX_CONTENT_TYPE, render_pdf, render_xlsx
+from sessions.reports.data import probe_results
 from sessions.selectors import session_progress, session_report
 from sessions.services import session_cancel, session_resume
 
@@ -170,19 +172,15 @@ class SessionViewSet(
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def results(self, request: Request, pk: str | None = None) -> Response:
-        from sessions.reports.data import probe_results
-
         session = self.get_object()
-        report = session_report(session=session)
-        return Response(ResultsSerializer(results_data(report, probe_results(session=session))).data)
+        results = SessionResults(report=session_report(session=session), probes=probe_results(session=session))
+        return Response(ResultsSerializer(results).data)
 
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF report.")},
-        description="The session report as PDF (DESIGN §1 order): totals, questions, robustness, overrides.",
+        description="The session report as PDF: totals, questions, robustness, overrides, in that order.",
     )
     def report_pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
-        from sessions.reports import render_pdf
-
         session = self.get_object()
         content = render_pdf(session_report(session=session))
         return _download(content, content_type="application/pdf", filename=_filename(session, "pdf"))
@@ -196,8 +194,6 @@ class SessionViewSet(
         description="The session report as a workbook: Summary, Questions, Passages, Robustness, Overrides.",
     )
     def report_xlsx(self, request: Request, pk: str | None = None) -> HttpResponse:
-        from sessions.reports import XLSX_CONTENT_TYPE, render_xlsx
-
         session = self.get_object()
         content = render_xlsx(session_report(session=session))
         return _download(content, content_type=XLSX_CONTENT_TYPE, filename=_filename(session, "xlsx"))

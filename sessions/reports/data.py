@@ -7,6 +7,10 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
+from core.formatting import duration_ms
+from judging.models import Judgment, RobustnessProbe
+from judging.probes import STRATEGY_LABELS
+from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
 from sessions.models import EvaluationSession
 
 
@@ -30,10 +34,6 @@ class ProbeResult:
 
 def probe_results(*, session: EvaluationSession) -> list[ProbeResult]:
     """Every probe of the session with its first judgment (effective ratings, weighted score)."""
-    from judging.models import Judgment, RobustnessProbe
-    from judging.probes import STRATEGY_LABELS
-    from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
-
     probes = list(
         RobustnessProbe.objects.filter(answer__question__session=session)
         .select_related("answer__question__conversation")
@@ -73,5 +73,4 @@ def probe_results(*, session: EvaluationSession) -> list[ProbeResult]:
     return results
 
 
-def seconds(ms: int | None) -> str:
-    return "—" if ms is None else f"{ms / 1000:.2f} s"
+seconds = duration_ms  # the one duration format (core.formatting)

@@ -14,6 +14,7 @@ from decimal import Decimal
 import xlsxwriter
 from django.utils import timezone
 
+from judging.probes import STRATEGY_LABELS
 from sessions.reports.data import probe_results
 from sessions.selectors import SessionReport
 
@@ -172,8 +173,6 @@ def _passages(workbook, report: SessionReport) -> None:
 
 
 def _robustness(workbook, report: SessionReport) -> None:
-    from judging.probes import STRATEGY_LABELS
-
     summary = report.robustness
     header = ["Strategy", "Probes", "Judged", "All expected dropped", "Rate", "Criteria dropped", "Mean fake score"]
     sheet = _Sheet(workbook, "Robustness", header, widths={0: 22, 5: 50, 7: 60})

@@ -15,6 +15,8 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from core.formatting import duration_ms
+
 register = template.Library()
 
 # What sanitized Markdown may contain. No script/style/iframe/img/forms, no on* or style
@@ -47,22 +49,7 @@ def markdown_safe(text: str | None) -> SafeString:
     return mark_safe(sanitize_markdown(text or ""))  # noqa: S308 - sanitized by nh3 just above
 
 
-@register.filter
-def duration_ms(value: int | float | None) -> str:
-    """1234 → "1.23 s", 95000 → "1 min 35 s", None → "—"."""
-    if value is None or value == "":
-        return "—"
-    ms = float(value)
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+register.filter("duration_ms", duration_ms)
 
 
 @register.filter

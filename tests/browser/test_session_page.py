@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from sessions.session_settings import SessionSettings
 from tests.browser.conftest import log_in, screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,12 +33,19 @@ def test_live_progress_report_and_keyboard_override(live_server, browser_page, t
         conversations=conversations(
             [["What is Sparse Adapter Tuning?", "How many parameters does it train?"], ["Does SAT slow inference?"]]
         ),
+        settings=SessionSettings(),
     )
     with in_process_tasks():
         session_start(session=finished)
     finished.refresh_from_db()
     assert finished.status == EvaluationSession.Status.COMPLETED
-    queued = session_create(team=team, corpus=corpus, name="Waiting", conversations=conversations([["What is SAT?"]]))
+    queued = session_create(
+        team=team,
+        corpus=corpus,
+        name="Waiting",
+        conversations=conversations([["What is SAT?"]]),
+        settings=SessionSettings(),
+    )
     session_start(session=queued)  # no worker here: it stays queued until cancelled below
 
     # Live: the page polls progress.json and follows the status without a reload.

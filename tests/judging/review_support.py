@@ -6,6 +6,7 @@ from judging.models import CriterionVerdict, Judgment, RobustnessProbe
 from judging.scoring import weighted_score
 from judging.selectors import rubric_default, rubric_spec
 from sessions.services import session_create_judge_only
+from sessions.session_settings import SessionSettings
 
 KEYS = ("relevance", "faithfulness", "completeness", "clarity", "conciseness")
 POINTS = {"Excellent": 100, "Good": 80, "Fair": 60, "Bad": 40, "Worse": 20}
@@ -56,6 +57,7 @@ def judged(team, *, name="Review me", items, user=None):
             {"conversation": "c1", "question": q, "answer": a, "context": ["[Doc: notes.md] SAT trains 2.8M"]}
             for q, a, _ in items
         ],
+        settings=SessionSettings(),
     )
     answers = [a for q in session.questions.order_by("position") for a in q.answers.all()]
     judgments = []
@@ -78,8 +80,8 @@ def finish(session, *, corpus=None, when=None):
     """Mark a hand-judged session completed (at `when`), with its stored mean score."""
     from django.utils import timezone
 
-    from judging.services import session_score_summary_store
     from sessions.models import EvaluationSession
+    from sessions.services import session_score_summary_store
 
     fields = {"status": EvaluationSession.Status.COMPLETED, "finished_at": when or timezone.now()}
     if corpus is not None:

@@ -12,6 +12,7 @@ from judging.llm_judge import (
     verdict_json_schema,
 )
 from judging.rubric import DEFAULT_RUBRIC
+from llm.types import Passage
 
 R = DEFAULT_RUBRIC
 
@@ -21,7 +22,7 @@ def _messages(answer: str = "LoRA cuts trainable parameters 10,000 times.") -> l
         rubric=R,
         question="How much does LoRA reduce trainable parameters?",
         history=[("What is LoRA?", "A low-rank adaptation method.")],
-        context=["[PDF: lora.pdf p.1] LoRA reduces trainable parameters by 10,000 times."],
+        context=[Passage(tag="[PDF: lora.pdf p.1]", text="LoRA reduces trainable parameters by 10,000 times.")],
         answer=answer,
     )
 

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from judging.models import Judgment, Override
-from judging.review_queue import QueueFilters, review_queue
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
 from judging.services import override_create
 from sessions.models import EvaluationSession
+from sessions.review_queue import QueueFilters, review_queue
 from tests.judging.review_support import judge, judged, probe_of, ratings_of
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.urls import reverse
 from judging.models import CriterionVerdict, Judgment, Override
 from judging.selectors import rubric_default
 from sessions.services import session_create_judge_only
+from sessions.session_settings import SessionSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,7 @@ def judged_session(team, *, questions=("What does SAT train?",), status=Judgment
         items=[
             {"conversation": "c1", "question": q, "answer": f"Answer to {q}", "context": [CONTEXT]} for q in questions
         ],
+        settings=SessionSettings(),
     )
     rubric = rubric_default()
     criteria = {c.key: c for c in rubric.criteria.all()}

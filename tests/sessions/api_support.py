@@ -6,11 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from corpora.services import corpus_create, document_ingest, document_upload
+from judging.engine import JudgeOutcome
 from judging.models import Judgment
 from judging.selectors import rubric_spec
-from judging.services import JudgeOutcome, judgment_store
+from judging.services import judgment_store
 from sessions.models import Answer, EvaluationSession
-from sessions.services import session_create_judge_only
+from sessions.services import session_create_judge_only, session_finalize_if_done
+from sessions.session_settings import SessionSettings
 
 CORPUS_TEXT = """# Sparse Adapter Tuning
 
@@ -44,7 +46,7 @@ def judged_session(
             "context": ["[Doc: sat.md] SAT updates 0.8% of the weights of a pretrained model."],
         }
     ]
-    session = session_create_judge_only(team=team, user=user, name=name, items=items)
+    session = session_create_judge_only(team=team, user=user, name=name, items=items, settings=SessionSettings())
     spec = rubric_spec(rubric=session.rubric)
     labels = ratings or {c.key: "Good" for c in spec.criteria}
     for answer in Answer.objects.filter(question__session=session):
@@ -65,6 +67,9 @@ def judged_session(
             provenance={"rubric": {"name": spec.name, "version": spec.version}},
             started_at=answer.created_at,
         )
-    EvaluationSession.objects.filter(pk=session.pk).update(status=EvaluationSession.Status.COMPLETED)
+    # Finished the way a running session finishes: status, locked rubric, stored summary.
+    EvaluationSession.objects.filter(pk=session.pk).update(status=EvaluationSession.Status.RUNNING)
+    session_finalize_if_done(session_id=session.pk)
     session.refresh_from_db()
+    assert session.status == EvaluationSession.Status.COMPLETED
     return session

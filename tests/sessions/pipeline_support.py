@@ -8,6 +8,7 @@ from pathlib import Path
 from corpora.services import corpus_create, document_ingest, document_upload
 from sessions.models import EvaluationSession
 from sessions.question_files import ConversationInput, QuestionInput
+from sessions.session_settings import SessionSettings
 
 CORPUS_TEXT = """# Sparse Adapter Tuning
 
@@ -48,8 +49,11 @@ def make_session(team, corpus, spec: list[list[str]], **settings) -> EvaluationS
     generator and judge unless ``settings`` say otherwise."""
     from sessions.services import session_create
 
-    settings = {"name": "test", "generator_provider": "offline", "judge_provider": "offline", **settings}
-    return session_create(team=team, corpus=corpus, conversations=conversations(spec), **settings)
+    name = settings.pop("name", "test")
+    settings = {"generator_provider": "offline", "judge_provider": "offline", **settings}
+    return session_create(
+        team=team, corpus=corpus, name=name, conversations=conversations(spec), settings=SessionSettings(**settings)
+    )
 
 
 def wait_for_session(session: EvaluationSession, *, timeout: float = 120.0) -> EvaluationSession:

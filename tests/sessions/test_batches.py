@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from core.runmode import in_process_tasks
 from sessions import batches
 from sessions.batches import BatchRequest, batch_submit, request_fingerprint
-from sessions.models import Batch, EvaluationSession, Question
+from sessions.models import Answer, Batch, EvaluationSession
 from tests.sessions.api_support import make_corpus
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +64,8 @@ def test_judge_only_batch_completes_with_weighted_scores(team, member) -> None:
     assert [q["conversation"] for q in results["questions"]] == ["sat", "sat"]
     assert all(q["weighted_score"] is not None and len(q["verdicts"]) == 5 for q in results["questions"])
     assert results["questions"][0]["passages"][0]["tag"] == "[Doc: sat.md]"
-    follow_up = Question.objects.get(session_id=detail["session"]["id"], position=1)
-    assert follow_up.given_history == [["How many weights does SAT update?", "0.8% of them."]]
+    follow_up = Answer.objects.get(question__session_id=detail["session"]["id"], question__position=1)
+    assert follow_up.history == [["How many weights does SAT update?", "0.8% of them."]]
     assert results["totals"]["mean_score"]["n_scored"] == 2
 
 

@@ -1,4 +1,4 @@
-"""The `evaluate` and `judge` commands of DESIGN.md §4, offline."""
+"""The `evaluate` and `judge` commands, offline."""
 
 import io
 import json

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from judging.selectors import session_robustness
 from sessions.models import EvaluationSession
+from sessions.scores import session_robustness
 from sessions.trends import corpus_trend
 from tests.corpora.factories import CorpusFactory
 from tests.judging.review_support import finish, judged, probe_of, ratings_of

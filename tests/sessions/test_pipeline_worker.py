@@ -7,6 +7,7 @@ import pytest
 from judging.models import Judgment
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.services import session_create, session_start
+from sessions.session_settings import SessionSettings
 from tests.sessions.pipeline_support import conversations, make_corpus, wait_for_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -20,11 +21,13 @@ def _session(team, corpus, base_url, n_conversations):
         corpus=corpus,
         name="worker",
         conversations=conversations([list(QUESTIONS) for _ in range(n_conversations)]),
-        generator_provider="openai",
-        generator_model="fake-gen",
-        llm_base_url=base_url,
-        judge_provider="openai",
-        judge_model="fake-judge",
+        settings=SessionSettings(
+            generator_provider="openai",
+            generator_model="fake-gen",
+            llm_base_url=base_url,
+            judge_provider="openai",
+            judge_model="fake-judge",
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from judging.models import Judgment
 from sessions.models import Answer, EvaluationSession
 from sessions.selectors import session_comparison
 from sessions.services import session_create, session_rejudge, session_start
+from sessions.session_settings import SessionSettings
 from tests.sessions.pipeline_support import conversations, make_corpus
 from tests.support.fake_openai import is_judge_request, verdict_responder
 
@@ -20,8 +21,7 @@ def _finished_session(team, tmp_path):
         corpus=corpus,
         name="orig",
         conversations=conversations([["How many parameters does SAT train?", "Does it slow down inference?"]]),
-        generator_provider="offline",
-        judge_provider="offline",
+        settings=SessionSettings(generator_provider="offline", judge_provider="offline"),
     )
     with in_process_tasks():
         session_start(session=session)

@@ -1,4 +1,4 @@
-"""PDF and XLSX session reports: content in DESIGN §1 order, Unicode safety, no formulas."""
+"""PDF and XLSX session reports: content in report order, Unicode safety, no formulas."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from core.errors import InvalidInput
+from judging.engine import JudgeOutcome
 from judging.models import Judgment, RobustnessProbe
 from judging.selectors import rubric_spec
-from judging.services import JudgeOutcome, judgment_store, override_create
+from judging.services import judgment_store, override_create
 from sessions.models import Answer, EvaluationSession
 from sessions.reports import pdf as pdf_module
 from sessions.reports import render_pdf, render_xlsx, write_report
 from sessions.selectors import session_report
+from sessions.session_settings import SessionSettings
 from tests.sessions.api_support import RATIONALE, judged_session
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +166,7 @@ def test_write_report_chooses_the_format_by_suffix(session, tmp_path) -> None:
 def test_reports_of_a_session_without_robustness_or_judgments(team, member) -> None:
     from sessions.services import session_create_judge_only
 
-    bare = session_create_judge_only(team=team, user=member, name="bare", items=ITEMS[:1])
+    bare = session_create_judge_only(team=team, user=member, name="bare", items=ITEMS[:1], settings=SessionSettings())
     report = session_report(session=bare)
 
     assert "3. Judge robustness" not in _pdf_text(render_pdf(report))

@@ -12,6 +12,7 @@ from judging.models import Judgment
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.selectors import session_progress
 from sessions.services import session_create, session_start
+from sessions.session_settings import SessionSettings
 from sessions.templatetags.assay_report import sanitize_markdown
 from tests.sessions.pipeline_support import conversations, make_corpus
 
@@ -119,7 +120,13 @@ def test_openai_provider_offered_only_when_configured(member_client, corpus, set
 
 
 def test_other_team_gets_404_for_session_pages(client, team, corpus, team_factory, user_factory):
-    session = session_create(team=team, corpus=corpus, name="A's", conversations=conversations([["What is SAT?"]]))
+    session = session_create(
+        team=team,
+        corpus=corpus,
+        name="A's",
+        conversations=conversations([["What is SAT?"]]),
+        settings=SessionSettings(),
+    )
     outsider = user_factory(team=team_factory("Team B"), role="admin")
     client.force_login(outsider)
     for name in ("sessions:detail", "sessions:progress"):
@@ -134,13 +141,21 @@ def test_other_team_gets_404_for_session_pages(client, team, corpus, team_factor
 def test_session_list_empty_state_and_rows(member_client, team, corpus):
     empty = member_client.get(reverse("sessions:list")).content.decode()
     assert "No evaluation sessions yet" in empty and reverse("corpora:list") in empty
-    session_create(team=team, corpus=corpus, name="Listed", conversations=conversations([["What is SAT?"]]))
+    session_create(
+        team=team,
+        corpus=corpus,
+        name="Listed",
+        conversations=conversations([["What is SAT?"]]),
+        settings=SessionSettings(),
+    )
     listed = member_client.get(reverse("sessions:list")).content.decode()
     assert "Listed" in listed and "status-draft" in listed
 
 
 def test_cancel_and_resume_buttons(member_client, team, corpus):
-    session = session_create(team=team, corpus=corpus, name="c", conversations=conversations([["What is SAT?"]]))
+    session = session_create(
+        team=team, corpus=corpus, name="c", conversations=conversations([["What is SAT?"]]), settings=SessionSettings()
+    )
     session_start(session=session)  # queued: no worker runs in this test
     page = member_client.get(session.get_absolute_url()).content.decode()
     assert reverse("sessions:cancel", args=[session.pk]) in page and 'data-active="1"' in page
@@ -170,7 +185,11 @@ def test_markdown_is_sanitized():
 
 def test_script_in_answer_and_question_never_reaches_the_page_unescaped(member_client, team, corpus):
     session = session_create(
-        team=team, corpus=corpus, name="xss", conversations=conversations([["<script>alert('q')</script>?"]])
+        team=team,
+        corpus=corpus,
+        name="xss",
+        conversations=conversations([["<script>alert('q')</script>?"]]),
+        settings=SessionSettings(),
     )
     question = session.questions.get()
     Answer.objects.create(
@@ -197,7 +216,7 @@ def test_run_session_progress_and_report(client, team, member, tmp_path):
         corpus=corpus,
         name="run",
         conversations=conversations([["What is Sparse Adapter Tuning?", "How many parameters does it train?"]]),
-        judge_repeats=1,
+        settings=SessionSettings(judge_repeats=1),
     )
     with in_process_tasks():
         session_start(session=session)
@@ -235,7 +254,7 @@ def test_report_shows_robustness_section_when_enabled(client, team, member, tmp_
         corpus=corpus,
         name="probes",
         conversations=conversations([["What learning rate does SAT use?"]]),
-        robustness=True,
+        settings=SessionSettings(robustness=True),
     )
     with in_process_tasks():
         session_start(session=session)

@@ -10,6 +10,7 @@ import pytest
 from core.runmode import in_process_tasks
 from sessions.models import Answer, RetrievedPassage
 from sessions.services import session_create, session_start
+from sessions.session_settings import SessionSettings
 from tests.sessions.pipeline_support import conversations, make_corpus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,8 +61,7 @@ def test_web_results_are_tagged_and_fused_with_corpus_passages(team, tmp_path, s
         corpus=corpus,
         name="web",
         conversations=conversations([["Where was Sparse Adapter Tuning presented?"]]),
-        web_search=True,
-        retrieval_k=4,
+        settings=SessionSettings(web_search=True, retrieval_k=4),
     )
     with in_process_tasks():
         session_start(session=session)
@@ -81,7 +81,11 @@ def test_without_a_configured_search_endpoint_the_corpus_alone_answers(team, tmp
     settings.WEB_SEARCH_URL = ""
     corpus = make_corpus(team=team, tmp_path=tmp_path)
     session = session_create(
-        team=team, corpus=corpus, name="web", conversations=conversations([["What is SAT?"]]), web_search=True
+        team=team,
+        corpus=corpus,
+        name="web",
+        conversations=conversations([["What is SAT?"]]),
+        settings=SessionSettings(web_search=True),
     )
     with in_process_tasks():
         session_start(session=session)
@@ -94,7 +98,11 @@ def test_an_unreachable_search_endpoint_does_not_fail_the_answer(team, tmp_path,
     settings.WEB_SEARCH_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
     corpus = make_corpus(team=team, tmp_path=tmp_path)
     session = session_create(
-        team=team, corpus=corpus, name="web", conversations=conversations([["What is SAT?"]]), web_search=True
+        team=team,
+        corpus=corpus,
+        name="web",
+        conversations=conversations([["What is SAT?"]]),
+        settings=SessionSettings(web_search=True),
     )
     with in_process_tasks():
         session_start(session=session)

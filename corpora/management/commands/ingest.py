@@ -8,7 +8,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import team_lookup
+from accounts.commands import team_lookup
+from config.celery_app import app
 from corpora.models import Corpus, Document
 from corpora.parsers import SUPPORTED_EXTENSIONS
 from corpora.services import corpus_create, document_add_url, document_ingest, document_upload
@@ -19,8 +20,6 @@ POLL_SECONDS = 1.0
 
 def ingest_worker_available(timeout: float = WORKER_PING_TIMEOUT) -> bool:
     """True when a Celery worker consuming the ingest queue answers within ``timeout``."""
-    from config.celery_app import app
-
     try:
         replies = app.control.inspect(timeout=timeout).active_queues() or {}
     except Exception:  # noqa: BLE001 - an unreachable broker means "no worker"

@@ -7,7 +7,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import team_lookup
+from accounts.commands import team_lookup
 from corpora.models import Corpus
 from corpora.services import corpus_reembed
 

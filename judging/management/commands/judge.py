@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
 from judging.models import Rubric
-from judging.selectors import rubric_default
-from judging.services import judge_items
+from judging.services import judge_items, rubric_default_ensure
+from llm.config import default_provider
+from llm.types import Provider
 
 
 class Command(BaseCommand):
@@ -16,12 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--input", required=True)
         parser.add_argument("--output", required=True)
         parser.add_argument("--rubric", default="", help="rubric name (default: the default rubric)")
-        parser.add_argument("--provider", choices=["offline", "openai"], default=None)
+        parser.add_argument("--provider", choices=[p.value for p in Provider], default=None)
         parser.add_argument("--model", default="")
 
     def handle(self, *args, **opts) -> None:
-        from llm.config import llm_available
-
         try:
             payload = json.loads(Path(opts["input"]).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -36,8 +35,8 @@ class Command(BaseCommand):
             if rubric is None:
                 raise CommandError(f"No rubric called {opts['rubric']!r}.")
         else:
-            rubric = rubric_default()
-        provider = opts["provider"] or ("openai" if llm_available() else "offline")
+            rubric = rubric_default_ensure()
+        provider = opts["provider"] or default_provider()
         try:
             results = judge_items(items=items, rubric=rubric, provider=provider, model=opts["model"])
         except DomainError as exc:

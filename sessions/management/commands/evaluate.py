@@ -4,15 +4,17 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import team_lookup
+from accounts.commands import team_lookup
 from core.errors import DomainError
 from core.runmode import in_process_tasks, worker_available
 from corpora.models import Corpus
-from sessions.batches import SessionSettings, settings_kwargs
+from llm.types import Provider
 from sessions.models import EvaluationSession
 from sessions.question_files import QuestionFileError, parse_question_file
+from sessions.reports import write_report
 from sessions.selectors import session_progress, session_report
 from sessions.services import session_create, session_start
+from sessions.session_settings import K_DEFAULT, REPEATS_DEFAULT, SessionSettings
 from sessions.summary_text import render_summary
 
 
@@ -26,13 +28,17 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="session name (default: the file name)")
         parser.add_argument("--robustness", action="store_true", help="probe the judge with wrong answers")
         parser.add_argument("--report", default="", help="write the report to OUT.pdf or OUT.xlsx")
-        parser.add_argument("--mode", default="hybrid", choices=["hybrid", "vector", "keyword"])
-        parser.add_argument("-k", "--k", type=int, default=5, help="passages per question")
-        parser.add_argument("--provider", choices=["offline", "openai"], help="generator provider")
-        parser.add_argument("--judge-provider", choices=["offline", "openai"])
+        parser.add_argument(
+            "--mode",
+            default=EvaluationSession.RetrievalMode.HYBRID,
+            choices=EvaluationSession.RetrievalMode.values,
+        )
+        parser.add_argument("-k", "--k", type=int, default=K_DEFAULT, help="passages per question")
+        parser.add_argument("--provider", choices=[p.value for p in Provider], help="generator provider")
+        parser.add_argument("--judge-provider", choices=[p.value for p in Provider])
         parser.add_argument("--model", default="")
         parser.add_argument("--judge-model", default="")
-        parser.add_argument("--repeats", type=int, default=1, help="judge each answer k times")
+        parser.add_argument("--repeats", type=int, default=REPEATS_DEFAULT, help="judge each answer k times")
         parser.add_argument("--budget", type=Decimal, default=None, help="stop when this many USD are spent")
         parser.add_argument("--sync", action="store_true", help="run in this process instead of on workers")
         parser.add_argument("--timeout", type=int, default=3600)
@@ -66,7 +72,7 @@ class Command(BaseCommand):
                 corpus=corpus,
                 name=opts["name"] or path.stem,
                 conversations=conversations,
-                **settings_kwargs(team=team, settings=settings),
+                settings=settings,
             )
         except (QuestionFileError, DomainError) as exc:
             raise CommandError(str(exc)) from exc
@@ -87,8 +93,6 @@ class Command(BaseCommand):
         report = session_report(session=session)
         self.stdout.write(render_summary(report))
         if report_path:
-            from sessions.reports import write_report
-
             write_report(report=report, path=report_path)
             self.stdout.write(f"Report written to {report_path}")
         if session.status not in (EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS):

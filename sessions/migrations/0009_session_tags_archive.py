@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('corpora', '0002_hnsw_indexes'),
-        ('eval_sessions', '0007_reference_similarity'),
+        ('eval_sessions', '0008_answer_history'),
         ('judging', '0002_default_rubric'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -11,17 +11,17 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from core.errors import DomainError, NotAllowed
+from core.views import domain_error_page
 from judging.forms import QueueFilterForm, RatingsForm
 from judging.models import Judgment
 from judging.probes import STRATEGY_LABELS
-from judging.review_queue import KINDS, SORTS, QueueFilters, State, judgments_for_user
-from judging.review_queue import review_queue as review_queue_select
 from judging.reviews import judgment_ratings_save
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec, rubrics_for_team
-from judging.services import rubric_create
-from sessions.models import Answer, EvaluationSession, Question
+from sessions.models import EvaluationSession
+from sessions.review_queue import KINDS, SORTS, QueueFilters, State, judgments_for_user
+from sessions.review_queue import review_queue as review_queue_select
 from sessions.selectors import sessions_for_user
-from sessions.views import domain_error_page, session_or_404
+from sessions.views import session_or_404
 
 JUDGMENTS_PER_PAGE = 50
 # Old links (``?show=attention``) keep working.
@@ -98,19 +98,6 @@ def _judgment_or_404(request: HttpRequest, judgment_id: int) -> Judgment:
         return queryset.get(pk=judgment_id)
     except Judgment.DoesNotExist as exc:
         raise Http404("No such judgment") from exc
-
-
-def _history(question: Question) -> list[tuple[str, str]]:
-    """The earlier turns of the question's conversation, as the generator saw them."""
-    if question.given_history is not None:
-        return [(q, a) for q, a in question.given_history]
-    turns = []
-    earlier = Question.objects.filter(conversation_id=question.conversation_id, position__lt=question.position)
-    for earlier_question in earlier.order_by("position").prefetch_related("answers"):
-        answers = sorted(earlier_question.answers.all(), key=lambda a: a.attempt, reverse=True)
-        text = answers[0].text if answers and answers[0].status == Answer.Status.OK else "(no answer)"
-        turns.append((earlier_question.text, text))
-    return turns
 
 
 def _neighbours(judgment: Judgment, session: EvaluationSession, user) -> tuple[int | None, int | None]:
@@ -208,7 +195,7 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
         "probe": judgment.probe,
         "question": answer.question,
         "session": session,
-        "history": _history(answer.question),
+        "history": answer.history,
         "passages": list(answer.passages.order_by("rank")),
         "items": items,
         "form": form if can_review else None,
@@ -223,52 +210,3 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
         "next_id": next_id,
     }
     return render(request, "judging/judgment.html", context, status=status)
-
-
-# --- Rubrics --------------------------------------------------------------------------------
-
-RUBRIC_FORM_ROWS = 8
-
-
-@login_required
-def rubric_list(request: HttpRequest) -> HttpResponse:
-    """The rubrics the current team can use; reviewers and admins add rubrics or versions."""
-    team = request.team
-    if team is None:
-        raise Http404("No team")
-    can_define = bool(request.membership and request.membership.can_review)
-    form_rows = [{"key": "", "name": "", "description": "", "weight": ""} for _ in range(RUBRIC_FORM_ROWS)]
-    form = {"name": "", "instructions": ""}
-    status = 200
-    if request.method == "POST":
-        if not can_define:
-            return domain_error_page(request, NotAllowed("Only reviewers and admins of the team can define rubrics."))
-        form = {"name": request.POST.get("name", "").strip(), "instructions": request.POST.get("instructions", "")}
-        criteria = []
-        for i in range(RUBRIC_FORM_ROWS):
-            row = {f: request.POST.get(f"{f}_{i}", "").strip() for f in ("key", "name", "description", "weight")}
-            form_rows[i] = row
-            if any(row.values()):
-                criteria.append(row)
-        try:
-            if not form["name"]:
-                raise ValueError("Give the rubric a name.")
-            if not criteria:
-                raise ValueError("Add at least one criterion.")
-            for row in criteria:
-                if not row["key"] or not row["weight"]:
-                    raise ValueError("Every criterion needs a key and a weight.")
-            rubric = rubric_create(team=team, name=form["name"], criteria=criteria, instructions=form["instructions"])
-        except (DomainError, ValueError) as exc:
-            messages.error(request, getattr(exc, "message", None) or str(exc))
-            status = 400
-        else:
-            messages.success(request, f"Rubric {rubric} saved; choose it when you create a session.")
-            return redirect("judging:rubrics")
-    rubrics = rubrics_for_team(team=team).order_by("team_id", "name", "-version")
-    return render(
-        request,
-        "judging/rubrics.html",
-        {"rubrics": rubrics, "can_define": can_define, "form_rows": form_rows, "form": form},
-        status=status,
-    )

@@ -1,5 +1,6 @@
 """The demo: a team and login, the sample corpus, one evaluation session end to end."""
 
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -8,6 +9,11 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import Membership
 from accounts.services import membership_grant, team_create, user_ensure
+from core.runmode import worker_available
+from scripts.make_sample_corpus import write_sample_corpus
+from sessions.models import EvaluationSession
+from sessions.selectors import session_report
+from sessions.summary_text import render_summary
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
@@ -28,11 +34,6 @@ class Command(BaseCommand):
     def handle(
         self, *args, fresh: bool = False, no_robustness: bool = False, wait_for_worker: int = 0, **options
     ) -> None:
-        from scripts.make_sample_corpus import write_sample_corpus
-        from sessions.models import EvaluationSession
-        from sessions.selectors import session_report
-        from sessions.summary_text import render_summary
-
         team = team_create(name="Demo team", slug="demo")
         user = user_ensure(username=DEMO_USER, password=DEMO_PASSWORD)
         membership_grant(team=team, user=user, role=Membership.Role.ADMIN)
@@ -47,7 +48,9 @@ class Command(BaseCommand):
 
         done = (
             EvaluationSession.objects.filter(
-                team=team, name=DEMO_SESSION, status__in=["completed", "completed_with_errors"]
+                team=team,
+                name=DEMO_SESSION,
+                status__in=[EvaluationSession.Status.COMPLETED, EvaluationSession.Status.COMPLETED_WITH_ERRORS],
             )
             .order_by("-created_at")
             .first()
@@ -64,10 +67,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo login: {DEMO_USER} / {DEMO_PASSWORD} (team {team.name})")
 
     def _wait_for_worker(self, seconds: int) -> None:
-        import time
-
-        from core.runmode import worker_available
-
         self.stdout.write(f"Waiting up to {seconds}s for the worker to start …")
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

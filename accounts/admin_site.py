@@ -15,6 +15,7 @@ class AssayAdminSite(admin.AdminSite):
     index_title = "Audit: sessions, judgments, overrides"
 
     def has_permission(self, request) -> bool:
+        # Imported here: this module is loaded from INSTALLED_APPS, before models can be imported.
         from accounts.admin_scoping import is_team_staff
 
         user = request.user
@@ -22,4 +23,4 @@ class AssayAdminSite(admin.AdminSite):
 
 
 class AssayAdminConfig(AdminConfig):
-    default_site = "core.admin_site.AssayAdminSite"
+    default_site = "accounts.admin_site.AssayAdminSite"

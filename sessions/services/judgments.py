@@ -1,0 +1,310 @@
+"""What ties an answer to its judgments: schedule them (with the robustness probes), run
+one, re-queue the unfinished, finish the session and store its score summary.
+
+The judge itself (judging.engine) knows nothing of sessions: this module gives it the
+rubric, the question, the answer's history and passages, and stores what it returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from core.locks import JUDGMENT, advisory_lock
+from judging.engine import JudgeOutcome, embed, judge_once
+from judging.models import Judgment, Override, RobustnessProbe, Rubric
+from judging.offline_judge import strip_citations
+from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION, make_probes
+from judging.selectors import rubric_spec
+from judging.services import judgment_store
+from llm import gateway
+from llm.config import llm_config
+from llm.types import LLMConfig, Passage, Provider, ProviderError
+from sessions import tasks
+from sessions.models import Answer, EvaluationSession, Question
+from sessions.scores import session_scores
+from sessions.selectors import session_has_pending_work
+
+logger = logging.getLogger(__name__)
+
+
+def _judge_config(session: EvaluationSession) -> LLMConfig:
+    return llm_config(provider=session.judge_provider, model=session.judge_model, base_url=session.llm_base_url)
+
+
+def judgments_schedule_for_answer(*, answer: Answer, passages: list[Passage] | None = None) -> list[Judgment]:
+    """Create the answer's pending judgments (k repeats) and its probes; enqueue them.
+
+    Called once per answer, inside the transaction that ends its pending state (or, for
+    answers that came with a judge-only session, the one that starts the session): nothing
+    exists for it yet, so rows are inserted at once; the unique constraints refuse a
+    second call. ``passages`` are the answer's passages when the caller has them.
+    """
+    session = answer.question.session
+    common = {
+        "rubric": session.rubric,
+        "judge_provider": session.judge_provider,
+        "judge_model": session.judge_model,
+        "temperature": session.judge_temperature,
+    }
+    judgments = Judgment.objects.bulk_create(
+        Judgment(answer=answer, repeat_index=repeat, **common) for repeat in range(session.judge_repeats)
+    )
+    if session.robustness:
+        if passages is None:
+            passages = answer_passages(answer=answer)
+        judgments += _probes_create(answer=answer, session=session, common=common, context=passages)
+    _enqueue([j.pk for j in judgments])
+    return judgments
+
+
+def _probe_seed(*, session_id: int, question_id: int) -> int:
+    digest = hashlib.sha256(f"{session_id}:{question_id}".encode()).hexdigest()
+    return int(digest[:12], 16)
+
+
+def _probes_create(
+    *, answer: Answer, session: EvaluationSession, common: dict, context: list[Passage]
+) -> list[Judgment]:
+    seed = _probe_seed(session_id=session.pk, question_id=answer.question_id)
+    drafts = make_probes(
+        question=answer.question.text,
+        genuine_answer=answer.text,
+        context=[p.text for p in context],
+        corpus_entities=None,
+        seed=seed,
+    )
+    probes = [
+        RobustnessProbe(
+            answer=answer,
+            strategy=draft.strategy,
+            origin=RobustnessProbe.Origin.RULE,
+            fake_answer=draft.fake_answer,
+            expected_criteria=list(draft.expected_criteria),
+            seed=seed,
+        )
+        for draft in drafts
+    ]
+    if session.judge_provider == Provider.OPENAI:
+        # An LLM-written fake too; its text is written when its judgment runs (no LLM call
+        # inside this transaction).
+        probes.append(
+            RobustnessProbe(
+                answer=answer,
+                strategy=LLM_FABRICATION,
+                origin=RobustnessProbe.Origin.LLM,
+                fake_answer="",
+                expected_criteria=list(LLM_FABRICATION_EXPECTED),
+                seed=seed,
+            )
+        )
+    probes = RobustnessProbe.objects.bulk_create(probes)
+    return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
+
+
+def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:
+    """Ask the judge model for a plausible wrong answer (temperature 0: as repeatable as it gets)."""
+    answer = probe.answer
+    context = "\n".join(p.render() for p in answer_passages(answer=answer))
+    result = gateway.chat_complete(
+        config=config,
+        messages=[
+            {"role": "system", "content": LLM_FAKE_INSTRUCTION},
+            {
+                "role": "user",
+                "content": f"Question:\n{answer.question.text}\n\nPassages:\n{context}\n\n"
+                f"Correct answer:\n{answer.text}\n\nWrong answer:",
+            },
+        ],
+        temperature=0.0,
+    )
+    text = result.text.strip()
+    if not text:
+        raise ProviderError("The model wrote an empty fake answer.", transient=False)
+    RobustnessProbe.objects.filter(pk=probe.pk, fake_answer="").update(fake_answer=text)
+    probe.refresh_from_db(fields=["fake_answer"])
+    return probe.fake_answer
+
+
+def _enqueue(judgment_ids: list[int]) -> None:
+    if not judgment_ids:
+        return
+    transaction.on_commit(lambda: [tasks.run_judgment.delay(pk) for pk in judgment_ids])
+
+
+def judgments_requeue_for_session(*, session: EvaluationSession) -> int:
+    """Re-queue pending judgments (after a crash or on resume); failed ones get another go."""
+    in_session = Q(answer__question__session=session) | Q(probe__answer__question__session=session)
+    Judgment.objects.filter(in_session, status=Judgment.Status.FAILED).update(status=Judgment.Status.PENDING, error="")
+    ids = list(Judgment.objects.filter(in_session, status=Judgment.Status.PENDING).values_list("pk", flat=True))
+    _enqueue(ids)
+    return len(ids)
+
+
+def judgment_run(*, judgment_id: int) -> Judgment | None:
+    """Judge and store. Guarded by status and an advisory lock: re-delivery is harmless."""
+    with advisory_lock(namespace=JUDGMENT, key=judgment_id) as acquired:
+        if not acquired:
+            return None
+        judgment = _judgment_for_run(judgment_id=judgment_id)
+        if judgment is None or judgment.status != Judgment.Status.PENDING:
+            return judgment
+        genuine = judgment.answer or judgment.probe.answer
+        question = genuine.question
+        session = question.session
+        if session.status == session.Status.CANCELLED:
+            return judgment
+        spec = rubric_spec(rubric=judgment.rubric)
+        if judgment.probe is not None and not judgment.probe.fake_answer:
+            try:
+                llm_probe_write(probe=judgment.probe, config=_judge_config(session))
+            except ProviderError as exc:
+                judgment_store(
+                    judgment=judgment,
+                    spec=spec,
+                    outcome=JudgeOutcome(status=Judgment.Status.FAILED, error=f"Writing the fake answer failed: {exc}"),
+                    provenance={},
+                    started_at=timezone.now(),
+                )
+                session_finalize_if_done(session_id=session.pk)
+                return judgment
+        answer_text = judgment.answer.text if judgment.answer else judgment.probe.fake_answer
+        started_at = timezone.now()
+        try:
+            outcome = judge_once(
+                spec=spec,
+                config=_judge_config(session),
+                question=question.text,
+                history=[(q, a) for q, a in genuine.history],
+                context=answer_passages(answer=genuine),
+                answer=answer_text,
+                temperature=judgment.temperature,
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded on the row; the session must not hang
+            logger.exception("judgment %s crashed", judgment_id)
+            outcome = JudgeOutcome(status=Judgment.Status.FAILED, error=f"Internal error in the judge: {exc!r}")
+        provenance = {
+            "rubric": {"name": spec.name, "version": spec.version, "id": judgment.rubric_id},
+            "judge": {
+                "provider": judgment.judge_provider,
+                "model": judgment.judge_model,
+                "temperature": judgment.temperature,
+            },
+            "prompt_hash": outcome.prompt_hash,
+            "response_format": outcome.response_format,
+            "retrieval": {"mode": session.retrieval_mode, "k": session.retrieval_k, "web_search": session.web_search},
+            # Judge-only sessions have no corpus: their answers came with their own context.
+            "corpus": {
+                "id": session.corpus_id,
+                "version": session.corpus.version,
+                "embedding_model": session.corpus.embedding_model,
+            }
+            if session.corpus_id
+            else None,
+        }
+        judgment_store(judgment=judgment, spec=spec, outcome=outcome, provenance=provenance, started_at=started_at)
+        if judgment.answer is not None and judgment.repeat_index == 0:
+            answer_reference_similarity_store(answer=judgment.answer)
+    session_finalize_if_done(session_id=session.pk)
+    return judgment
+
+
+def _judgment_for_run(*, judgment_id: int) -> Judgment | None:
+    """The judgment with what judging it reads, in two narrow queries (one nine-table join
+    through both the answer and the probe path cost more to plan and build than both).
+    ``get`` rather than ``first``: no ORDER BY to compile and plan."""
+    try:
+        judgment = Judgment.objects.select_related("rubric", "probe").get(pk=judgment_id)
+        genuine = Answer.objects.select_related("question__session__corpus").get(
+            pk=judgment.answer_id or judgment.probe.answer_id
+        )
+    except (Judgment.DoesNotExist, Answer.DoesNotExist):
+        return None  # deleted meanwhile (with its session): nothing to judge
+    if judgment.answer_id:
+        judgment.answer = genuine
+    else:
+        judgment.probe.answer = genuine
+    return judgment
+
+
+def answer_reference_similarity_store(*, answer: Answer) -> float | None:
+    """Store how close the answer is to the reference answer (cosine, citations ignored)."""
+    reference = (answer.question.reference_answer or "").strip()
+    if not reference or answer.reference_similarity is not None or not answer.text.strip():
+        return answer.reference_similarity
+    vectors = embed([strip_citations(answer.text), reference])
+    similarity = round(float(np.clip(vectors[0] @ vectors[1], -1.0, 1.0)), 4)
+    Answer.objects.filter(pk=answer.pk).update(reference_similarity=similarity)
+    answer.reference_similarity = similarity
+    return similarity
+
+
+def session_score_summary_store(*, session: EvaluationSession) -> None:
+    """Store the session's mean weighted score and its accounting (after finishing, overrides)."""
+    summary = session_scores(session=session).overall.to_dict()
+    EvaluationSession.objects.filter(pk=session.pk).update(score_summary=summary)
+
+
+def session_finalize_if_done(*, session_id: int) -> EvaluationSession | None:
+    """Move a running session to completed / completed with errors once nothing is left."""
+    # Cheap early exit for the common case (called after every judgment): work is left.
+    if session_has_pending_work(session_id=session_id):
+        return None
+    with transaction.atomic():
+        session = EvaluationSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or session.status not in (
+            EvaluationSession.Status.QUEUED,
+            EvaluationSession.Status.RUNNING,
+        ):
+            return session
+        latest = (
+            Answer.objects.filter(question__session=session)
+            .values("question_id")
+            .annotate(latest=Max("attempt"))
+            .values_list("question_id", "latest")
+        )
+        latest_by_question = dict(latest)
+        if len(latest_by_question) < Question.objects.filter(session=session).count():
+            return session
+        final = Answer.objects.filter(question__session=session).values_list("question_id", "attempt", "status")
+        statuses = {qid: status for qid, attempt, status in final if latest_by_question.get(qid) == attempt}
+        if any(status == Answer.Status.PENDING for status in statuses.values()):
+            return session
+        judgments = Judgment.objects.filter(answer__question__session=session) | Judgment.objects.filter(
+            probe__answer__question__session=session
+        )
+        if judgments.filter(status=Judgment.Status.PENDING).exists():
+            return session
+        failed = (
+            any(status == Answer.Status.FAILED for status in statuses.values())
+            or judgments.filter(status=Judgment.Status.FAILED).exists()
+        )
+        session.status = (
+            EvaluationSession.Status.COMPLETED_WITH_ERRORS if failed else EvaluationSession.Status.COMPLETED
+        )
+        session.finished_at = timezone.now()
+        session.save(update_fields=["status", "finished_at"])
+        Rubric.objects.filter(pk=session.rubric_id).update(locked=True)
+        session_score_summary_store(session=session)
+    return session
+
+
+def answer_passages(*, answer: Answer) -> list[Passage]:
+    """The passages the answer was given, in rank order, as the judge and the probes see them."""
+    return [Passage(tag=p.source_tag, text=p.text) for p in answer.passages.all()]
+
+
+def score_summary_refresh_after_override(*, override: Override, **kwargs) -> None:
+    """Receiver of judging's ``override_created``: a finished session's stored mean follows
+    its reviewers' overrides (a running session's mean is computed live)."""
+    judgment = override.judgment
+    if judgment.answer_id is None:
+        return
+    session = judgment.answer.question.session
+    if not session.is_active:
+        session_score_summary_store(session=session)

@@ -1,0 +1,101 @@
+"""A session's life cycle: start, cancel, resume, and re-queueing after a worker died."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import Conflict
+from judging.models import Rubric
+from sessions import tasks
+from sessions.models import Answer, Conversation, EvaluationSession, Question
+from sessions.services.judgments import judgments_requeue_for_session, judgments_schedule_for_answer
+
+FINAL_SESSION_STATES = (
+    EvaluationSession.Status.COMPLETED,
+    EvaluationSession.Status.COMPLETED_WITH_ERRORS,
+    EvaluationSession.Status.CANCELLED,
+)
+
+
+def session_start(*, session: EvaluationSession) -> EvaluationSession:
+    with transaction.atomic():
+        session = EvaluationSession.objects.select_for_update().get(pk=session.pk)
+        if session.status != EvaluationSession.Status.DRAFT:
+            raise Conflict(f"The session is {session.get_status_display().lower()}; it cannot be started again.")
+        session.status = EvaluationSession.Status.QUEUED
+        session.save(update_fields=["status"])
+        # From now on verdicts refer to this rubric: it may not change in place any more.
+        Rubric.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
+        if session.generator_provider == EvaluationSession.Provider.PROVIDED:
+            for answer in Answer.objects.filter(question__session=session).select_related("question__session"):
+                judgments_schedule_for_answer(answer=answer)
+        _enqueue_conversations(session=session)
+    return session
+
+
+def session_cancel(*, session: EvaluationSession, reason: str = "Cancelled by a user.") -> EvaluationSession:
+    with transaction.atomic():
+        session = EvaluationSession.objects.select_for_update().get(pk=session.pk)
+        if session.status in FINAL_SESSION_STATES:
+            raise Conflict("The session has already finished.")
+        session.status = EvaluationSession.Status.CANCELLED
+        session.status_reason = reason
+        session.finished_at = timezone.now()
+        session.save(update_fields=["status", "status_reason", "finished_at"])
+    return session
+
+
+def session_resume(*, session: EvaluationSession) -> EvaluationSession:
+    """Redo only unfinished work: failed answers get a new attempt, pending work is re-queued."""
+    with transaction.atomic():
+        session = EvaluationSession.objects.select_for_update().get(pk=session.pk)
+        if session.status in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
+            raise Conflict("The session is already running.")
+        if session.status == EvaluationSession.Status.DRAFT:
+            raise Conflict("The session has not been started yet.")
+        if session.status == EvaluationSession.Status.COMPLETED:
+            # Nothing failed, nothing is pending: a resume would only re-queue finished work.
+            raise Conflict("The session completed with nothing left to redo; re-judge it or start a new session.")
+        for question in Question.objects.filter(session=session):
+            latest = question.answers.order_by("-attempt").first()
+            if latest is not None and latest.status == Answer.Status.FAILED:
+                Answer.objects.create(
+                    question=question,
+                    attempt=latest.attempt + 1,
+                    provider=session.generator_provider,
+                    model=session.generator_model,
+                )
+        session.status = EvaluationSession.Status.QUEUED
+        session.status_reason = ""
+        session.finished_at = None
+        session.save(update_fields=["status", "status_reason", "finished_at"])
+        judgments_requeue_for_session(session=session)
+        _enqueue_conversations(session=session)
+    return session
+
+
+def _enqueue_conversations(*, session: EvaluationSession) -> None:
+    ids = list(Conversation.objects.filter(session=session).values_list("pk", flat=True))
+
+    def send() -> None:
+        for conversation_id in ids:
+            tasks.advance_conversation.delay(conversation_id)
+
+    transaction.on_commit(send)
+
+
+def sessions_resume_interrupted() -> int:
+    """Re-queue the work of sessions that were running when a worker died.
+
+    Called when a worker starts; duplicates are harmless (locks and status guards).
+    """
+    count = 0
+    for session in EvaluationSession.objects.filter(
+        status__in=(EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING)
+    ):
+        with transaction.atomic():
+            _enqueue_conversations(session=session)
+            judgments_requeue_for_session(session=session)
+        count += 1
+    return count
