@@ -8,12 +8,18 @@ Rules:
   ``max_chars``; consecutive chunks of one section share about ``overlap_chars`` of
   whole sentences so that a fact on a boundary is retrievable from either side;
 - a chunk never spans two pages (PDF) or two sections (heading paths differ);
-- a row block (spreadsheet or table row) is exactly one chunk, never split or merged.
+- a row block (spreadsheet or table row) is exactly one chunk, never split or merged;
+  so is a table block (a whole table as Markdown), even past ``max_chars``: its label
+  and header come first, which is what its embedding needs to see.
 
 Source tags (``ChunkDraft.source_tag``), put before the passage in prompts:
 - PDF text and PDF table rows: ``[PDF: lora.pdf p.4]``
 - spreadsheet rows: ``[Sheet: results.xlsx/Sheet1] Row 25:``; a CSV has one sheet
-  named after the file's stem, as Excel names it: ``[Sheet: results.csv/results] Row 7:``
+  named after the file's stem, as Excel names it: ``[Sheet: results.csv/results] Row 7:``.
+  A row of a labelled table has no colon after its number, because its text opens with
+  the table's context, so that tag and text read
+  ``[Sheet: results.xlsx/Sheet1] Row 25 (Table 2: SQuAD 1.1 results, Ours): System=…``
+- whole spreadsheet tables: ``[Sheet: results.xlsx/Sheet1] Rows 3-15:``
 - fetched web pages: ``[Web: example.org]``
 - HTML files, Markdown and plain text: ``[Doc: notes.md]``
 """
@@ -26,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from corpora.parsers.base import KIND_ROW, Block, ParsedDocument
+from corpora.parsers.base import KIND_ROW, KIND_TABLE, Block, ParsedDocument
 
 DEFAULT_MAX_CHARS = 1000
 DEFAULT_OVERLAP_CHARS = 150
@@ -76,6 +82,7 @@ def chunk_document(
                     host=host,
                     locator=block.locator,
                     kind=block.kind,
+                    labelled=bool(block.context),
                 ),
             )
         )
@@ -95,7 +102,7 @@ def chunk_document(
     for block in parsed.blocks:
         if not block.text.strip():
             continue
-        if block.kind == KIND_ROW:
+        if block.kind in (KIND_ROW, KIND_TABLE):
             flush_section()
             emit(block.text.strip(), block)
             continue
@@ -113,6 +120,7 @@ def source_tag(
     host: str | None = None,
     locator: dict | None = None,
     kind: str = "text",
+    labelled: bool = False,
 ) -> str:
     """The tag that precedes a passage from this source in prompts and reports."""
     locator = locator or {}
@@ -123,7 +131,12 @@ def source_tag(
         sheet = locator.get("sheet") or "Sheet1"
         row = locator.get("row")
         tag = f"[Sheet: {name}/{sheet}]"
-        return f"{tag} Row {row}:" if row else tag
+        if kind == KIND_TABLE and locator.get("rows"):
+            first, last = locator["rows"]
+            return f"{tag} Rows {first}-{last}:"
+        if not row:
+            return tag
+        return f"{tag} Row {row}" if labelled else f"{tag} Row {row}:"
     if source_type == "web":
         return f"[Web: {host or _host_of(name)}]"
     return f"[Doc: {name}]"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
 from accounts.selectors import scope_to_user
+from core.tables import column_match, descending, row_parse, superlative, words
 from corpora.models import Chunk, Corpus, Document
+
+Key = TypeVar("Key")
 
 SEARCH_MODES = ("hybrid", "vector", "keyword")
 MAX_K = 100
@@ -31,8 +35,61 @@ class SearchHit:
     locator: dict
     score: float
     rank: int
-    vector_rank: int | None
-    keyword_rank: int | None
+    # Rank of this chunk in each ranked list that was fused (absent: not in that list).
+    # Every signal that moves a fused rank is here; there is no other.
+    ranks: dict[str, int] = field(default_factory=dict)
+    # Chunks folded into this hit because their text is nearly the same.
+    duplicates: list[int] = field(default_factory=list)
+
+    @property
+    def vector_rank(self) -> int | None:
+        return self.ranks.get(SIGNAL_VECTOR)
+
+    @property
+    def keyword_rank(self) -> int | None:
+        return self.ranks.get(SIGNAL_KEYWORD)
+
+    @property
+    def explained(self) -> list[tuple[str, int | None, float | None]]:
+        """(signal, rank, its share of the fused score) for every signal, for display."""
+        return [
+            (signal, self.ranks.get(signal), 1.0 / (RRF_K0 + self.ranks[signal]) if signal in self.ranks else None)
+            for signal in SIGNALS
+        ]
+
+
+SIGNAL_VECTOR = "vector"
+SIGNAL_KEYWORD = "keyword"
+# Rows of a candidate table ordered by the column a superlative question names.
+SIGNAL_TABLE = "table"
+SIGNALS = (SIGNAL_VECTOR, SIGNAL_KEYWORD, SIGNAL_TABLE)
+
+
+@dataclass(frozen=True)
+class Fused(Generic[Key]):
+    key: Key
+    score: float
+    ranks: dict[str, int]
+
+
+def ranks_fuse(ranked: dict[str, list[Key]], *, k0: int = RRF_K0) -> list[Fused[Key]]:
+    """Reciprocal rank fusion: score = sum over lists of 1 / (k0 + rank), best first.
+
+    ``ranked`` maps a signal name to its keys, best first. Ties keep the order of first
+    appearance (signals in the order given), so the result is deterministic. The one
+    fusion in Assay: corpus search and the web search of sessions both use it.
+    """
+    scores: dict[Key, float] = {}
+    ranks: dict[Key, dict[str, int]] = {}
+    for signal, keys in ranked.items():
+        for rank, key in enumerate(keys, start=1):
+            if signal in ranks.setdefault(key, {}):
+                continue  # a list that names a key twice counts it once, at its best rank
+            ranks[key][signal] = rank
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k0 + rank)
+    order = {key: index for index, key in enumerate(ranks)}
+    keys = sorted(scores, key=lambda key: (-scores[key], order[key]))
+    return [Fused(key=key, score=scores[key], ranks=ranks[key]) for key in keys]
 
 
 # --- querysets -----------------------------------------------------------------------
@@ -129,10 +186,13 @@ def chunks_search(
 
     ``vector``: HNSW cosine search, score = 1 - cosine distance. ``keyword``: PostgreSQL
     full text with any of the query's terms matching, score = ts_rank. ``hybrid``
-    (default): reciprocal rank fusion (k0 = 60) of about 4k candidates from each, plus a
-    third ranked list for superlative questions about a table ("which system has the best
-    Dev F1"): the rows of the candidate sheets ordered by the column the question names.
-    ``query_vector`` skips embedding the query (it must come from the corpus's model).
+    (default): reciprocal rank fusion (``ranks_fuse``) of about 4k candidates from each,
+    plus a third ranked list, ``table``, for superlative questions about a table ("which
+    system has the best Dev F1"): the row(s) of the candidate tables holding the extreme
+    value of the column the question names. Each hit reports its rank in every list
+    (``ranks``); passages that repeat a better-ranked one nearly word for word are folded
+    into it (``duplicates``). ``query_vector`` skips embedding the query (it must come
+    from the corpus's model).
     """
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
@@ -148,112 +208,109 @@ def chunks_search(
         embedder = embedder_for(name=corpus.embedding_model, dimension=corpus.embedding_dimension)
         query_vector = embedder.embed([query])[0]
 
-    if mode == "vector":
-        rows = _vector_rows(corpus=corpus, vector=query_vector, limit=k, document_ids=document_ids)
-        return [_hit(row, rank=rank, score=1.0 - row[5], vector_rank=rank) for rank, row in enumerate(rows, 1)]
-    if mode == "keyword":
-        rows = _keyword_rows(corpus=corpus, query=query, limit=k, document_ids=document_ids)
-        return [_hit(row, rank=rank, score=row[5], keyword_rank=rank) for rank, row in enumerate(rows, 1)]
-
-    candidates = max(4 * k, 20)
-    vector_rows = _vector_rows(corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids)
-    keyword_rows = (
-        _keyword_rows(corpus=corpus, query=query, limit=candidates, document_ids=document_ids) if query else []
-    )
-    table_rows = _superlative_rows(corpus=corpus, query=query, candidates=[*vector_rows, *keyword_rows])
-    fused: dict[int, dict] = {}
-    for source, rows in (("vector_rank", vector_rows), ("keyword_rank", keyword_rows), ("table_rank", table_rows)):
-        for rank, row in enumerate(rows, 1):
-            entry = fused.setdefault(row[0], {"row": row, "score": 0.0, "vector_rank": None, "keyword_rank": None})
-            if source != "table_rank":
-                entry[source] = rank
-            entry["score"] += 1.0 / (RRF_K0 + rank)
-    ordered = sorted(
-        fused.values(),
-        key=lambda e: (-e["score"], e["vector_rank"] or candidates + 1, e["keyword_rank"] or candidates + 1),
-    )
-    return [
-        _hit(
-            entry["row"],
-            rank=rank,
-            score=entry["score"],
-            vector_rank=entry["vector_rank"],
-            keyword_rank=entry["keyword_rank"],
+    candidates = max(4 * k, 20) if mode == "hybrid" else k + DUPLICATE_SLACK
+    lists: dict[str, list] = {}
+    if mode in ("vector", "hybrid"):
+        lists[SIGNAL_VECTOR] = _vector_rows(
+            corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids
         )
-        for rank, entry in enumerate(ordered[:k], 1)
-    ]
+    if mode in ("keyword", "hybrid") and query:
+        lists[SIGNAL_KEYWORD] = _keyword_rows(corpus=corpus, query=query, limit=candidates, document_ids=document_ids)
+    if mode == "hybrid":
+        lists[SIGNAL_TABLE] = _superlative_rows(
+            corpus=corpus, query=query, candidates=[row for rows in lists.values() for row in rows]
+        )
+    rows_by_id = {row[0]: row for rows in lists.values() for row in rows}
+    if mode == "hybrid":
+        fused = ranks_fuse({signal: [row[0] for row in rows] for signal, rows in lists.items()})
+        scored = [(entry.key, entry.score, entry.ranks) for entry in fused]
+    else:
+        # One list: its own score (1 - cosine distance, or ts_rank) and rank.
+        ((signal, rows),) = lists.items() if lists else ((mode, []),)
+        scored = [
+            (row[0], 1.0 - row[5] if signal == SIGNAL_VECTOR else row[5], {signal: rank})
+            for rank, row in enumerate(rows, 1)
+        ]
+    hits: list[SearchHit] = []
+    for chunk_id, score, ranks in scored:
+        row = rows_by_id[chunk_id]
+        kept = next((hit for hit in hits if _near_duplicate(hit.text, row[2])), None)
+        if kept is not None:
+            kept.duplicates.append(chunk_id)
+            continue
+        if len(hits) == k:
+            break
+        hits.append(_hit(row, rank=len(hits) + 1, score=score, ranks=ranks))
+    return hits
 
 
-_MAX_WORDS = ("best", "highest", "largest", "biggest", "most", "top", "maximum", "greatest", "strongest")
-_MIN_WORDS = ("lowest", "smallest", "fewest", "least", "minimum", "cheapest", "fastest", "worst")
-_NUMBER = re.compile(r"^[-+]?\d[\d,]*(?:\.\d+)?%?$")
+# Extra candidates fetched in single-list modes so that folding duplicates still leaves k.
+DUPLICATE_SLACK = 5
+# Word-set overlap above which two passages count as the same one (a sentence shared by
+# overlapping chunks does not; a paragraph repeated on a web page and in a paper does).
+DUPLICATE_JACCARD = 0.85
+_WORDS = re.compile(r"\w+")
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    words_a = set(_WORDS.findall(a.lower()))
+    words_b = set(_WORDS.findall(b.lower()))
+    if not words_a or not words_b:
+        return a == b
+    return len(words_a & words_b) / len(words_a | words_b) >= DUPLICATE_JACCARD
+
+
 TABLE_SCAN_LIMIT = 5000
-
-
-def _row_cells(text: str) -> dict[str, str]:
-    cells = {}
-    for part in text.split("; "):
-        name, sep, value = part.partition("=")
-        if sep:
-            cells[name.strip()] = value.strip()
-    return cells
-
-
-def _number(value: str) -> float | None:
-    value = value.strip()
-    if not _NUMBER.match(value):
-        return None
-    return float(value.rstrip("%").replace(",", ""))
+TABLES_SCANNED = 3
 
 
 def _superlative_rows(*, corpus: Corpus, query: str, candidates: list) -> list:
-    """The row(s) of the candidate sheets with the extreme value in the column the query names.
+    """For a superlative question, the row(s) holding the extreme value of the column it names.
 
-    Only for questions with a superlative ("best", "lowest", …) that name a column of a
-    candidate row; empty otherwise. Embeddings and full text cannot tell which of a
-    table's rows holds the largest number; this ranked list can.
+    Only for questions with a superlative ("best", "lowest", "fastest", …); empty
+    otherwise. For each of the first few tables that candidate rows come from, the
+    column the question names (``core.tables.column_match``) is looked up and the row(s)
+    with its extreme value are listed, table by table. Embeddings and full text cannot
+    tell which of a table's rows holds the largest number; this ranked list can.
     """
-    lowered = f" {query.lower()} "
-    words = set(re.findall(r"[a-z]+", lowered))
-    descending = bool(words.intersection(_MAX_WORDS))
-    if not descending and not words.intersection(_MIN_WORDS):
+    direction = superlative(query)
+    if direction is None:
         return []
-    column = None
-    sheets: list[tuple[int, str]] = []
+    question_words = words(query)
+    tables: list[tuple[int, dict]] = []
     for row in candidates:
         locator = row[4] or {}
-        if "row" not in locator:
-            continue
-        for name, value in _row_cells(row[2]).items():
-            if _number(value) is None:
-                continue
-            pattern = r"(?<![a-z0-9])" + re.escape(name.lower()) + r"(?![a-z0-9])"
-            if re.search(pattern, lowered) and (column is None or len(name) > len(column)):
-                column = name
-        sheet = (row[1], str(locator.get("sheet", "")))
-        if sheet not in sheets:
-            sheets.append(sheet)
-    if column is None:
-        return []
-    scored = []
-    for document_id, sheet in sheets[:3]:
-        rows = (
-            Chunk.objects.filter(corpus=corpus, document_id=document_id, locator__sheet=sheet, locator__has_key="row")
+        if "row" in locator and "table" in locator and row_parse(row[2]) is not None:
+            # The row's table: its locator without the row (sheet and table, or page and table).
+            table = (row[1], {key: value for key, value in locator.items() if key != "row"})
+            if table not in tables:
+                tables.append(table)
+    found = []
+    for document_id, table_locator in tables[:TABLES_SCANNED]:
+        rows = [
+            (row, parsed)
+            for row in Chunk.objects.filter(
+                corpus=corpus, document_id=document_id, locator__contains=table_locator, locator__has_key="row"
+            )
             .order_by("ordinal")
             .values_list("id", "document_id", "text", "source_tag", "locator")[:TABLE_SCAN_LIMIT]
-        )
-        for row in rows:
-            value = _number(_row_cells(row[2]).get(column, ""))
-            if value is not None:
-                scored.append((value, (*row, 0.0)))
-    if not scored:
-        return []
-    # Only the row(s) holding the extreme value: the runners-up are found by the other lists.
-    best = max(value for value, _ in scored) if descending else min(value for value, _ in scored)
-    return [row for value, row in scored if value == best]
+            if (parsed := row_parse(row[2])) is not None
+        ]
+        columns = list(dict.fromkeys(name for _, parsed in rows for name in list(parsed.cells)[1:]))
+        column, _ = column_match(question_words, columns)
+        if column is None:
+            continue
+        scored = [(value, row) for row, parsed in rows if (value := parsed.number(column)) is not None]
+        if not scored:
+            continue
+        pick = max if descending(direction, column) else min
+        best = pick(value for value, _ in scored)
+        # Only the row(s) holding the extreme value: the runners-up are found by the other lists.
+        found += [(*row, 0.0) for value, row in scored if value == best]
+    return found
 
 
-def _hit(row, *, rank: int, score: float, vector_rank: int | None = None, keyword_rank: int | None = None) -> SearchHit:
+def _hit(row, *, rank: int, score: float, ranks: dict[str, int]) -> SearchHit:
     return SearchHit(
         chunk_id=row[0],
         document_id=row[1],
@@ -262,8 +319,7 @@ def _hit(row, *, rank: int, score: float, vector_rank: int | None = None, keywor
         locator=row[4] if isinstance(row[4], dict) else {},
         score=float(score),
         rank=rank,
-        vector_rank=vector_rank,
-        keyword_rank=keyword_rank,
+        ranks=dict(ranks),
     )
 
 

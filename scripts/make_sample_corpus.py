@@ -5,12 +5,14 @@
 Files (all fictional, written for this project, internally consistent):
 - sat_paper.pdf: a three-page research paper on Sparse Adapter Tuning (SAT) with a
   GLUE results table;
-- sat_results.xlsx: SQuAD results for twelve systems under a merged title row, with
-  an empty column and an empty row that ingestion must drop, plus an efficiency sheet;
+- sat_results.xlsx: three result tables stacked on one sheet without blank rows (SQuAD
+  results with a two-level header and group rows, training cost, ablations), each with
+  a merged title row and a caption row, offset from column A;
 - sat_blog.html: a blog post about using SAT in practice, with navigation, a cookie
   banner, scripts and a footer that ingestion must strip;
-- questions.json and questions.csv: four conversations of follow-up questions with
-  reference answers that the corpus supports.
+- questions.json and questions.csv: five conversations (prose, definitions, table
+  superlatives and lookups with follow-ups, one question the documents do not answer)
+  with reference answers.
 
 Output is deterministic: fixed dates and metadata, so the same bytes every run.
 """
@@ -162,36 +164,58 @@ GLUE_ROWS = [
     ["SAT (ours)", "2.8M", "90.3", "96.3", "94.8", "86.2", "91.9"],
 ]
 
-SQUAD_TITLE = "Table 2. SQuAD v1.1 results (RoBERTa-large backbone unless noted)"
-SQUAD_HEADER = ["System", "Params (M)", None, "Dev EM", "Dev F1", "Test F1"]
-# None marks the empty column; an empty row is inserted after the sixth system.
-# Params are trainable parameters in millions; "—" means no test submission.
-SQUAD_ROWS: list[list[object]] = [
-    ["Full fine-tuning", 355, None, 88.9, 94.6, 94.8],
-    ["SAT (ours)", 2.8, None, 88.6, 94.4, 94.5],
-    ["SAT-Lite (ours)", 0.7, None, 87.9, 93.9, 94.0],
-    ["LoRA r=8", 0.8, None, 88.1, 94.1, 94.2],
-    ["LoRA r=64", 6.3, None, 88.4, 94.2, "—"],
-    ["Adapter (Houlsby)", 6.0, None, 88.0, 94.0, 94.1],
-    ["BitFit", 0.27, None, 85.9, 92.3, 92.5],
-    ["Prefix tuning", 0.9, None, 84.7, 91.5, "—"],
-    ["Prompt tuning", 0.1, None, 80.2, 88.0, 88.3],
-    ["IA3", 0.6, None, 86.8, 93.0, 93.2],
-    ["SAT + Full FT (Ensemble)", 357.8, None, 89.6, 95.1, 95.3],
-    ["BERT LARGE (Ensemble)", 1005, None, 85.8, 91.8, "—"],
+# The workbook's one sheet, "Results", holds three tables stacked WITHOUT blank rows
+# between them, offset to start in column B, as people lay out results next to a paper:
+# each has a title row ("Table 2", merged across the table), a header (Table 2's is two
+# levels: "Dev" over "EM" and "F1"), group label rows ("Baselines", "Ours") and a
+# caption row under it. Some numbers are stored as text and "-" marks a missing value.
+RESULTS_SHEET = "Results"
+FIRST_COLUMN = 1  # column B
+SQUAD_TITLE = "Table 2"
+SQUAD_CAPTION = "SQuAD v1.1 results (RoBERTa-large backbone unless noted; Params in millions)."
+SQUAD_UPPER = ["System", "Params (M)", "Dev", None, "Test"]
+SQUAD_LOWER = [None, None, "EM", "F1", "F1"]
+# (group label, rows); "-" means no test submission. Strings are numbers stored as text.
+SQUAD_GROUPS: list[tuple[str, list[list[object]]]] = [
+    (
+        "Baselines",
+        [
+            ["Full fine-tuning", 355, 88.9, 94.6, 94.8],
+            ["LoRA r=8", 0.8, 88.1, 94.1, "94.2"],
+            ["LoRA r=64", 6.3, 88.4, 94.2, "-"],
+            ["Adapter (Houlsby)", 6.0, 88.0, 94.0, 94.1],
+            ["BitFit", 0.27, 85.9, 92.3, "92.5"],
+            ["Prefix tuning", 0.9, 84.7, 91.5, "-"],
+            ["Prompt tuning", 0.1, 80.2, 88.0, 88.3],
+            ["IA3", 0.6, 86.8, 93.0, 93.2],
+            ["BERT LARGE (Ensemble)", 1005, 85.8, 91.8, "-"],
+        ],
+    ),
+    (
+        "Ours",
+        [
+            ["SAT", 2.8, 88.6, 94.4, "94.5"],
+            ["SAT-Lite", 0.7, 87.9, 93.9, 94.0],
+            ["SAT + Full FT (Ensemble)", 357.8, 89.6, 95.1, 95.3],
+        ],
+    ),
 ]
-EMPTY_ROW_AFTER = 6
-EFFICIENCY_HEADER = [
-    "Method",
-    "Trainable params (M)",
-    "Train memory (GB)",
-    "Train time (h)",
-    "Checkpoint (MB)",
-]
+EFFICIENCY_TITLE = "Table 3"
+EFFICIENCY_CAPTION = "Training cost on SQuAD v1.1 on one 24 GB GPU."
+EFFICIENCY_HEADER = ["Method", "Trainable params (M)", "Train memory (GB)", "Train time (h)", "Checkpoint (MB)"]
 EFFICIENCY_ROWS: list[list[object]] = [
     ["Full fine-tuning", 355, 24.1, 6.5, 1420],
     ["LoRA r=8", 0.8, 13.6, 4.9, 3.2],
-    ["SAT (ours)", 2.8, 14.2, 5.3, 11.4],
+    ["SAT", 2.8, 14.2, 5.3, 11.4],
+]
+ABLATION_TITLE = "Table 4"
+ABLATION_CAPTION = "Ablations of SAT on GLUE (dev average accuracy)."
+ABLATION_HEADER = ["Variant", "Mask", "Warmup steps", "Density", "GLUE avg"]
+ABLATION_ROWS: list[list[object]] = [
+    ["SAT (default)", "gradient", 500, "0.8%", 91.9],
+    ["Random mask", "random", 500, "0.8%", 89.4],
+    ["Short warmup", "gradient", 100, "0.8%", 91.2],
+    ["Higher density", "gradient", 500, "2%", 91.9],
 ]
 
 BLOG_HTML = """<!DOCTYPE html>
@@ -249,6 +273,8 @@ kernel support: SAT still saved memory there, but not time.</p>
 """
 
 # (conversation, question, reference answer); turns of a conversation are in order.
+# They cover prose, definitions, table superlatives and lookups (with follow-ups that say
+# "its" and "this model") and a question the documents do not answer.
 QUESTIONS: list[tuple[str, str, str]] = [
     (
         "sat-method",
@@ -273,18 +299,28 @@ QUESTIONS: list[tuple[str, str, str]] = [
     ),
     (
         "squad-table",
-        "Which system has the best Dev F1?",
-        "SAT + Full FT (Ensemble), with a Dev F1 of 95.1 (Dev EM 89.6, Test F1 95.3).",
+        "Which system has the best Dev F1 on SQuAD?",
+        "SAT + Full FT (Ensemble), with a Dev F1 of 95.1 (Table 2, row 17); full fine-tuning is next with 94.6.",
     ),
     (
         "squad-table",
-        "And the best single system with fewer than 10M trainable parameters?",
-        "SAT (ours): Dev F1 94.4 with 2.8M trainable parameters, ahead of LoRA r=64 (94.2) and LoRA r=8 (94.1).",
+        "What is its Test F1?",
+        "95.3 (SAT + Full FT (Ensemble), Table 2).",
     ),
     (
         "squad-table",
-        "Which of them have no Test F1 reported?",
-        "LoRA r=64, Prefix tuning and BERT LARGE (Ensemble) have no Test F1 reported.",
+        "What is the Dev F1 of LoRA r=8?",
+        "94.1 on SQuAD v1.1 (Dev EM 88.1, Test F1 94.2).",
+    ),
+    (
+        "training-cost",
+        "Which method trains fastest?",
+        "LoRA r=8: 4.9 hours on SQuAD v1.1 on one GPU, against 5.3 hours for SAT and 6.5 hours for full fine-tuning.",
+    ),
+    (
+        "training-cost",
+        "How much training memory does this model need?",
+        "LoRA r=8 needs 13.6 GB of training memory (Table 3).",
     ),
     (
         "practice",
@@ -294,22 +330,14 @@ QUESTIONS: list[tuple[str, str, str]] = [
     ),
     (
         "practice",
-        "Where does it fall short?",
-        "On long-document summarization (arXiv) SAT trailed full fine-tuning by 1.1 ROUGE-L, "
-        "and without sparse kernel support it saves memory but gives no training speedup. Its "
-        "500-step warmup also needs the full fine-tuning memory.",
-    ),
-    (
-        "efficiency",
         "How large is a SAT checkpoint?",
         "About 11.4 MB, because it stores only the sparse update, compared with 1,420 MB for a "
         "fully fine-tuned RoBERTa-large.",
     ),
     (
-        "efficiency",
-        "How long does training take compared to LoRA?",
-        "On SQuAD v1.1, SAT takes 5.3 hours on one GPU (including 0.2 hours of mask warmup), "
-        "against 4.9 hours for LoRA and 6.5 hours for full fine-tuning.",
+        "out-of-scope",
+        "How many attention heads does RoBERTa-large have?",
+        "The documents do not say how many attention heads RoBERTa-large has.",
     ),
 ]
 
@@ -375,38 +403,63 @@ def write_xlsx(path: Path) -> None:
     workbook.set_properties(
         {"title": "SAT results", "author": "Assay sample corpus", "created": FIXED_DATE.replace(tzinfo=None)}
     )
-    bold = workbook.add_format({"bold": True})
-    title_format = workbook.add_format({"bold": True, "font_size": 13, "align": "center"})
+    bold = workbook.add_format({"bold": True, "align": "center"})
+    title_format = workbook.add_format({"bold": True, "font_size": 13})
+    group_format = workbook.add_format({"italic": True})
+    caption_format = workbook.add_format({"italic": True, "font_size": 9})
     one_decimal = workbook.add_format({"num_format": "0.0"})
+    sheet = workbook.add_worksheet(RESULTS_SHEET)
+    first = FIRST_COLUMN
+    row = 0
 
-    squad = workbook.add_worksheet("SQuAD")
-    squad.merge_range(0, 0, 0, len(SQUAD_HEADER) - 1, SQUAD_TITLE, title_format)
-    # Row 2 (index 1) stays empty between the title and the header.
-    for column, name in enumerate(SQUAD_HEADER):
-        if name is not None:
-            squad.write(2, column, name, bold)
-    row = 3
-    for index, cells in enumerate(SQUAD_ROWS, start=1):
-        for column, value in enumerate(cells):
-            if value is None:
-                continue
-            if isinstance(value, float) and column >= 3:
-                squad.write_number(row, column, value, one_decimal)
-            else:
-                squad.write(row, column, value)
+    def title(text: str, width: int) -> None:
+        nonlocal row
+        sheet.merge_range(row, first, row, first + width - 1, text, title_format)
         row += 1
-        if index == EMPTY_ROW_AFTER:
-            row += 1  # a blank spacer row, as people leave in real sheets
-    squad.set_column(0, 0, 28)
-    squad.set_column(1, 5, 12)
 
-    efficiency = workbook.add_worksheet("Efficiency")
-    for column, name in enumerate(EFFICIENCY_HEADER):
-        efficiency.write(0, column, name, bold)
-    for row_index, cells in enumerate(EFFICIENCY_ROWS, start=1):
-        for column, value in enumerate(cells):
-            efficiency.write(row_index, column, value)
-    efficiency.set_column(0, 4, 18)
+    def line(text: str, cell_format: object) -> None:
+        nonlocal row
+        sheet.write(row, first, text, cell_format)
+        row += 1
+
+    def values(cells: list[object]) -> None:
+        nonlocal row
+        for offset, value in enumerate(cells):
+            if isinstance(value, float) and offset >= 1:
+                sheet.write_number(row, first + offset, value, one_decimal)
+            else:
+                sheet.write(row, first + offset, value)  # strings stay text, even "94.2"
+        row += 1
+
+    # Table 2: a two-level header; "System" and "Params (M)" span both header rows.
+    title(SQUAD_TITLE, 5)
+    sheet.merge_range(row, first, row + 1, first, SQUAD_UPPER[0], bold)
+    sheet.merge_range(row, first + 1, row + 1, first + 1, SQUAD_UPPER[1], bold)
+    sheet.merge_range(row, first + 2, row, first + 3, SQUAD_UPPER[2], bold)
+    sheet.write(row, first + 4, SQUAD_UPPER[4], bold)
+    for offset, name in enumerate(SQUAD_LOWER):
+        if name:
+            sheet.write(row + 1, first + offset, name, bold)
+    row += 2
+    for group, rows in SQUAD_GROUPS:
+        line(group, group_format)
+        for cells in rows:
+            values(cells)
+    line(SQUAD_CAPTION, caption_format)
+    # Table 3 and Table 4 follow at once: no blank row between the tables.
+    for table_title, caption, header, rows in (
+        (EFFICIENCY_TITLE, EFFICIENCY_CAPTION, EFFICIENCY_HEADER, EFFICIENCY_ROWS),
+        (ABLATION_TITLE, ABLATION_CAPTION, ABLATION_HEADER, ABLATION_ROWS),
+    ):
+        title(table_title, len(header))
+        for offset, name in enumerate(header):
+            sheet.write(row, first + offset, name, bold)
+        row += 1
+        for cells in rows:
+            values(cells)
+        line(caption, caption_format)
+    sheet.set_column(first, first, 28)
+    sheet.set_column(first + 1, first + 4, 14)
     workbook.close()
 
 

@@ -107,6 +107,14 @@ class SearchHitSerializer(serializers.Serializer):
     score = serializers.FloatField()
     vector_rank = serializers.IntegerField(allow_null=True)
     keyword_rank = serializers.IntegerField(allow_null=True)
+    ranks = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Rank of the hit in every ranked list that was fused (vector, keyword, table); "
+        "a list the hit is not in is absent. Nothing else moves a fused rank.",
+    )
+    duplicates = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of near-identical chunks folded into this hit."
+    )
     chunk_id = serializers.IntegerField()
     document_id = serializers.IntegerField()
     source_tag = serializers.CharField()

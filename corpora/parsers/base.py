@@ -16,6 +16,8 @@ SOURCE_TYPES = frozenset({"pdf", "xlsx", "csv", "html", "markdown", "text", "web
 # ("System=…; Dev F1=…"); the chunker keeps it whole and never merges it with others.
 KIND_TEXT = "text"
 KIND_ROW = "row"
+# A whole table as Markdown (its label line, then a pipe table): one chunk, never split.
+KIND_TABLE = "table"
 
 # Cell values that mean "nothing here" and would only add noise to a row's text.
 _NOISE = frozenset({"nan", "none", "null", "#n/a", "#value!", "#ref!", "#div/0!"})
@@ -35,6 +37,8 @@ class Block:
     locator: dict = field(default_factory=dict)
     heading_path: list[str] = field(default_factory=list)
     kind: str = KIND_TEXT
+    # A row's table context ("Table 2: SQuAD 1.1 results, Ours"); its text starts with it.
+    context: str = ""
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""PDF: one block per paragraph (page-located), ruled tables as header-tagged rows."""
+"""PDF: one block per paragraph (page-located); tables found by pdfplumber's table finder
+become row blocks and one Markdown block each, labelled with the "Table N: …" caption
+printed next to them. Text inside a table's box is not prose; everything else is."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ from pdfminer.pdfdocument import PDFPasswordIncorrect
 
 from corpora.parsers.base import (
     KIND_ROW,
+    KIND_TABLE,
+    KIND_TEXT,
     Block,
     ParsedDocument,
     ParseError,
     clean_cell,
-    row_text,
 )
+from corpora.parsers.tables import GridRow, grid_rows, segment
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ def _title(metadata_title: str, blocks: list[Block]) -> str:
     for block in blocks:
         if block.heading_path:
             return block.heading_path[0]
-        if block.kind != KIND_ROW and block.text.strip():
+        if block.kind == KIND_TEXT and block.text.strip():
             return block.text.strip().splitlines()[0][:200]
     return ""
 
@@ -112,15 +116,17 @@ def _page_blocks(page: Any, number: int, headings: list[tuple[float, str]]) -> l
                 Block(text=text, locator={"page": number}, heading_path=heading_path),
             )
         )
+    all_lines = page.extract_text_lines(strip=True)
     for table_index, table in enumerate(tables, start=1):
-        for row_index, block in enumerate(_table_rows(table, number, table_index)):
+        caption = _caption(all_lines, table.bbox)
+        for row_index, block in enumerate(_table_blocks(table, number, table_index, caption)):
             items.append((table.bbox[1] + row_index * 1e-3, len(items), block))
     items.sort(key=lambda item: (item[0], item[1]))
     blocks = [block for _, _, block in items]
     # Table rows belong to the section of the text above them.
     heading_path = [name for _, name in headings_before]
     for block in blocks:
-        if block.kind == KIND_ROW:
+        if block.kind in (KIND_ROW, KIND_TABLE):
             block.heading_path = list(heading_path)
         else:
             heading_path = block.heading_path
@@ -204,25 +210,49 @@ def _join_lines(lines: list[str]) -> str:
     return text
 
 
-def _table_rows(table: Any, page_number: int, table_index: int) -> list[Block]:
-    rows = [[clean_cell(cell) for cell in row] for row in table.extract()]
-    rows = [row for row in rows if any(row)]
-    if len(rows) < 2:
-        return []
-    header, body = rows[0], rows[1:]
+def _table_blocks(table: Any, page_number: int, table_index: int, caption: str) -> list[Block]:
+    """A PDF table's rows (with the table's caption) and the whole table as Markdown."""
+    raw = [[clean_cell(cell) for cell in row] for row in table.extract()]
+    grid = grid_rows((number, cells) for number, cells in enumerate(raw, start=1))
+    if caption:
+        # The caption found next to the table labels it, as a title row would in a sheet.
+        grid.insert(0, GridRow(number=0, cells=[caption]))
+    found, _ = segment(grid)
     blocks = []
-    for row_index, cells in enumerate(body, start=1):
-        text = row_text(header=header, cells=cells)
-        if text:
-            blocks.append(
-                Block(
-                    text=text,
-                    locator={
-                        "page": page_number,
-                        "table": table_index,
-                        "row": row_index,
-                    },
-                    kind=KIND_ROW,
+    for part in found:
+        locator = {"page": page_number, "table": table_index}
+        for row, group in part.rows:
+            text = part.row_text(row, group)
+            if text:
+                blocks.append(
+                    Block(text=text, locator={**locator, "row": row.number}, kind=KIND_ROW, context=part.context(group))
                 )
-            )
+        blocks.append(Block(text=part.markdown(with_row_numbers=False), locator=locator, kind=KIND_TABLE))
     return blocks
+
+
+def _caption(lines: list[dict], bbox: tuple[float, float, float, float]) -> str:
+    """The "Table N: …" line just below or above a table, with the lines that continue it."""
+    x0, top, x1, bottom = bbox
+    best: tuple[float, int] | None = None
+    for index, line in enumerate(lines):
+        if not _CAPTION.match(line["text"]):
+            continue
+        distance = line["top"] - bottom if line["top"] >= bottom else top - line["bottom"]
+        if -2 <= distance <= _CAPTION_DISTANCE and (best is None or distance < best[0]):
+            best = (distance, index)
+    if best is None:
+        return ""
+    index = best[1]
+    parts = [lines[index]["text"].strip()]
+    height = lines[index]["bottom"] - lines[index]["top"]
+    for line in lines[index + 1 :]:
+        if line["top"] - lines[index]["bottom"] > height * 0.8 or parts[-1].endswith("."):
+            break
+        parts.append(line["text"].strip())
+        index += 1
+    return _join_lines(parts)
+
+
+_CAPTION = re.compile(r"^\s*(?:table|tab\.)\s*\d+\s*[:.]", re.IGNORECASE)
+_CAPTION_DISTANCE = 40.0  # points (about 14 mm) between a table's edge and its caption

@@ -1,8 +1,10 @@
-"""Spreadsheets (XLSX/XLSM and CSV/TSV): every data row becomes one header-tagged block.
+"""Spreadsheets (XLSX/XLSM and CSV/TSV): the tables of each sheet, row by row and whole.
 
-A row reads ``System=BERT LARGE (Ensemble); Dev EM=85.8; Dev F1=91.8`` so that a
-retrieved row makes sense on its own. The header is the first row with at least two
-non-empty cells; title rows and merged banners above it are skipped.
+Each sheet is cut into tables (``corpora.parsers.tables``). A data row becomes one block
+that makes sense on its own, with its table's title, caption and group:
+``(Table 2: SQuAD 1.1 results, Ours): System=BERT LARGE (Ensemble); Dev EM=85.8``; each
+table also becomes one Markdown block. The document's title is the workbook's title
+property or the file name, never a cell.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ import openpyxl
 
 from corpora.parsers.base import (
     KIND_ROW,
+    KIND_TABLE,
     Block,
     ParsedDocument,
     ParseError,
     clean_cell,
     decode_text,
     megabytes,
-    row_text,
 )
+from corpora.parsers.tables import grid_rows, segment
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +41,17 @@ RATIO_CHECK_MIN_BYTES = 10 * 1024 * 1024
 MAX_ZIP_ENTRIES = 10_000
 # One block per row: a sheet larger than this is a database dump, not a corpus document.
 MAX_ROWS = 200_000
+# Workbooks up to this size are loaded whole, which is what reveals merged cells.
+FULL_LOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
 def parse_xlsx(*, path: Path, fallback_title: str = "") -> ParsedDocument:
     check_zip_bomb(path=path)
+    # Merged cells are only known outside read-only mode, which holds the whole sheet in
+    # memory; larger workbooks are streamed and upper headers are filled to the right.
+    small = path.stat().st_size <= FULL_LOAD_MAX_BYTES
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(path, read_only=not small, data_only=True)
     except Exception as exc:  # openpyxl raises KeyError, BadZipFile, XML errors, ...
         logger.info("xlsx open failed: %r", exc)
         raise ParseError(
@@ -51,13 +59,12 @@ def parse_xlsx(*, path: Path, fallback_title: str = "") -> ParsedDocument:
             ".xlsx workbook. Save it again from Excel (as .xlsx) and upload it again."
         ) from exc
     blocks: list[Block] = []
-    title = ""
     try:
+        title = str(getattr(workbook.properties, "title", "") or "").strip()
         for sheet in workbook.worksheets:
-            rows = _numbered_sheet_rows(sheet)
-            sheet_blocks, sheet_title = table_blocks(rows=rows, sheet=sheet.title)
-            blocks.extend(sheet_blocks)
-            title = title or sheet_title
+            merges = _merged_ranges(sheet)
+            rows = _numbered_sheet_rows(sheet, merges)
+            blocks.extend(table_blocks(rows=rows, sheet=sheet.title, fill_upper_headers=not merges))
             if len(blocks) > MAX_ROWS:
                 raise ParseError(
                     f"This workbook has more than {MAX_ROWS:,} rows; split it into "
@@ -108,57 +115,70 @@ def check_zip_bomb(*, path: Path) -> None:
         )
 
 
-def _numbered_sheet_rows(sheet: object) -> Iterator[tuple[int, list[object]]]:
+def _merged_ranges(sheet: object) -> list[tuple[int, int, int, int]]:
+    """(min_row, min_col, max_row, max_col) of merged cells; none in read-only mode."""
+    merged = getattr(sheet, "merged_cells", None)
+    if merged is None:
+        return []
+    return [(r.min_row, r.min_col, r.max_row, r.max_col) for r in merged.ranges]
+
+
+def _numbered_sheet_rows(sheet: object, merges: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, list[str]]]:
     # iter_rows in read-only mode skips rows missing from the XML, so the Excel row
     # number comes from the cells themselves, not from counting.
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    for min_row, min_col, max_row, max_col in merges:
+        for row in range(min_row, max_row + 1):
+            for column in range(min_col, max_col + 1):
+                spans[(row, column)] = (min_row, min_col)
+    anchors: dict[tuple[int, int], str] = {}
     for row in sheet.iter_rows():  # type: ignore[attr-defined]
         number = next((cell.row for cell in row if getattr(cell, "row", None)), None)
         if number is None:
             continue
-        yield (
-            number,
-            [clean_cell(cell.value, getattr(cell, "number_format", None)) for cell in row],
-        )
+        cells = [clean_cell(cell.value, getattr(cell, "number_format", None)) for cell in row]
+        if spans:
+            for column in range(1, len(cells) + 1):
+                anchor = spans.get((number, column))
+                if anchor is None:
+                    continue
+                if anchor == (number, column):
+                    anchors[anchor] = cells[column - 1]
+                else:
+                    # A merged cell reads as its top-left value (a spanning header or banner).
+                    cells[column - 1] = anchors.get(anchor, "")
+        yield number, cells
 
 
-def table_blocks(*, rows: Iterable[tuple[int, list[object]]], sheet: str) -> tuple[list[Block], str]:
-    """Turn numbered raw rows of one sheet into row blocks; also returns a title row's text."""
-    header: list[str] | None = None
-    title = ""
+def table_blocks(*, rows: Iterable[tuple[int, list[str]]], sheet: str, fill_upper_headers: bool = True) -> list[Block]:
+    """The blocks of one sheet: a row block per data row, then one Markdown block per table."""
+    grid = grid_rows(rows)
+    tables, loose = segment(grid, fill_upper_headers=fill_upper_headers)
     blocks: list[Block] = []
-    for number, raw in rows:
-        cells = [clean_cell(value) for value in raw]
-        filled = [cell for cell in cells if cell]
-        if not filled:
-            continue
-        if header is None:
-            if len(filled) >= 2:
-                header = cells
-            elif not title:
-                title = filled[0]
-            continue
-        if _same_row(cells, header):
-            continue  # a repeated header (e.g. a table continued after a page break)
-        text = row_text(header=header, cells=cells)
-        if text:
-            blocks.append(Block(text=text, locator={"sheet": sheet, "row": number}, kind=KIND_ROW))
-        if len(blocks) > MAX_ROWS:
-            raise ParseError(
-                f"The sheet {sheet!r} has more than {MAX_ROWS:,} rows; split it into "
-                "smaller files and upload them separately."
+    for table in tables:
+        for row, group in table.rows:
+            text = table.row_text(row, group)
+            if text:
+                locator = {"sheet": sheet, "row": row.number, "table": table.index}
+                blocks.append(Block(text=text, locator=locator, kind=KIND_ROW, context=table.context(group)))
+            if len(blocks) > MAX_ROWS:
+                raise ParseError(
+                    f"The sheet {sheet!r} has more than {MAX_ROWS:,} rows; split it into "
+                    "smaller files and upload them separately."
+                )
+        first, last = table.rows[0][0].number, table.rows[-1][0].number
+        blocks.append(
+            Block(
+                text=table.markdown(with_row_numbers=True),
+                locator={"sheet": sheet, "table": table.index, "rows": [first, last]},
+                kind=KIND_TABLE,
             )
-    if header is None and title:
+        )
+    if not tables:
         # A one-column list: no header to pair with, but the text still counts.
-        blocks.append(Block(text=title, locator={"sheet": sheet, "row": 1}, kind=KIND_ROW))
-        title = ""
-    return blocks, title
-
-
-def _same_row(cells: list[str], header: list[str]) -> bool:
-    width = max(len(cells), len(header))
-    padded_cells = cells + [""] * (width - len(cells))
-    padded_header = header + [""] * (width - len(header))
-    return padded_cells == padded_header
+        for index, value in enumerate(loose, start=1):
+            blocks.append(Block(text=value, locator={"sheet": sheet, "row": index}, kind=KIND_ROW))
+    return blocks
 
 
 def parse_csv(*, data: bytes, filename: str, delimiter: str | None = None) -> ParsedDocument:
@@ -172,13 +192,13 @@ def parse_csv(*, data: bytes, filename: str, delimiter: str | None = None) -> Pa
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         # Record n is spreadsheet row n (a header on line 1 is row 1), as Excel shows it.
-        rows = ((number, list(record)) for number, record in enumerate(reader, start=1))
-        blocks, title = table_blocks(rows=rows, sheet=sheet)
+        rows = ((number, [clean_cell(value) for value in record]) for number, record in enumerate(reader, start=1))
+        blocks = table_blocks(rows=rows, sheet=sheet)
     except csv.Error as exc:
         raise ParseError(f"This CSV file could not be read: {exc}.") from exc
     if not blocks:
         raise ParseError("This CSV file has no data rows to index.")
-    return ParsedDocument(title=title or filename, source_type="csv", blocks=blocks)
+    return ParsedDocument(title=sheet, source_type="csv", blocks=blocks)
 
 
 def _sniff_delimiter(text: str) -> str:

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.locks import CONVERSATION, advisory_lock
-from corpora.selectors import chunks_search
+from corpora.selectors import chunks_search, ranks_fuse
 from corpora.websearch import SearxngBackend, WebSearchError
 from llm import gateway
 from llm.config import call_cost, llm_config
@@ -219,15 +219,13 @@ def _fuse_web_results(*, passages: list[Hit], query: str, k: int) -> list[Hit]:
         for r in results
         if r.snippet.strip()
     ]
-    # Reciprocal rank fusion of the two ranked lists (k0 = 60).
-    fused: list[tuple[float, int, Hit]] = []
-    for ranked in (passages, web):
-        for rank, passage in enumerate(ranked, start=1):
-            fused.append((1.0 / (60 + rank), len(fused), passage))
-    fused.sort(key=lambda item: (-item[0], item[1]))
+    ranked = {"corpus": passages, "web": web}
+    fused = ranks_fuse({name: [(name, i) for i in range(len(items))] for name, items in ranked.items()})
     out = []
-    for score, _, passage in fused[:k]:
-        passage.score = round(score, 6)
+    for entry in fused[:k]:
+        name, index = entry.key
+        passage = ranked[name][index]
+        passage.score = round(entry.score, 6)
         out.append(passage)
     return out
 

@@ -75,3 +75,16 @@ def media_root(settings, tmp_path: Path) -> Path:
 def sample_files(tmp_path: Path) -> dict[str, Path]:
     paths = write_sample_corpus(tmp_path / "sample")
     return {path.name: path for path in paths}
+
+
+@pytest.fixture
+def sample_corpus(team, media_root, sample_files) -> Corpus:
+    """The sample paper, workbook and blog post, ingested into one corpus."""
+    from corpora.services import corpus_create, document_ingest, document_upload
+
+    corpus = corpus_create(team=team, name="SAT")
+    for name in ("sat_paper.pdf", "sat_results.xlsx", "sat_blog.html"):
+        document, _ = document_upload(corpus=corpus, file=sample_files[name])
+        assert document_ingest(document_id=document.pk).status == Document.Status.READY
+    corpus.refresh_from_db()
+    return corpus

@@ -166,3 +166,25 @@ def test_schema_generates_for_corpora_routes(api) -> None:
     assert response.status_code == 200
     text = response.content.decode()
     assert "/api/v1/corpora/{id}/search/" in text and "/api/v1/corpora/{id}/documents/" in text
+
+
+def _results_table(corpus) -> Document:
+    table = b"Table 1: Accuracy on the benchmark.\nModel,Accuracy\nAlpha,71.2\nBeta,83.4\nGamma,77.9\n"
+    document, _ = document_upload(corpus=corpus, file=SimpleUploadedFile("scores.csv", table))
+    return document_ingest(document_id=document.pk)
+
+
+def test_search_reports_the_rank_of_every_signal_that_moved_a_hit(api, corpus, ready_document) -> None:
+    _results_table(corpus)
+
+    response = api.get(f"/api/v1/corpora/{corpus.pk}/search/", {"q": "Which model has the highest accuracy?", "k": 5})
+
+    hits = response.json()["results"]
+    best = next(hit for hit in hits if "Model=Beta" in hit["text"])
+    assert best["text"] == "(Table 1: Accuracy on the benchmark.): Model=Beta; Accuracy=83.4"
+    assert best["ranks"]["table"] == 1  # the superlative list, shown like the others
+    for hit in hits:
+        assert set(hit["ranks"]) <= {"vector", "keyword", "table"} and hit["ranks"]
+        # Nothing but the listed ranks makes the fused score.
+        assert hit["score"] == pytest.approx(sum(1 / (60 + rank) for rank in hit["ranks"].values()))
+        assert hit["vector_rank"] == hit["ranks"].get("vector") and isinstance(hit["duplicates"], list)

@@ -203,5 +203,8 @@ def test_sample_paper_chunks_fit_the_embedding_window(tmp_path: Path) -> None:
     assert all(len(chunk.text) <= 1000 for chunk in chunks)
     assert all(chunk.source_tag == f"[PDF: sat_paper.pdf p.{chunk.locator['page']}]" for chunk in chunks)
     assert any("41% less GPU memory" in chunk.text for chunk in chunks)
-    rows = [chunk for chunk in chunks if chunk.text.startswith("Method=")]
+    rows = [chunk for chunk in chunks if "row" in chunk.locator]
     assert len(rows) == 5
+    assert all(row.text.startswith("(Table 1: GLUE dev results") and "; Method=" not in row.text for row in rows)
+    tables = [chunk for chunk in chunks if "table" in chunk.locator and "row" not in chunk.locator]
+    assert len(tables) == 1 and tables[0].text.startswith("Table 1: GLUE dev results")  # the whole table

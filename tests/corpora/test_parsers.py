@@ -159,7 +159,7 @@ def write_results_xlsx(path: Path) -> Path:
     sheet.append(["BERT LARGE (Ensemble)", 1005, None, 85.8, 91.8])  # row 4
     sheet.append([None, None, None, None, None])  # row 5: empty, dropped
     sheet.append(["Noisy", 3.0, None, 0.1 + 0.2, float("nan")])  # row 6
-    sheet.append(["Missing", None, None, "NaN", None])  # row 7
+    sheet.append(["Missing", None, None, "NaN", "-"])  # row 7: "-" is a placeholder, NaN is nothing
     other = workbook.create_sheet("Notes")
     other.append(["Key", "Value"])
     other.append(["seed", 13])
@@ -171,14 +171,18 @@ def test_xlsx_rows_read_with_header_below_title_row(tmp_path: Path) -> None:
     parsed = parse_file(path=write_results_xlsx(tmp_path / "r.xlsx"), filename="r.xlsx")
 
     assert parsed.source_type == "xlsx"
-    assert parsed.title == "Table 3: SQuAD results"
-    assert [(block.locator, block.text) for block in parsed.blocks] == [
-        ({"sheet": "Results", "row": 4}, "System=BERT LARGE (Ensemble); Params=1005; Dev EM=85.8; Dev F1=91.8"),
-        ({"sheet": "Results", "row": 6}, "System=Noisy; Params=3; Dev EM=0.3"),
-        ({"sheet": "Results", "row": 7}, "System=Missing"),
-        ({"sheet": "Notes", "row": 2}, "Key=seed; Value=13"),
+    assert parsed.title == "r"  # the file's name: a cell is a table's title, not the document's
+    context = "(Table 3: SQuAD results): "
+    assert [(block.locator, block.text) for block in parsed.blocks if block.kind == "row"] == [
+        (
+            {"sheet": "Results", "row": 4, "table": 1},
+            context + "System=BERT LARGE (Ensemble); Params=1005; Dev EM=85.8; Dev F1=91.8",
+        ),
+        ({"sheet": "Results", "row": 6, "table": 1}, context + "System=Noisy; Params=3; Dev EM=0.3"),
+        ({"sheet": "Results", "row": 7, "table": 1}, context + "System=Missing; Dev F1=-"),
+        ({"sheet": "Notes", "row": 2, "table": 1}, "Key=seed; Value=13"),
     ]
-    assert all(block.kind == "row" for block in parsed.blocks)
+    assert [block.kind for block in parsed.blocks].count("table") == 2  # one whole-table block per table
 
 
 def test_cell_values_print_naturally() -> None:
@@ -252,9 +256,9 @@ def test_csv_with_bom_and_semicolons(tmp_path: Path) -> None:
     parsed = parse_file(path=path, filename="results.csv")
 
     assert parsed.source_type == "csv"
-    assert [(block.locator, block.text) for block in parsed.blocks] == [
-        ({"sheet": "results", "row": 2}, "System=BERT; Dev EM=84.1; Dev F1=90.9"),
-        ({"sheet": "results", "row": 4}, "System=XLNet; Dev EM=89.0; Dev F1=94.5"),
+    assert [(block.locator, block.text) for block in parsed.blocks if block.kind == "row"] == [
+        ({"sheet": "results", "row": 2, "table": 1}, "System=BERT; Dev EM=84.1; Dev F1=90.9"),
+        ({"sheet": "results", "row": 4, "table": 1}, "System=XLNet; Dev EM=89.0; Dev F1=94.5"),
     ]
 
 
@@ -473,7 +477,12 @@ def test_sample_corpus_files_all_parse(sample_dir: Path) -> None:
     pages = {block.locator["page"] for block in paper.blocks}
     assert 3 <= max(pages) <= 5
     assert any(
-        block.kind == "row" and block.text.startswith("Method=SAT (ours); Params=2.8M") for block in paper.blocks
+        block.kind == "row"
+        and block.text.endswith(
+            "): Method=SAT (ours); Params=2.8M; MNLI=90.3; SST-2=96.3; QNLI=94.8; RTE=86.2; Avg=91.9"
+        )
+        and block.context.startswith("Table 1: GLUE dev results")
+        for block in paper.blocks
     )
 
     blog = parse_file(path=sample_dir / "sat_blog.html", filename="sat_blog.html")
@@ -483,23 +492,35 @@ def test_sample_corpus_files_all_parse(sample_dir: Path) -> None:
         assert noise not in blog_text
 
 
-def test_sample_workbook_best_dev_f1_row_reads_with_header(sample_dir: Path) -> None:
+def test_sample_workbook_holds_three_stacked_tables_read_with_their_own_headers(sample_dir: Path) -> None:
+    from core.tables import row_parse
+
     parsed = parse_file(path=sample_dir / "sat_results.xlsx", filename="sat_results.xlsx")
-    squad = [block for block in parsed.blocks if block.locator["sheet"] == "SQuAD"]
+    rows = [block for block in parsed.blocks if block.kind == "row"]
 
-    assert len(squad) == 12  # twelve systems; the blank spacer row is gone
-    for block in squad:
-        assert "None" not in block.text and "nan" not in block.text.lower()
-        assert "Column" not in block.text  # the empty column left no trace
-
-    def dev_f1(text: str) -> float:
-        return float(dict(pair.split("=", 1) for pair in text.split("; "))["Dev F1"])
-
-    best = max(squad, key=lambda block: dev_f1(block.text))
-    assert best.text == "System=SAT + Full FT (Ensemble); Params (M)=357.8; Dev EM=89.6; Dev F1=95.1; Test F1=95.3"
+    assert parsed.title == "SAT results"
+    assert {block.locator["table"] for block in rows} == {1, 2, 3}
+    squad = [row_parse(block.text) for block in rows if block.locator["table"] == 1]
+    assert len(squad) == 12  # twelve systems; title, header, group and caption rows are not data
+    for row in squad:
+        assert row.context.startswith("Table 2: SQuAD v1.1 results") and row.context.endswith((", Baselines", ", Ours"))
+        assert list(row.cells)[:2] == ["System", "Params (M)"] and "Dev F1" in row.cells
+    best = max(squad, key=lambda row: row.number("Dev F1"))
+    assert best.cells == {
+        "System": "SAT + Full FT (Ensemble)",
+        "Params (M)": "357.8",
+        "Dev EM": "89.6",
+        "Dev F1": "95.1",
+        "Test F1": "95.3",
+    }
+    cost = [row_parse(block.text) for block in rows if block.locator["table"] == 2]
+    assert [row.cells["Method"] for row in cost] == ["Full fine-tuning", "LoRA r=8", "SAT"]
+    assert cost[0].context == "Table 3: Training cost on SQuAD v1.1 on one 24 GB GPU."
 
     questions = json.loads((sample_dir / "questions.json").read_text(encoding="utf-8"))
-    answer = next(q["reference_answer"] for q in questions if q["question"] == "Which system has the best Dev F1?")
+    answer = next(
+        q["reference_answer"] for q in questions if q["question"].startswith("Which system has the best Dev F1")
+    )
     assert "SAT + Full FT (Ensemble)" in answer and "95.1" in answer
 
 

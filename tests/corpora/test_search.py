@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 
 from corpora.models import Corpus, Document
-from corpora.selectors import chunks_search
+from corpora.selectors import chunks_search, ranks_fuse
 from corpora.services import corpus_create, document_ingest, document_upload
-from tests.corpora.factories import media_root, sample_files  # noqa: F401 - fixtures
+from tests.corpora.factories import media_root, sample_corpus, sample_files  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
 BEST_DEV_F1_ROW = "System=SAT + Full FT (Ensemble)"
-
-
-@pytest.fixture
-def sample_corpus(team, media_root, sample_files) -> Corpus:  # noqa: F811
-    corpus = corpus_create(team=team, name="SAT")
-    for name in ("sat_paper.pdf", "sat_results.xlsx", "sat_blog.html"):
-        document, _ = document_upload(corpus=corpus, file=sample_files[name])
-        assert document_ingest(document_id=document.pk).status == Document.Status.READY
-    corpus.refresh_from_db()
-    return corpus
 
 
 def _document(corpus: Corpus, name: str) -> Document:
@@ -32,10 +22,39 @@ def test_hybrid_finds_best_dev_f1_row_in_top_3(sample_corpus) -> None:
     hits = chunks_search(corpus=sample_corpus, query="Which system has the best Dev F1?", k=3)
 
     assert len(hits) == 3
-    row = next(hit for hit in hits if hit.text.startswith(BEST_DEV_F1_ROW))
+    row = next(hit for hit in hits if BEST_DEV_F1_ROW in hit.text)
+    assert row.text.startswith("(Table 2: SQuAD v1.1 results")
     assert "Dev F1=95.1" in row.text
-    assert row.source_tag == "[Sheet: sat_results.xlsx/SQuAD] Row 15:"
-    assert row.locator == {"sheet": "SQuAD", "row": 15}
+    assert row.source_tag == "[Sheet: sat_results.xlsx/Results] Row 17"
+    assert row.locator == {"sheet": "Results", "row": 17, "table": 1}
+    # The table signal that lifted it is reported with the others, not hidden.
+    assert row.ranks["table"] == 1 and set(row.ranks) <= {"vector", "keyword", "table"}
+    assert row.score == pytest.approx(sum(1 / (60 + rank) for rank in row.ranks.values()))
+
+
+def test_ranks_fuse_is_reciprocal_rank_fusion_with_ranks_per_signal() -> None:
+    fused = ranks_fuse({"vector": ["a", "b", "c"], "keyword": ["c", "a"], "table": ["c"]})
+
+    assert [entry.key for entry in fused] == ["c", "a", "b"]
+    assert fused[0].ranks == {"vector": 3, "keyword": 1, "table": 1}
+    assert fused[0].score == pytest.approx(1 / 63 + 1 / 61 + 1 / 61)
+    assert fused[2].ranks == {"vector": 2}
+
+
+def test_near_duplicate_passages_are_folded_into_the_better_hit(sample_corpus, team, tmp_path) -> None:
+    paragraph = (
+        "Zebra notes. The zebra quagga keeps its stripes in winter, and the stripes of a quagga fade "
+        "towards the tail, which no other zebra shows."
+    )
+    for name, text in (("notes.md", paragraph), ("notes-copy.md", paragraph.replace("Zebra notes.", "Zebra notes:"))):
+        (tmp_path / name).write_text(text + "\n")
+        document, _ = document_upload(corpus=sample_corpus, file=tmp_path / name)
+        document_ingest(document_id=document.pk)
+
+    hits = chunks_search(corpus=sample_corpus, query="quagga zebra stripes", k=5)
+
+    assert sum("quagga keeps its stripes" in hit.text for hit in hits) == 1, [hit.text for hit in hits]
+    assert len(hits[0].duplicates) == 1
 
 
 def test_hybrid_finds_the_paper_passage_in_top_3(sample_corpus) -> None:

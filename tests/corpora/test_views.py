@@ -110,6 +110,10 @@ def test_search_playground_lists_ranked_hits(member_client, corpus, ready_docume
     page = response.content.decode()
     assert response.status_code == 200 and 'id="hits"' in page
     assert "[Doc: notes.md]" in page and "Reciprocal rank fusion" in page
+    # Why the hit ranks where it does: its rank in every fused list, and what each added.
+    assert '<tr data-signal="vector"><th>vector</th><td>#1' in page
+    assert '<tr data-signal="table"><th>table</th><td>—' in page
+    assert "+0.0164" in page  # 1 / (60 + 1)
 
 
 def test_add_url_queues_a_web_document(member_client, corpus) -> None:
