@@ -62,6 +62,7 @@ bench: migrate
 	$(PY) benchmarks/ingest_bench.py
 	$(PY) benchmarks/retrieval_bench.py --queries 150
 	$(PY) benchmarks/pipeline_bench.py --latency-ms 500
+	$(PY) benchmarks/report_bench.py --questions 500
 
 reset: install
 	$(MANAGE) services reset

@@ -162,7 +162,7 @@ def _redis_pid() -> int | None:
     return None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -177,7 +177,7 @@ def _redis_start() -> None:
         return
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
     pid = _redis_pid()
-    if pid is not None and _pid_alive(pid):
+    if pid is not None and pid_alive(pid):
         # A live process that does not answer: not ours to trust; stop it.
         os.kill(pid, signal.SIGKILL)
     (REDIS_DIR / "redis.pid").unlink(missing_ok=True)
@@ -217,9 +217,9 @@ def _redis_stop() -> None:
             _redis_client().shutdown(nosave=True)
     if pid is not None:
         deadline = time.monotonic() + 10
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
     (REDIS_DIR / "redis.pid").unlink(missing_ok=True)
 
@@ -238,6 +238,17 @@ def stop() -> None:
     with _lock():
         _redis_stop()
         _pg_stop()
+
+
+def redis_stop() -> None:
+    """Stop only Redis (the fault-injection tests stop and restart the broker mid-session)."""
+    with _lock():
+        _redis_stop()
+
+
+def redis_start() -> None:
+    with _lock():
+        _redis_start()
 
 
 def status() -> list[ServiceState]:

@@ -1,8 +1,10 @@
-"""Liveness of the three things Assay needs: database, broker, at least one worker."""
+"""Liveness of the three things Assay needs (database, broker, at least one worker) and
+whether work is flowing (no stalled session)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from django.db import connection
 
@@ -43,8 +45,25 @@ def check_workers(*, timeout: float = 1.0) -> dict:
     return {"ok": bool(names), "count": len(names), "workers": names}
 
 
+# Checks that apps above core add (core imports no app): name -> function returning a
+# part of the report with an "ok" key. Sessions adds "work" (stalled sessions).
+_EXTRA_CHECKS: dict[str, Callable[[], dict]] = {}
+
+
+def health_check_register(*, name: str, check: Callable[[], dict]) -> None:
+    _EXTRA_CHECKS[name] = check
+
+
 def health() -> dict:
     report = {"database": check_database(), "broker": check_broker()}
     report["workers"] = check_workers() if report["broker"]["ok"] else {"ok": False, "count": 0}
+    for name, check in _EXTRA_CHECKS.items():
+        if not report["database"]["ok"]:
+            report[name] = {"ok": False}
+            continue
+        try:
+            report[name] = check()
+        except Exception as exc:  # noqa: BLE001 - reported, not raised: this is a health probe
+            report[name] = {"ok": False, "error": str(exc)[:300]}
     report["ok"] = all(part["ok"] for part in report.values() if isinstance(part, dict))
     return report

@@ -14,6 +14,7 @@ from django.db import connection
 CONVERSATION = 1
 JUDGMENT = 2
 DOCUMENT = 3
+SWEEP = 4
 
 
 @contextlib.contextmanager

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from django import forms
+from dataclasses import dataclass, field
 
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+
+from core.file_guards import strip_nul
 from corpora.selectors import MAX_K, SEARCH_MODES
 
 
@@ -14,20 +18,34 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+@dataclass
+class FileSelection:
+    """The files of one upload that passed the field's checks, and the others by name."""
+
+    accepted: list[UploadedFile] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file name, why)
+
+
 class MultipleFileField(forms.FileField):
-    """A file field that accepts several files (Django's documented recipe)."""
+    """A file field that accepts several files (Django's documented recipe), checked one by
+    one: a bad file (empty, say) is reported by name and does not discard the good ones."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):
-        single = super().clean
-        if not data and self.required:  # an empty list would otherwise pass as "no files, no error"
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data]
-        return [single(data, initial)]
+    def clean(self, data, initial=None) -> FileSelection:
+        items = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
+        if not items:
+            raise forms.ValidationError("Choose one or more files to upload.", code="required")
+        selection = FileSelection()
+        for item in items:
+            try:
+                selection.accepted.append(super().clean(item, initial))
+            except forms.ValidationError as exc:
+                name = strip_nul(getattr(item, "name", "") or "a file")
+                selection.rejected.append((name, " ".join(exc.messages)))
+        return selection
 
 
 class DocumentUploadForm(forms.Form):

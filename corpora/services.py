@@ -23,6 +23,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Team
+from core.file_guards import SNIFF_BYTES, FileRejected, guard_file, guard_text, strip_nul
+from core.locks import DOCUMENT, advisory_lock
+from core.queueing import task_publish_on_commit
 from corpora.chunking import ChunkDraft, chunk_document, chunk_key
 from corpora.fetch import FetchError, fetch_url
 from corpora.models import INDEXED_DIMENSIONS, Chunk, Corpus, Document
@@ -184,7 +187,7 @@ def _sha256_of(handle: File) -> str:
 def _enqueue_ingest(document_id: int) -> None:
     from corpora.tasks import ingest_document
 
-    transaction.on_commit(lambda: ingest_document.delay(document_id))
+    task_publish_on_commit(task=ingest_document, args_list=[[document_id]])
 
 
 def _source_type_for(filename: str) -> str:
@@ -222,6 +225,7 @@ def document_upload(
 
 
 def _document_upload(*, corpus: Corpus, handle: File, name: str, user, enqueue: bool) -> tuple[Document, bool]:
+    name = strip_nul(name) or "upload"
     size = handle.size or 0
     sha256 = _sha256_of(handle)
     existing = Document.objects.filter(corpus=corpus, sha256=sha256).first()
@@ -326,14 +330,22 @@ def _delete_files(names: Iterable[str]) -> None:
             logger.warning("could not delete stored file %s", name)
 
 
-def document_fail(*, document_id: int, message: str) -> Document | None:
-    """Mark a document failed with ``message`` unless it became ready meanwhile."""
+def document_fail(*, document_id: int, message: str, only_if_processing_since=None) -> Document | None:
+    """Mark a document failed with ``message`` unless it became ready meanwhile.
+
+    With ``only_if_processing_since`` (a datetime) only a document still processing and
+    unchanged since then is failed (the sweep's check, repeated under the row lock).
+    """
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
         if document is None or document.status == Document.Status.READY:
             return document
+        if only_if_processing_since is not None and (
+            document.status != Document.Status.PROCESSING or document.updated_at >= only_if_processing_since
+        ):
+            return document
         document.status = Document.Status.FAILED
-        document.error_message = message
+        document.error_message = strip_nul(message)
         document.processed_at = timezone.now()
         document.save(update_fields=["status", "error_message", "processed_at", "updated_at"])
     return document
@@ -349,27 +361,32 @@ def document_ingest(*, document_id: int) -> Document:
     re-raised for the task to retry; anything else fails it as an internal error.
     Raises Document.DoesNotExist when the document is gone.
     """
-    with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("corpus").get(pk=document_id)
-        if document.status not in (Document.Status.QUEUED, Document.Status.PROCESSING):
-            return document
-        document.status = Document.Status.PROCESSING
-        document.error_message = ""
-        document.save(update_fields=["status", "error_message", "updated_at"])
-
-    try:
-        prepared = _prepare(document)
-    except (ParseError, FetchError) as exc:
-        return document_fail(document_id=document_id, message=str(exc)) or document
-    except ProviderError as exc:
-        if exc.transient:
+    with advisory_lock(namespace=DOCUMENT, key=document_id) as acquired:
+        if not acquired:  # a second delivery while the first still works on it
+            return Document.objects.get(pk=document_id)
+        with transaction.atomic():
+            document = Document.objects.select_for_update().select_related("corpus").get(pk=document_id)
+            if document.status not in (Document.Status.QUEUED, Document.Status.PROCESSING):
+                return document
+            document.status = Document.Status.PROCESSING
+            document.error_message = ""
+            document.save(update_fields=["status", "error_message", "updated_at"])
+        # Every way out of here leaves the document ready or failed with a message (or,
+        # for a transient provider error, processing for the task's retry).
+        try:
+            prepared = _prepare(document)
+            return _store(document_id=document_id, prepared=prepared)
+        except Document.DoesNotExist:
             raise
-        return document_fail(document_id=document_id, message=f"Embedding failed: {exc.message}") or document
-    except Exception as exc:
-        logger.exception("ingesting document %s failed", document_id)
-        return document_fail(document_id=document_id, message=f"Internal error: {exc}") or document
-
-    return _store(document_id=document_id, prepared=prepared)
+        except (ParseError, FetchError, FileRejected) as exc:
+            return document_fail(document_id=document_id, message=str(exc)) or document
+        except ProviderError as exc:
+            if exc.transient:
+                raise
+            return document_fail(document_id=document_id, message=f"Embedding failed: {exc.message}") or document
+        except Exception as exc:  # noqa: BLE001 - recorded on the row: a document never stays processing
+            logger.exception("ingesting document %s failed", document_id)
+            return document_fail(document_id=document_id, message=f"Internal error: {exc}") or document
 
 
 def _prepare(document: Document) -> _Prepared:
@@ -406,11 +423,13 @@ def _parse_stored(*, handle, filename: str) -> ParsedDocument:
     except (TypeError, ValueError):
         path = None
     if path is not None and path.exists():
+        guard_file(name=filename, path=path, max_bytes=_max_bytes())
         return parse_file(path=path, filename=filename, max_bytes=_max_bytes())
     with tempfile.NamedTemporaryFile(suffix=Path(filename).suffix) as tmp:
         for block in iter(lambda: handle.read(_HASH_BLOCK), b""):
             tmp.write(block)
         tmp.flush()
+        guard_file(name=filename, path=Path(tmp.name), max_bytes=_max_bytes())
         return parse_file(path=Path(tmp.name), filename=filename, max_bytes=_max_bytes())
 
 
@@ -422,10 +441,12 @@ def _parse_url(document: Document) -> tuple[ParsedDocument, str, str]:
     if extension is None and content_type and "html" not in content_type and page.body.startswith(b"%PDF-"):
         extension = ".pdf"
     if extension is None:
+        guard_text(name=document.url, head=page.body[:SNIFF_BYTES])
         return parse_html(html=page.body, url=page.final_url), host, host
     # A PDF, text or table behind a URL: parse it like an uploaded file of that type.
     stem = Path(urlsplit(page.final_url).path).stem or host
     filename = f"{stem}{extension}"
+    guard_file(name=filename, data=page.body, max_bytes=_max_bytes())
     with tempfile.NamedTemporaryFile(suffix=extension) as tmp:
         tmp.write(page.body)
         tmp.flush()
@@ -448,10 +469,10 @@ def _store(*, document_id: int, prepared: _Prepared) -> Document:
                     document=document,
                     key=chunk_key(document_sha256=key_base, ordinal=draft.ordinal, text=draft.text),
                     ordinal=draft.ordinal,
-                    text=draft.text.replace("\x00", ""),
-                    locator=draft.locator,
-                    heading_path=draft.heading_path,
-                    source_tag=draft.source_tag[:500],
+                    text=strip_nul(draft.text),
+                    locator=strip_nul(draft.locator),
+                    heading_path=strip_nul(draft.heading_path),
+                    source_tag=strip_nul(draft.source_tag)[:500],
                     embedding=vector,
                 )
                 for draft, vector in zip(prepared.drafts, prepared.vectors, strict=True)
@@ -461,7 +482,7 @@ def _store(*, document_id: int, prepared: _Prepared) -> Document:
         pages = [draft.locator.get("page") for draft in prepared.drafts if isinstance(draft.locator.get("page"), int)]
         document.status = Document.Status.READY
         document.source_type = prepared.parsed.source_type
-        document.title = (prepared.parsed.title or document.title)[:500]
+        document.title = strip_nul(prepared.parsed.title or document.title)[:500]
         document.chunk_count = len(prepared.drafts)
         document.page_count = max(pages, default=0)
         document.error_message = ""

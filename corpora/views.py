@@ -100,10 +100,11 @@ def document_upload_view(request: HttpRequest, corpus_id: int) -> HttpResponse:
     corpus = _corpus_or_404(request, corpus_id)
     form = DocumentUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose one or more files to upload.")
+        messages.error(request, " ".join(form.errors.get("files", ["Choose one or more files to upload."])))
         return redirect("corpora:detail", corpus_id=corpus.pk)
-    added, duplicates, failed = 0, [], []
-    for upload in form.cleaned_data["files"]:
+    selection = form.cleaned_data["files"]
+    added, duplicates, failed = 0, [], [f"{name}: {why}" for name, why in selection.rejected]
+    for upload in selection.accepted:
         document, created = document_upload(corpus=corpus, file=upload, user=request.user)
         if not created:
             duplicates.append(upload.name)

@@ -204,3 +204,19 @@ class Override(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion.name}: {self.old_rating} → {self.new_rating} by {self.reviewer}"
+
+
+class Confirmation(models.Model):
+    """A reviewer's agreement with a judgment's verdict on every criterion it did not
+    override: the other half of the audit trail, and what judge–human agreement counts."""
+
+    judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="confirmations")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["judgment", "reviewer"], name="confirmation_unique_judgment_reviewer")
+        ]

@@ -68,6 +68,7 @@ class StrategySummary:
     strategy: str
     expected_criteria: tuple[str, ...]
     probes: int = 0
+    skipped: int = 0  # genuine answers the strategy could not make a probe from
     judged: int = 0
     all_expected_dropped: int = 0
     criteria: dict[str, CriterionDrop] = field(default_factory=dict)
@@ -83,6 +84,7 @@ class StrategySummary:
             "strategy": self.strategy,
             "expected_criteria": list(self.expected_criteria),
             "probes": self.probes,
+            "skipped": self.skipped,
             "judged": self.judged,
             "all_expected_dropped": self.all_expected_dropped,
             "rate": self.rate,
@@ -138,11 +140,27 @@ def _verdict(*, value: float | None, worst_fake: Decimal | None, lowest_genuine:
     )
 
 
-def robustness_summary(*, rubric: RubricSpec, items: list[ProbeOutcome]) -> RobustnessSummary:
+def robustness_summary(
+    *,
+    rubric: RubricSpec,
+    items: list[ProbeOutcome],
+    skipped: Mapping[str, tuple[tuple[str, ...], int]] | None = None,
+) -> RobustnessSummary:
     """Per strategy and expected criterion: how often the probe's rating fell strictly below
-    the genuine answer's (in points); overall: AUROC of weighted scores and the worst case."""
+    the genuine answer's (in points); overall: AUROC of weighted scores and the worst case.
+
+    ``skipped``: strategy → (expected criteria, how many genuine answers it could not make a
+    probe from), e.g. fabricated numbers for answers without figures."""
     points = {level.label: level.points for level in rubric.scale}
     by_strategy: dict[str, StrategySummary] = {}
+    for strategy, (expected, count) in (skipped or {}).items():
+        if count:
+            by_strategy[strategy] = StrategySummary(
+                strategy=strategy,
+                expected_criteria=tuple(expected),
+                criteria={c: CriterionDrop(criterion=c) for c in expected},
+                skipped=count,
+            )
     fake_scores: list[tuple[Decimal, str]] = []
     genuine_scores: dict[str, Decimal] = {}
     unjudged = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,6 +40,20 @@ class MeanSummary:
     n_scored: int
     n_total: int
     n_missing: int
+    # Why the missing ones have no score: three different things, never lumped together.
+    n_failed: int = 0
+    n_unparseable: int = 0
+    n_pending: int = 0
+
+    @property
+    def missing_text(self) -> str:
+        """``2 failed, 1 unparseable``: the missing items by reason."""
+        reasons = ((self.n_failed, "failed"), (self.n_unparseable, "unparseable"), (self.n_pending, "pending"))
+        parts = [f"{count} {label}" for count, label in reasons if count]
+        unexplained = self.n_missing - self.n_failed - self.n_unparseable - self.n_pending
+        if unexplained > 0:
+            parts.append(f"{unexplained} not scored")
+        return ", ".join(parts)
 
     def __str__(self) -> str:
         if self.mean is None:
@@ -46,7 +61,7 @@ class MeanSummary:
         else:
             text = f"mean {self.mean} over {self.n_scored} of {self.n_total} judged"
         if self.n_missing:
-            text += f"; {self.n_missing} unparseable"
+            text += f"; {self.missing_text}"
         return text
 
     def to_dict(self) -> dict[str, object]:
@@ -55,11 +70,18 @@ class MeanSummary:
             "n_scored": self.n_scored,
             "n_total": self.n_total,
             "n_missing": self.n_missing,
+            "n_failed": self.n_failed,
+            "n_unparseable": self.n_unparseable,
+            "n_pending": self.n_pending,
         }
 
 
-def mean_with_count(values: Iterable[Decimal | None]) -> MeanSummary:
-    """Mean of the scored values; ``None`` entries are counted as missing."""
+MISSING_REASONS = ("failed", "unparseable", "pending")
+
+
+def mean_with_count(values: Iterable[Decimal | None], *, missing_reasons: Iterable[str] = ()) -> MeanSummary:
+    """Mean of the scored values; ``None`` entries are counted as missing, and
+    ``missing_reasons`` (one of MISSING_REASONS per missing entry) says why."""
     scored: list[Decimal] = []
     total = 0
     for value in values:
@@ -67,4 +89,13 @@ def mean_with_count(values: Iterable[Decimal | None]) -> MeanSummary:
         if value is not None:
             scored.append(Decimal(value))
     mean = (sum(scored, Decimal(0)) / len(scored)).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP) if scored else None
-    return MeanSummary(mean=mean, n_scored=len(scored), n_total=total, n_missing=total - len(scored))
+    reasons = Counter(missing_reasons)
+    return MeanSummary(
+        mean=mean,
+        n_scored=len(scored),
+        n_total=total,
+        n_missing=total - len(scored),
+        n_failed=reasons["failed"],
+        n_unparseable=reasons["unparseable"],
+        n_pending=reasons["pending"],
+    )

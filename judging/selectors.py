@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import Team
-from judging.models import Criterion, Judgment, Override, Rubric
+from judging.models import Confirmation, Criterion, Judgment, Override, Rubric
 from judging.rubric import CriterionSpec, RubricSpec, ScaleLevel
 from judging.scoring import weighted_score
 
@@ -114,10 +114,20 @@ def judgment_effective(*, judgment: Judgment, spec: RubricSpec) -> tuple[list[Ef
     return ratings, score
 
 
+def judgment_judge_ratings(*, judgment: Judgment, spec: RubricSpec) -> tuple[dict[str, str] | None, Decimal | None]:
+    """The judge's own ratings and weighted score, reviewers' overrides left out: what the
+    robustness figures measure. (None, None) until the judgment has a full verdict."""
+    ratings = {v.criterion.key: v.rating for v in judgment.verdicts.all()}
+    if judgment.status != Judgment.Status.OK or any(c.key not in ratings for c in spec.criteria):
+        return None, None
+    return ratings, weighted_score(ratings=ratings, rubric=spec)
+
+
 def judgments_prefetched(queryset: QuerySet[Judgment]) -> QuerySet[Judgment]:
     return queryset.prefetch_related(
         Prefetch("verdicts", queryset=Judgment.verdicts.rel.related_model.objects.select_related("criterion")),
         Prefetch("overrides", queryset=Override.objects.select_related("reviewer")),
+        Prefetch("confirmations", queryset=Confirmation.objects.select_related("reviewer")),
     )
 
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 from accounts.models import Team
 from accounts.selectors import membership_for
 from core.errors import InvalidInput, NotAllowed
+from core.file_guards import strip_nul
 from judging.engine import JudgeOutcome, judge_once
-from judging.models import Criterion, CriterionVerdict, Judgment, Override, Rubric, default_scale
+from judging.models import Confirmation, Criterion, CriterionVerdict, Judgment, Override, Rubric, default_scale
 from judging.rubric import DEFAULT_RUBRIC, CriterionSpec, RubricSpec, ScaleLevel, validate_rubric
 from judging.selectors import judgment_effective, rubric_criterion_ids, rubric_default, rubric_spec
 from judging.signals import override_created
@@ -50,11 +51,12 @@ def judgment_store(
 ) -> Judgment:
     criterion_ids = rubric_criterion_ids(rubric=judgment.rubric)
     judgment.status = outcome.status
-    judgment.raw_output = outcome.raw_output
-    judgment.error = outcome.error
+    # PostgreSQL refuses NUL in text and JSON: a judge (or the answer it quotes) may emit one.
+    judgment.raw_output = strip_nul(outcome.raw_output)
+    judgment.error = strip_nul(outcome.error)
     judgment.latency_ms = outcome.latency_ms
     judgment.attempts = outcome.attempts
-    judgment.prompt = outcome.prompt
+    judgment.prompt = strip_nul(outcome.prompt)
     judgment.prompt_hash = outcome.prompt_hash
     judgment.provenance = provenance
     judgment.weighted_score = outcome.score
@@ -70,7 +72,7 @@ def judgment_store(
                 criterion_id=criterion_ids[key],
                 rating=label,
                 points=spec.level(label).points,
-                rationale=rationale,
+                rationale=strip_nul(rationale),
             )
             for key, (label, rationale) in outcome.ratings.items()
             if key in criterion_ids
@@ -81,16 +83,21 @@ def judgment_store(
 # --- Reviewers --------------------------------------------------------------------------
 
 
+def _review_allowed(*, judgment: Judgment, reviewer: AbstractBaseUser, verb: str, what: str) -> None:
+    """Only the team's reviewers and admins review, and only a judgment with a verdict."""
+    team = (judgment.answer or judgment.probe.answer).question.session.team
+    membership = membership_for(user=reviewer, team=team)
+    if membership is None or not membership.can_review:
+        raise NotAllowed(f"Only reviewers and admins of the team can {verb} verdicts.")
+    if judgment.status != Judgment.Status.OK:
+        raise InvalidInput(f"Only a judged answer's {what}.")
+
+
 def override_create(
     *, judgment: Judgment, criterion_key: str, reviewer: AbstractBaseUser, new_rating: str, reason: str
 ) -> Override:
     """A reviewer changes one criterion's rating; the judge's verdict stays as it was."""
-    team = (judgment.answer or judgment.probe.answer).question.session.team
-    membership = membership_for(user=reviewer, team=team)
-    if membership is None or not membership.can_review:
-        raise NotAllowed("Only reviewers and admins of the team can override verdicts.")
-    if judgment.status != Judgment.Status.OK:
-        raise InvalidInput("Only a judged answer's verdicts can be overridden.")
+    _review_allowed(judgment=judgment, reviewer=reviewer, verb="override", what="verdicts can be overridden")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say why you override the verdict.")
@@ -116,6 +123,15 @@ def override_create(
         )
         override_created.send(sender=Override, override=override)
         return override
+
+
+def judgment_confirm(*, judgment: Judgment, reviewer: AbstractBaseUser, note: str = "") -> Confirmation:
+    """A reviewer agrees with the judge's verdict as it stands; confirming twice is harmless."""
+    _review_allowed(judgment=judgment, reviewer=reviewer, verb="confirm", what="verdict can be confirmed")
+    confirmation, _ = Confirmation.objects.get_or_create(
+        judgment=judgment, reviewer=reviewer, defaults={"note": (note or "").strip()}
+    )
+    return confirmation
 
 
 # --- Rubrics ------------------------------------------------------------------------------
@@ -192,14 +208,7 @@ def judge_items(
     config = llm_config(provider=provider, model=model, base_url=base_url)
     results = []
     for index, item in enumerate(items):
-        try:
-            question, answer = str(item["question"]), str(item["answer"])
-        except (KeyError, TypeError) as exc:
-            raise InvalidInput(f"Item {index + 1} needs 'question' and 'answer'.") from exc
-        history = [_history_pair(turn) for turn in item.get("history") or []]
-        context = item.get("context") or []
-        if isinstance(context, str):
-            context = [context]
+        question, answer, history, context = _judge_item(item, number=index + 1)
         # The command's context passages are judged as given: untagged, text unchanged.
         outcome = judge_once(
             spec=spec,
@@ -237,6 +246,27 @@ def judge_items(
             }
         )
     return results
+
+
+def _judge_item(item: object, *, number: int) -> tuple[str, str, list[tuple[str, str]], list[str]]:
+    """An item's question, answer, history and context, or InvalidInput saying what is wrong."""
+    if not isinstance(item, dict):
+        raise InvalidInput(f"Item {number} must be an object with 'question' and 'answer'.")
+    texts = {}
+    for key in ("question", "answer"):
+        value = item.get(key)
+        if not isinstance(value, str | int | float) or not str(value).strip():
+            raise InvalidInput(f"Item {number} needs 'question' and 'answer' as text ('{key}' is missing or not text).")
+        texts[key] = strip_nul(str(value))
+    history = item.get("history") or []
+    if not isinstance(history, list):
+        raise InvalidInput(f"Item {number}: 'history' must be a list of {{question, answer}} objects.")
+    context = item.get("context") or []
+    if isinstance(context, str):
+        context = [context]
+    if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+        raise InvalidInput(f"Item {number}: 'context' must be a list of passages (text).")
+    return texts["question"], texts["answer"], strip_nul([_history_pair(t) for t in history]), strip_nul(context)
 
 
 def _history_pair(turn) -> tuple[str, str]:

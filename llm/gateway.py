@@ -8,6 +8,7 @@ backoff and full jitter, honouring ``Retry-After`` up to a cap; other 4xx fail a
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import logging
@@ -356,8 +357,36 @@ def rewrite_followup(
 
     Returns ``question`` unchanged when there is no history or the reply is empty.
     """
+    return rewrite_followup_call(
+        config=config,
+        history=history,
+        question=question,
+        retry_base_delay=retry_base_delay,
+        retry_max_delay=retry_max_delay,
+    ).text
+
+
+def rewrite_followup_call(
+    *,
+    config: LLMConfig,
+    history: list[tuple[str, str]],
+    question: str,
+    retry_base_delay: float | None = None,
+    retry_max_delay: float | None = None,
+) -> ChatResult:
+    """``rewrite_followup`` with what the call cost (attempts, latency, tokens); the
+    rewritten query is the result's ``text``. No history: no call, ``attempts`` 0."""
     if not history:
-        return question
+        return ChatResult(
+            text=question,
+            prompt_tokens=None,
+            completion_tokens=None,
+            latency_ms=0,
+            provider=config.provider,
+            model=config.model,
+            attempts=0,
+            response_format_used="none",
+        )
     turns = "\n".join(f"Q: {q}\nA: {a}" for q, a in history)
     messages = [
         {"role": "system", "content": REWRITE_INSTRUCTION},
@@ -377,7 +406,7 @@ def rewrite_followup(
     rewritten = result.text.strip().strip('"').strip()
     if rewritten.lower().startswith("standalone query:"):
         rewritten = rewritten.split(":", 1)[1].strip()
-    return rewritten or question
+    return dataclasses.replace(result, text=rewritten or question)
 
 
 def parse_json_reply(text: str) -> Any:

@@ -11,7 +11,7 @@ from judging.selectors import rubrics_for_team
 from llm.config import llm_available
 from llm.types import Provider
 from sessions.models import DEFAULT_PROMPT_TEMPLATE, EvaluationSession
-from sessions.question_files import QuestionFileError, parse_pasted, parse_question_file
+from sessions.question_files import MAX_QUESTION_FILE_BYTES, QuestionFileError, parse_pasted, parse_question_file
 from sessions.session_settings import (
     K_DEFAULT,
     K_MAX,
@@ -24,7 +24,6 @@ from sessions.session_settings import (
     SessionSettings,
 )
 
-MAX_QUESTION_FILE_BYTES = 5 * 1024 * 1024
 QUESTION_FILE_TYPES = ".xlsx,.xlsm,.csv,.tsv,.json,.txt"
 PASTE_EXAMPLE = "What does LoRA freeze?\nHow many parameters does it train?\n\nWhich model tops the SQuAD table?"
 

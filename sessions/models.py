@@ -224,3 +224,42 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.pk} ({self.kind})"
+
+
+class ReportExport(models.Model):
+    """A report file built in the background (large sessions), downloaded when ready.
+
+    Built at most once: the task moves it pending → ready | failed under a status guard,
+    so a re-delivered task finds it done and leaves it.
+    """
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        XLSX = "xlsx", "Excel"
+
+    class Paper(models.TextChoices):
+        A4 = "a4", "A4"
+        LETTER = "letter", "Letter"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Preparing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(EvaluationSession, on_delete=models.CASCADE, related_name="report_exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    paper = models.CharField(max_length=8, choices=Paper.choices, default=Paper.A4)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="reports/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} report of session {self.session_id} ({self.status})"

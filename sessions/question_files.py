@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import load_workbook
+
+from core.file_guards import FileRejected, guard_file, strip_nul
+from core.json_limits import JSONInputError, json_loads_limited
 
 
 class QuestionFileError(ValueError):
@@ -33,6 +36,9 @@ class ConversationInput:
 
 
 MAX_QUESTIONS = 5000
+MAX_QUESTION_FILE_BYTES = 5 * 1024 * 1024
+# A workbook of 5,000 questions inflates to a few MB; more is a zip bomb or not a question file.
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 # A question is a question, not a document: longer text belongs in the corpus.
 MAX_QUESTION_CHARS = 4000
 
@@ -40,7 +46,7 @@ MAX_QUESTION_CHARS = 4000
 def parse_pasted(text: str) -> list[ConversationInput]:
     conversations: list[ConversationInput] = []
     current: ConversationInput | None = None
-    for line in text.splitlines():
+    for line in strip_nul(text).splitlines():
         line = line.strip()
         if not line:
             current = None
@@ -52,18 +58,35 @@ def parse_pasted(text: str) -> list[ConversationInput]:
     return _checked(conversations)
 
 
-def parse_rows(rows: list[dict]) -> list[ConversationInput]:
+def _text(value: object, *, where: str, field: str) -> str:
+    """A cell or JSON value as text: strings, numbers and dates are; lists and objects are not."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | tuple | set):
+        raise QuestionFileError(f"{where}: {field} must be text, not a {type(value).__name__}.")
+    return strip_nul(str(value)).strip()
+
+
+def parse_rows(rows: Iterable[dict]) -> list[ConversationInput]:
     """Rows with conversation, question, reference_answer; file order is turn order."""
     by_label: dict[str, ConversationInput] = {}
+    count = 0
     for number, row in enumerate(rows, start=2):
+        where = f"Row {number}"
         normalised = {str(k).strip().lower().replace(" ", "_"): v for k, v in row.items() if k is not None}
-        question = str(normalised.get("question") or "").strip()
+        question = _text(normalised.get("question"), where=where, field="question")
         if not question:
             if any(str(v or "").strip() for v in normalised.values()):
                 raise QuestionFileError(f"Row {number} has no question.")
             continue
-        label = str(normalised.get("conversation") or "").strip() or f"Conversation {len(by_label) + 1}"
-        reference = str(normalised.get("reference_answer") or normalised.get("reference") or "").strip()
+        count += 1
+        if count > MAX_QUESTIONS:  # checked while reading: a huge sheet is never held whole
+            raise QuestionFileError(f"More than {MAX_QUESTIONS} questions; at most {MAX_QUESTIONS} per session.")
+        label = _text(normalised.get("conversation"), where=where, field="conversation")
+        label = label or f"Conversation {len(by_label) + 1}"
+        reference = _text(
+            normalised.get("reference_answer") or normalised.get("reference"), where=where, field="reference_answer"
+        )
         by_label.setdefault(label, ConversationInput(label=label)).questions.append(
             QuestionInput(text=question, reference_answer=reference)
         )
@@ -71,13 +94,22 @@ def parse_rows(rows: list[dict]) -> list[ConversationInput]:
 
 
 def parse_question_file(*, name: str, data: bytes) -> list[ConversationInput]:
+    """Parse a question file after the guards every user file passes (size, binary data
+    under a text extension, zip bombs)."""
     suffix = Path(name).suffix.lower()
+    try:
+        guard_file(name=name, data=data, max_bytes=MAX_QUESTION_FILE_BYTES, max_uncompressed=MAX_UNCOMPRESSED_BYTES)
+    except FileRejected as exc:
+        raise QuestionFileError(str(exc)) from exc
     if suffix == ".json":
         return _parse_json(data)
     if suffix in (".csv", ".tsv"):
         text = _decode(data)
         dialect = csv.excel_tab if suffix == ".tsv" else csv.excel
-        return parse_rows(list(csv.DictReader(io.StringIO(text), dialect=dialect)))
+        try:
+            return parse_rows(csv.DictReader(io.StringIO(text), dialect=dialect))
+        except csv.Error as exc:
+            raise QuestionFileError(f"{name} is not a readable CSV file: {exc}.") from exc
     if suffix in (".xlsx", ".xlsm"):
         return _parse_xlsx(data)
     if suffix in (".txt", ""):
@@ -96,27 +128,31 @@ def _decode(data: bytes) -> str:
 
 def _parse_json(data: bytes) -> list[ConversationInput]:
     try:
-        payload = json.loads(_decode(data))
-    except json.JSONDecodeError as exc:
-        raise QuestionFileError(f"The JSON is not valid: {exc.msg} (line {exc.lineno}).") from exc
+        payload = json_loads_limited(_decode(data))
+    except JSONInputError as exc:
+        raise QuestionFileError(str(exc)) from exc
     if isinstance(payload, dict) and "conversations" in payload:
+        if not isinstance(payload["conversations"], list):
+            raise QuestionFileError('"conversations" must be a list of {"label", "questions": [...]} objects.')
         conversations = []
         for index, conv in enumerate(payload["conversations"], start=1):
+            where = f"Conversation {index}"
             if not isinstance(conv, dict) or not isinstance(conv.get("questions"), list):
-                raise QuestionFileError(f"Conversation {index} needs a list of questions.")
-            item = ConversationInput(label=str(conv.get("label") or conv.get("name") or f"Conversation {index}"))
+                raise QuestionFileError(f"{where} needs a list of questions.")
+            label = _text(conv.get("label") or conv.get("name"), where=where, field="label")
+            item = ConversationInput(label=label or where)
             for q in conv["questions"]:
                 if isinstance(q, str):
-                    item.questions.append(QuestionInput(text=q.strip()))
-                elif isinstance(q, dict) and str(q.get("question") or q.get("text") or "").strip():
+                    item.questions.append(QuestionInput(text=_text(q, where=where, field="question")))
+                elif isinstance(q, dict) and _text(q.get("question") or q.get("text"), where=where, field="question"):
                     item.questions.append(
                         QuestionInput(
-                            text=str(q.get("question") or q.get("text")).strip(),
-                            reference_answer=str(q.get("reference_answer") or "").strip(),
+                            text=_text(q.get("question") or q.get("text"), where=where, field="question"),
+                            reference_answer=_text(q.get("reference_answer"), where=where, field="reference_answer"),
                         )
                     )
                 else:
-                    raise QuestionFileError(f"Conversation {index} has a question without text.")
+                    raise QuestionFileError(f"{where} has a question without text.")
             conversations.append(item)
         return _checked(conversations)
     if isinstance(payload, dict) and isinstance(payload.get("questions"), list):
@@ -140,7 +176,10 @@ def _parse_xlsx(data: bytes) -> list[ConversationInput]:
     if not header:
         raise QuestionFileError("The workbook's first sheet is empty.")
     names = [str(h or "").strip() for h in header]
-    return parse_rows([dict(zip(names, row, strict=False)) for row in rows])
+    try:
+        return parse_rows(dict(zip(names, row, strict=False)) for row in rows)
+    finally:
+        workbook.close()
 
 
 def _checked(conversations: list[ConversationInput]) -> list[ConversationInput]:

@@ -17,6 +17,7 @@ from judging.models import Judgment
 from judging.probes import STRATEGY_LABELS
 from judging.reviews import judgment_ratings_save
 from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec, rubrics_for_team
+from judging.services import judgment_confirm
 from sessions.models import EvaluationSession
 from sessions.review_queue import KINDS, SORTS, QueueFilters, State, judgments_for_user
 from sessions.review_queue import review_queue as review_queue_select
@@ -145,6 +146,13 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
             if _wants_json(request):
                 return JsonResponse({"ok": False, "errors": [error.message]}, status=403)
             return domain_error_page(request, error)
+        if request.POST.get("action") == "confirm":
+            try:
+                judgment_confirm(judgment=judgment, reviewer=request.user, note=request.POST.get("note", ""))
+            except DomainError as exc:
+                return domain_error_page(request, exc)
+            messages.success(request, "Verdict confirmed: you agree with the judge.")
+            return redirect("judging:judgment", judgment_id=judgment.pk)
         data = request.POST.copy()
         if data.get("criterion_key"):  # one criterion, as the API and older pages send it
             data[f"rating_{data['criterion_key']}"] = data.get("new_rating", "")
@@ -206,6 +214,8 @@ def judgment_review(request: HttpRequest, judgment_id: int) -> HttpResponse:
         "scale_keys": [(index + 1, level) for index, level in enumerate(reversed(spec.levels_best_first()))],
         "scale_labels": [level.label for level in reversed(spec.levels_best_first())],
         "form_errors": bound.non_field_errors() if bound is not None else None,
+        "confirmations": list(judgment.confirmations.select_related("reviewer")),
+        "confirmed_by_me": judgment.confirmations.filter(reviewer=request.user).exists(),
         "previous_id": previous_id,
         "next_id": next_id,
     }

@@ -7,12 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
+from judging.agreement import agreement_summary
 from judging.models import Judgment, RobustnessProbe
+from judging.probes import STRATEGIES, STRATEGY_EXPECTED
 from judging.robustness import ProbeOutcome, robustness_summary
 from judging.scoring import MeanSummary, mean_with_count
-from judging.selectors import judgment_effective, judgments_prefetched, rubric_spec
+from judging.selectors import judgment_effective, judgment_judge_ratings, judgments_prefetched, rubric_spec
 from sessions.models import Answer, EvaluationSession
 
 
@@ -23,6 +25,7 @@ class SessionScores:
     judging_ms_total: int
     unparseable: int
     failed: int
+    pending: int
     flagged: int
 
 
@@ -38,7 +41,9 @@ def session_scores(*, session: EvaluationSession) -> SessionScores:
         by_answer[judgment.answer_id].append(judgment)
     scores: list[Decimal | None] = []
     per_criterion_points: dict[str, list[Decimal | None]] = {c.key: [] for c in spec.criteria}
-    judging_ms = unparseable = failed = flagged = 0
+    judging_ms = unparseable = failed = pending = flagged = 0
+    missing: list[str] = []  # why each answer without a score has none
+    missing_by_criterion: dict[str, list[str]] = {c.key: [] for c in spec.criteria}
     for answer_id in answers.values_list("pk", flat=True):
         items = by_answer.get(answer_id, [])
         answer_scores = []
@@ -47,6 +52,7 @@ def session_scores(*, session: EvaluationSession) -> SessionScores:
             judging_ms += judgment.latency_ms or 0
             unparseable += judgment.status == Judgment.Status.UNPARSEABLE
             failed += judgment.status == Judgment.Status.FAILED
+            pending += judgment.status == Judgment.Status.PENDING
             flagged += judgment.flagged_for_review
             ratings, score = judgment_effective(judgment=judgment, spec=spec)
             if score is not None:
@@ -54,19 +60,39 @@ def session_scores(*, session: EvaluationSession) -> SessionScores:
                 for rating in ratings:
                     per_answer_points[rating.key].append(rating.points)
         scores.append(_mean(answer_scores))
+        reason = _missing_reason(items)
+        if not answer_scores:
+            missing.append(reason)
         for key in per_criterion_points:
             points = per_answer_points.get(key)
             per_criterion_points[key].append(_mean([Decimal(p) for p in points]) if points else None)
+            if not points:
+                missing_by_criterion[key].append(reason)
     probe_ms = Judgment.objects.filter(probe__answer__question__session=session).values_list("latency_ms", flat=True)
     judging_ms += sum(ms or 0 for ms in probe_ms)
     return SessionScores(
-        overall=mean_with_count(scores),
-        per_criterion={key: mean_with_count(values) for key, values in per_criterion_points.items()},
+        overall=mean_with_count(scores, missing_reasons=missing),
+        per_criterion={
+            key: mean_with_count(values, missing_reasons=missing_by_criterion[key])
+            for key, values in per_criterion_points.items()
+        },
         judging_ms_total=judging_ms,
         unparseable=unparseable,
         failed=failed,
+        pending=pending,
         flagged=flagged,
     )
+
+
+def _missing_reason(judgments: list[Judgment]) -> str:
+    """Why an answer has no score: its judging is not done, the judge's reply could not be
+    read, or the judge call failed (a provider error: rate limits, timeouts)."""
+    statuses = {judgment.status for judgment in judgments}
+    if not judgments or Judgment.Status.PENDING in statuses:
+        return "pending"
+    if Judgment.Status.UNPARSEABLE in statuses:
+        return "unparseable"
+    return "failed"
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:
@@ -91,24 +117,64 @@ def session_robustness(*, session: EvaluationSession):
     )
     if not probes:
         return None
+    made: dict[int, set[str]] = defaultdict(set)
+    for probe in probes:
+        if probe.origin == "rule":
+            made[probe.answer_id].add(probe.strategy)
+    skipped = {
+        strategy: (STRATEGY_EXPECTED[strategy], sum(strategy not in strategies for strategies in made.values()))
+        for strategy in STRATEGIES
+    }
     outcomes = []
     for probe in probes:
         genuine = next(iter(probe.answer.judgments.all()), None)
         fake = next(iter(probe.judgments.all()), None)
-        g_ratings, g_score = judgment_effective(judgment=genuine, spec=spec) if genuine else ([], None)
-        f_ratings, f_score = judgment_effective(judgment=fake, spec=spec) if fake else ([], None)
+        # The judge's own ratings: a reviewer's override measures the reviewer, not the judge.
+        g_ratings, g_score = judgment_judge_ratings(judgment=genuine, spec=spec) if genuine else (None, None)
+        f_ratings, f_score = judgment_judge_ratings(judgment=fake, spec=spec) if fake else (None, None)
         outcomes.append(
             ProbeOutcome(
                 strategy=probe.strategy,
                 expected_criteria=tuple(probe.expected_criteria),
-                genuine_ratings={r.key: r.rating for r in g_ratings} if g_score is not None else None,
+                genuine_ratings=g_ratings,
                 genuine_score=g_score,
-                probe_ratings={r.key: r.rating for r in f_ratings} if f_score is not None else None,
+                probe_ratings=f_ratings,
                 probe_score=f_score,
                 genuine_key=str(probe.answer_id),
             )
         )
-    return robustness_summary(rubric=spec, items=outcomes)
+    summary = robustness_summary(rubric=spec, items=outcomes, skipped=skipped)
+    order = {strategy: index for index, strategy in enumerate(STRATEGIES)}
+    summary.strategies.sort(key=lambda s: order.get(s.strategy, len(order)))
+    return summary
+
+
+def session_agreement(*, session: EvaluationSession):
+    """Judge–human agreement over the session's judgments that a reviewer confirmed or
+    overrode (genuine answers and probes alike); None when nobody has reviewed any."""
+    spec = rubric_spec(rubric=session.rubric)
+    judgments = judgments_prefetched(
+        Judgment.objects.filter(
+            Q(answer__question__session=session) | Q(probe__answer__question__session=session),
+            rubric=session.rubric,
+            status=Judgment.Status.OK,
+        )
+        .filter(Q(confirmations__isnull=False) | Q(overrides__isnull=False))
+        .distinct()
+    )
+    reviewed = []
+    confirmed = overridden = 0
+    for judgment in judgments:
+        judge, _ = judgment_judge_ratings(judgment=judgment, spec=spec)
+        if judge is None:
+            continue
+        effective, _ = judgment_effective(judgment=judgment, spec=spec)
+        reviewed.append((judge, {r.key: r.rating for r in effective}))
+        confirmed += bool(judgment.confirmations.all())
+        overridden += any(r.overridden for r in effective)
+    if not reviewed:
+        return None
+    return agreement_summary(rubric=spec, reviewed=reviewed, confirmed=confirmed, overridden=overridden)
 
 
 def stored_mean(*, session: EvaluationSession) -> MeanSummary | None:
@@ -121,4 +187,7 @@ def stored_mean(*, session: EvaluationSession) -> MeanSummary | None:
         n_scored=int(data["n_scored"]),
         n_total=int(data["n_total"]),
         n_missing=int(data["n_missing"]),
+        n_failed=int(data.get("n_failed", 0)),
+        n_unparseable=int(data.get("n_unparseable", 0)),
+        n_pending=int(data.get("n_pending", 0)),
     )

@@ -19,7 +19,7 @@ from judging.robustness import RobustnessSummary
 from judging.scoring import MeanSummary, mean_with_count
 from judging.selectors import EffectiveRating, judgment_effective, judgments_prefetched, rubric_spec
 from sessions.models import Answer, Conversation, EvaluationSession, Question, RetrievedPassage
-from sessions.scores import SessionScores, session_robustness, session_scores, stored_mean
+from sessions.scores import SessionScores, session_agreement, session_robustness, session_scores, stored_mean
 
 
 def sessions_for_user(*, user) -> QuerySet[EvaluationSession]:
@@ -182,6 +182,7 @@ class SessionReport:
     scores: SessionScores
     robustness: RobustnessSummary | None
     overrides: list
+    agreement: object | None = None  # judging.agreement.AgreementSummary, beside robustness
 
 
 # Self-consistency: repeats whose weighted scores differ by more than this are flagged.
@@ -257,6 +258,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         "failed_answers": failed,
         "unparseable_judgments": scores.unparseable,
         "failed_judgments": scores.failed,
+        "pending_judgments": scores.pending,
         "flagged_for_review": scores.flagged,
         "prompt_tokens": agg["tokens_in"] or 0,
         "completion_tokens": agg["tokens_out"] or 0,
@@ -276,6 +278,7 @@ def session_report(*, session: EvaluationSession) -> SessionReport:
         totals=totals,
         scores=scores,
         robustness=session_robustness(session=session) if session.robustness else None,
+        agreement=session_agreement(session=session),
         overrides=overrides,
     )
 
@@ -299,7 +302,9 @@ class ComparedTurn:
     question: str
     original_score: Decimal | None
     new_score: Decimal | None
-    changes: list[tuple[str, str, str]]  # (criterion name, original rating, new rating)
+    changes: list[tuple[str, str, str]]  # (criterion name, original rating, new rating): the judges' own
+    # Reviewers' overrides, shown apart: (side "original"/"re-judge", criterion name, judge said, reviewer said).
+    overrides: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def delta(self) -> Decimal | None:
@@ -357,14 +362,21 @@ def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
             continue
         old_ratings = {r.key: r for r in old_turn.ratings}
         changes = []
+        # The judges are compared on their own ratings: an override is a reviewer's change.
         for rating in new_turn.ratings:
             previous = old_ratings.get(rating.key)
             if previous is None:
                 continue
             compared += 1
-            if previous.rating != rating.rating:
+            if previous.judge_rating != rating.judge_rating:
                 changed += 1
-                changes.append((rating.name, previous.rating, rating.rating))
+                changes.append((rating.name, previous.judge_rating, rating.judge_rating))
+        overrides = [
+            (side, r.name, r.judge_rating, r.rating)
+            for side, turn in (("original", old_turn), ("re-judge", new_turn))
+            for r in turn.ratings
+            if r.overridden
+        ]
         turns.append(
             ComparedTurn(
                 conversation=key[0],
@@ -372,6 +384,7 @@ def session_comparison(*, rejudge: EvaluationSession) -> SessionComparison:
                 original_score=old_turn.score,
                 new_score=new_turn.score,
                 changes=changes,
+                overrides=overrides,
             )
         )
     return SessionComparison(

@@ -22,7 +22,8 @@ def render_summary(report: SessionReport, *, width: int = 100) -> str:
         f"  wall-clock {duration_ms(t['wall_clock_ms'])} · generating {duration_ms(t['generation_ms'])}"
         f" · judging {duration_ms(t['judging_ms'])}",
         f"  {t['questions']} questions in {t['conversations']} conversations · {t['answered']} answered"
-        f" · {t['failed_answers']} failed · {t['unparseable_judgments']} unparseable verdicts"
+        f" · {t['failed_answers']} failed · verdicts: {t['failed_judgments']} failed,"
+        f" {t['unparseable_judgments']} unparseable, {t['pending_judgments']} pending"
         f" · {t['flagged_for_review']} flagged for review",
         f"  weighted score: {t['mean_score']}",
     ]

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from llm.embeddings import LOCAL_MODEL_NAME, get_embedder
 from sessions import services
+from sessions.reports.exports import report_export_build
 
 
 @shared_task(name="sessions.tasks.advance_conversation", acks_late=True, reject_on_worker_lost=True)
@@ -23,22 +24,29 @@ def run_judgment(judgment_id: int) -> str:
     return judgment.status if judgment is not None else "busy"
 
 
-@shared_task(name="sessions.tasks.resume_interrupted", acks_late=True)
-def resume_interrupted() -> int:
-    return services.sessions_resume_interrupted()
+@shared_task(name="sessions.tasks.build_report_export", acks_late=True, reject_on_worker_lost=True)
+def build_report_export(export_id: int) -> str | None:
+    export = report_export_build(export_id=export_id)
+    return export.status if export else None
 
 
 @worker_ready.connect
-def _resume_after_worker_start(sender=None, **kwargs) -> None:
-    # A worker that died mid-session left work unacknowledged; pick it up now rather
-    # than after the broker's visibility timeout.
-    resume_interrupted.delay()
+def _start_sweep_timer(sender=None, **kwargs) -> None:
+    """Every worker sweeps on a timer (sessions.sweep): the first round, at once, re-queues
+    the work of every active session (a worker that died held some of it); later rounds
+    only what stalled. It runs in the worker's main process, not through the broker, so it
+    goes on while the broker is down and sends what was kept back once it is up again."""
+    from sessions.sweep import sweep_timer_start
+
+    sweep_timer_start()
 
 
 def _warm_up_embedder(**kwargs) -> None:
     """Load the local embedding model (~5 s on CPU) before the first task needs it, not on
     a session's critical path (importing this module already loaded the pipeline, the
     judge and the LLM gateway)."""
+    if not settings.WORKER_WARM_UP:
+        return
     try:
         name = settings.EMBEDDING_MODEL if settings.EMBEDDING_MODEL.startswith("local:") else LOCAL_MODEL_NAME
         get_embedder(name=name).embed(["warm-up"])

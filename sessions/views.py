@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,18 +13,14 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.views import domain_error_redirect
-from judging.models import Judgment, RobustnessProbe
-from judging.selectors import (
-    judgment_effective,
-    judgments_prefetched,
-    rubric_spec,
-    rubrics_for_team,
-)
+from judging.selectors import rubrics_for_team
 from llm.types import Provider
 from sessions.forms import SessionCreateForm, SessionListFilterForm
 from sessions.listing import SORTS as LIST_SORTS
 from sessions.listing import SessionFilters, session_filter_choices, sessions_list
 from sessions.models import EvaluationSession
+from sessions.reports.data import report_context
+from sessions.reports.exports import download_options
 from sessions.selectors import (
     dashboard_summary,
     session_comparison,
@@ -41,6 +36,7 @@ from sessions.services import (
     session_resume,
     session_start,
 )
+from sessions.sweep import session_is_stalled
 
 SESSIONS_PER_PAGE = 20
 
@@ -124,51 +120,17 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_or_404(request, session_id)
     report = session_report(session=session)
     context = {
-        "session": session,
+        **report_context(report, chart_format="svg"),
+        "downloads": download_options(session=session, questions=report.totals["questions"]),
         "progress": session_progress(session=session),
-        "report": report,
-        "turn_scores": [turn.score for _, turns in report.conversations for turn in turns],
-        "probes": _probe_rows(session) if report.robustness is not None else [],
-        "strategy_labels": dict(RobustnessProbe.Strategy.choices),
         "can_review": bool(request.membership and request.membership.team_id == session.team_id)
         and request.membership.can_review,
-        "pdf_url": f"/api/v1/sessions/{session.pk}/report.pdf",
-        "xlsx_url": f"/api/v1/sessions/{session.pk}/report.xlsx",
+        "stalled": session.is_active and session_is_stalled(session=session),
         "rubrics": rubrics_for_team(team=session.team).order_by("-is_default", "name", "-version")
         if session.is_finished
         else [],
     }
     return render(request, "sessions/session_detail.html", context)
-
-
-def _probe_rows(session: EvaluationSession) -> list[dict]:
-    """Each probe with its question, fake answer and the judge's (effective) score, for display."""
-    spec = rubric_spec(rubric=session.rubric)
-    probes = (
-        RobustnessProbe.objects.filter(answer__question__session=session)
-        .select_related("answer__question__conversation")
-        .prefetch_related(
-            Prefetch(
-                "judgments",
-                queryset=judgments_prefetched(Judgment.objects.filter(rubric=session.rubric).order_by("repeat_index")),
-            )
-        )
-        .order_by("answer__question__conversation__position", "answer__question__position", "strategy", "origin")
-    )
-    rows = []
-    for probe in probes:
-        judgment = next(iter(probe.judgments.all()), None)
-        ratings, score = judgment_effective(judgment=judgment, spec=spec) if judgment else ([], None)
-        rows.append(
-            {
-                "probe": probe,
-                "label": probe.get_strategy_display(),
-                "judgment": judgment,
-                "ratings": ratings,
-                "score": score,
-            }
-        )
-    return rows
 
 
 @never_cache

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -120,8 +121,11 @@ class WorkerProcess:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"Celery worker exited early; see {self.log_path}")
-            if app.control.ping(timeout=0.5):
-                return
+            try:
+                if app.control.ping(timeout=0.5):
+                    return
+            except (redis.exceptions.ConnectionError, OSError):  # pooled connection to a restarted broker
+                continue
         raise RuntimeError(f"Celery worker did not answer a ping within {timeout}s; see {self.log_path}")
 
     def kill(self) -> None:
@@ -163,8 +167,8 @@ def celery_worker_factory(transactional_db, settings) -> Iterator:
         worker = WorkerProcess(
             db_name=connection.settings_dict["NAME"], queues=queues, concurrency=concurrency, env=env or {}
         )
+        workers.append(worker)  # before start: a worker that fails to answer is still stopped
         worker.start()
-        workers.append(worker)
         return worker
 
     yield start

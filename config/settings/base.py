@@ -119,16 +119,38 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=20 * 60)
 # Longer than the longest task, else Redis re-delivers tasks that are still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 10 * 60}
+# A hung broker answers within socket_timeout instead of holding a request or a task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 10 * 60,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+}
+# A broker blip is ridden out by retrying each publish with backoff (about 3 s in all, so
+# a web request is not held long); a publish that still fails is kept in the database
+# (core.PendingTask) and sent again by the sweep.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 4, "interval_start": 0.2, "interval_step": 0.4, "interval_max": 1.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "generation"
 CELERY_TASK_QUEUES_NAMES = ("ingest", "retrieval", "generation", "judging")
 CELERY_TASK_ROUTES = {
+    # CPU-bound like parsing (a long PDF report): the prefork workers of the ingest queue.
+    "sessions.tasks.build_report_export": {"queue": "ingest"},
     "corpora.tasks.*": {"queue": "ingest"},
     "sessions.tasks.*": {"queue": "generation"},
     "judging.tasks.*": {"queue": "judging"},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The sweep (sessions.sweep) that every worker runs on a timer: sends tasks a broker outage
+# kept back, re-queues the work of stalled sessions and queued documents, fails documents
+# stuck in processing. A session is stalled when nothing progressed for STALL_AFTER_SECONDS
+# (or twice its slowest task so far, if that is longer).
+# Workers load the local embedding model when they start (off: on first use).
+WORKER_WARM_UP = env.bool("WORKER_WARM_UP", default=True)
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
+STALL_AFTER_SECONDS = env.float("STALL_AFTER_SECONDS", default=180.0)
+# A document processing for longer than its task may run (hard time limit below) is stuck.
+DOCUMENT_PROCESSING_LIMIT_SECONDS = env.float("DOCUMENT_PROCESSING_LIMIT_SECONDS", default=20 * 60)
 
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -190,6 +212,9 @@ EMBEDDING_MODEL = env("EMBEDDING_MODEL", default="local:all-MiniLM-L6-v2")
 EMBEDDING_CACHE_DIR = env("EMBEDDING_CACHE_DIR", default=str(BASE_DIR / "var" / "models"))
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=50)
 FETCH_ALLOW_PRIVATE = env.bool("FETCH_ALLOW_PRIVATE", default=False)
+# Sessions with more questions get their PDF and workbook from a background task, not the
+# request (a PDF takes about 0.4 s per question; see docs/benchmarks.md).
+REPORT_SYNC_MAX_QUESTIONS = env.int("REPORT_SYNC_MAX_QUESTIONS", default=30)
 WEB_SEARCH_URL = env("WEB_SEARCH_URL", default="")
 
 LOGGING: dict = {

@@ -2,6 +2,8 @@
 
 import os
 
+import redis
+
 from config import embedded
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES, REDIS_URL, env
@@ -10,7 +12,33 @@ from config.settings.base import DATABASES, REDIS_URL, env
 # gets its own test database and Redis database. Worker processes started by the tests
 # inherit ASSAY_REDIS_DB from the environment and get the database name explicitly.
 os.environ.setdefault("ASSAY_TEST_RUN", str(os.getpid()))
-os.environ.setdefault("ASSAY_REDIS_DB", str(1 + os.getpid() % 15))
+
+
+def _claim_broker_db() -> int:
+    """A Redis database no other running test run uses (two runs sharing one would purge
+    each other's queues). Claimed in database 0 with SET NX under this process's id; a
+    claim whose process is gone is taken over; released when this process exits."""
+    import atexit
+
+    client = redis.Redis.from_url(REDIS_URL) if REDIS_URL else redis.Redis.from_url(embedded.redis_url(db=0))
+    pid = str(os.getpid())
+    release = client.register_script("if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end")
+    for db in range(1, 16):
+        key = f"assay:test-broker-db:{db}"
+        holder = client.get(key)
+        if holder is not None and not embedded.pid_alive(int(holder)):
+            release(keys=[key], args=[holder])
+        if client.set(key, pid, nx=True, ex=24 * 3600):
+            atexit.register(lambda key=key: release(keys=[key], args=[pid]))
+            return db
+    raise RuntimeError("Every test broker database (1-15) is claimed by a running test run.")
+
+
+if "ASSAY_REDIS_DB" not in os.environ:  # worker processes started by the tests inherit it
+    try:
+        os.environ["ASSAY_REDIS_DB"] = str(_claim_broker_db())
+    except (OSError, redis.exceptions.RedisError):  # no Redis running: tests that need the broker will say so
+        os.environ["ASSAY_REDIS_DB"] = "1"
 DATABASES["default"]["TEST"] = {"NAME": f"test_assay_{os.environ['ASSAY_TEST_RUN']}"}
 
 SECRET_KEY = "assay-test-key"

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api_fields import StrictJSONMixin
-from judging.models import Judgment, Override
+from judging.models import Confirmation, Judgment, Override
 
 
 class JudgmentVerdictSerializer(serializers.Serializer):
@@ -29,6 +29,19 @@ class OverrideOutSerializer(serializers.ModelSerializer):
         fields = ["id", "judgment", "criterion", "criterion_name", "reviewer", "old_rating", "new_rating", "reason"]
         fields += ["created_at"]
         read_only_fields = fields
+
+
+class ConfirmationOutSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.get_username", read_only=True)
+
+    class Meta:
+        model = Confirmation
+        fields = ["id", "judgment", "reviewer", "note", "created_at"]
+        read_only_fields = fields
+
+
+class ConfirmationCreateSerializer(StrictJSONMixin, serializers.Serializer):
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class OverrideCreateSerializer(StrictJSONMixin, serializers.Serializer):
@@ -77,6 +90,7 @@ class JudgmentSerializer(serializers.ModelSerializer):
     )
     verdicts = JudgmentVerdictSerializer(source="effective", many=True, read_only=True)
     overrides = OverrideOutSerializer(many=True, read_only=True)
+    confirmations = ConfirmationOutSerializer(many=True, read_only=True)
 
     class Meta:
         model = Judgment
@@ -104,6 +118,7 @@ class JudgmentSerializer(serializers.ModelSerializer):
             "weighted_score",
             "verdicts",
             "overrides",
+            "confirmations",
             "provenance",
             "started_at",
             "finished_at",

@@ -1,4 +1,5 @@
-"""Judgments API: read a judgment; reviewers and admins add overrides (verdicts are never edited)."""
+"""Judgments API: read a judgment; reviewers and admins confirm it or add overrides (verdicts are
+never edited)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from core.api_params import SingleValuedQueryMixin, query_values
 from core.api_schema import error_response
 from judging.api.permissions import ReadOrReview
 from judging.api.serializers import (
+    ConfirmationCreateSerializer,
+    ConfirmationOutSerializer,
     JudgmentFilterSerializer,
     JudgmentSerializer,
     OverrideCreateSerializer,
@@ -21,7 +24,7 @@ from judging.api.serializers import (
 )
 from judging.models import Judgment
 from judging.selectors import judgment_effective, judgments_filter, judgments_prefetched, rubric_spec
-from judging.services import override_create
+from judging.services import judgment_confirm, override_create
 
 ANSWER_TEAM = "answer__question__session__team"
 PROBE_TEAM = "probe__answer__question__session__team"
@@ -128,3 +131,25 @@ class JudgmentViewSet(
             reason=data["reason"],
         )
         return Response(OverrideOutSerializer(override).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ConfirmationCreateSerializer,
+        responses={
+            201: ConfirmationOutSerializer,
+            400: error_response("The judgment has no verdict to confirm."),
+            403: error_response("Only reviewers and admins confirm."),
+        },
+        description=(
+            "Agree with the judge's verdict as it stands. Counts towards judge–human agreement; "
+            "confirming again returns the existing confirmation."
+        ),
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        judgment = self.get_object()
+        serializer = ConfirmationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        confirmation = judgment_confirm(
+            judgment=judgment, reviewer=request.user, note=serializer.validated_data["note"]
+        )
+        return Response(ConfirmationOutSerializer(confirmation).data, status=status.HTTP_201_CREATED)

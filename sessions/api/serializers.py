@@ -440,8 +440,13 @@ class MeanSerializer(serializers.Serializer):
     mean = serializers.FloatField(allow_null=True, help_text="Null when nothing was scored.")
     n_scored = serializers.IntegerField()
     n_total = serializers.IntegerField()
-    n_missing = serializers.IntegerField(help_text="Judged but unparseable/failed: never counted as zero.")
-    text = serializers.CharField(source="*", help_text='E.g. "mean 81.4 over 48 of 50 judged; 2 unparseable".')
+    n_missing = serializers.IntegerField(help_text="Answers without a score: never counted as zero.")
+    n_failed = serializers.IntegerField(help_text="Missing because the judge call failed (provider errors).")
+    n_unparseable = serializers.IntegerField(help_text="Missing because the judge's reply could not be read.")
+    n_pending = serializers.IntegerField(help_text="Missing because judging has not finished.")
+    text = serializers.CharField(
+        source="*", help_text='E.g. "mean 81.4 over 47 of 50 judged; 1 failed, 2 unparseable".'
+    )
 
 
 class CriterionMeanSerializer(MeanSerializer):
@@ -477,6 +482,7 @@ class TotalsSerializer(serializers.Serializer):
     failed_answers = serializers.IntegerField()
     unparseable_judgments = serializers.IntegerField()
     failed_judgments = serializers.IntegerField()
+    pending_judgments = serializers.IntegerField()
     flagged_for_review = serializers.IntegerField()
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()

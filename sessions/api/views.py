@@ -191,7 +191,10 @@ class SessionViewSet(
                 OpenApiTypes.BINARY, description="The workbook."
             )
         },
-        description="The session report as a workbook: Summary, Questions, Passages, Robustness, Overrides.",
+        description=(
+            "The session report as a workbook: Summary, Questions, Verdicts, Passages, Robustness, Probes, "
+            "Agreement, Overrides."
+        ),
     )
     def report_xlsx(self, request: Request, pk: str | None = None) -> HttpResponse:
         session = self.get_object()

@@ -1,4 +1,4 @@
-"""Session reports as files: PDF (fpdf2) and XLSX (XlsxWriter), from one `SessionReport`."""
+"""Session reports as files: PDF (the report templates through xhtml2pdf) and XLSX (openpyxl)."""
 
 from __future__ import annotations
 

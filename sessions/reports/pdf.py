@@ -1,275 +1,183 @@
-"""The session report as PDF (fpdf2), in the order of DESIGN §1.
+"""The session report as PDF: the session page's own report templates rendered with xhtml2pdf.
 
-All text (questions, answers, passages, rationales) is untrusted, so it is only ever
-written as plain text cells: no HTML, no Markdown, no images, nothing that could make
-the renderer open a file or a URL. A Unicode TTF font is embedded when one is found;
-otherwise the PDF core fonts are used with text reduced to Latin-1, so no input can
-make rendering fail.
+Answers, documents and names are untrusted and end up in the HTML being rendered. Two
+gates keep them from making the renderer read a file or open a URL:
+
+1. `link_callback` resolves only the project's own static files (``/static/...``, found by
+   Django's staticfiles finders) and the report's fonts (``font:NAME``); every other
+   reference — ``http://``, ``file://``, a bare path, a static path that escapes — becomes
+   an address the fetcher refuses.
+2. The renderer runs under a `ResourceAccessPolicy` with no network at all and local reads
+   confined to those same directories, which also covers the fetches that bypass the
+   callback (fonts, backgrounds). Charts are inline ``data:`` images, part of the document.
+
+Markdown from LLMs is sanitized before it gets here (no ``<img>``, no ``<link>``); the gates
+hold even if it were not.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import re
-import unicodedata
+import io
+import logging
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-from django.utils import timezone
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+import matplotlib
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.exceptions import SuspiciousFileOperation
+from django.template.loader import render_to_string
+from pypdf import PdfReader, PdfWriter
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
 
-from sessions.reports.data import ProbeResult, probe_results, seconds
+from core.errors import InvalidInput
+from sessions.reports.data import report_context
 from sessions.selectors import SessionReport
 
-# Standard places of DejaVu (Debian's fonts-dejavu-core and the usual Linux/BSD layouts).
-FONT_DIRS = (
-    "/usr/share/fonts/truetype/dejavu",
-    "/usr/share/fonts/dejavu",
-    "/usr/share/fonts/TTF",
-    "/usr/local/share/fonts",
-    "/usr/local/share/fonts/dejavu",
-)
-MAX_FIELD_CHARS = 20_000  # a single field longer than this is cut, with a note, to keep reports readable
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-ASCII_FOR = str.maketrans(
-    {
-        "–": "-",
-        "—": "-",
-        "−": "-",
-        "‘": "'",
-        "’": "'",
-        "“": '"',
-        "”": '"',
-        "…": "...",
-        "•": "*",
-        "→": "->",
-        "≥": ">=",
-        "≤": "<=",
-        "·": "-",
-        "\u00a0": " ",
+logger = logging.getLogger(__name__)
+
+PAPERS = {"a4": "a4", "letter": "letter"}
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu, shipped with matplotlib
+FONTS = {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSansMono.ttf"}
+REFUSED = "refused:"  # a scheme the fetcher does not know: the reference is dropped, nothing is read
+# A large session's PDF is built by a task: allow it time and size, keep every other server limit.
+MAX_RENDER_SECONDS = 15 * 60
+MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+
+
+class PDFRenderError(Exception):
+    """xhtml2pdf reported errors; the message lists them."""
+
+
+@cache
+def static_roots() -> tuple[Path, ...]:
+    roots = [Path(d).resolve() for d in settings.STATICFILES_DIRS]
+    if settings.STATIC_ROOT and Path(settings.STATIC_ROOT).is_dir():
+        roots.append(Path(settings.STATIC_ROOT).resolve())
+    return tuple(roots)
+
+
+def link_callback(uri: str, rel: str | None = None) -> str:
+    """Map a reference in the report's HTML to a file the renderer may read, or refuse it."""
+    uri = (uri or "").strip()
+    if uri.startswith("data:image/png;base64,"):  # the charts, made by sessions.reports.charts
+        return uri
+    if uri.startswith("font:") and uri[5:] in FONTS:
+        return str(FONT_DIR / uri[5:])
+    static_url = "/" + settings.STATIC_URL.strip("/") + "/"
+    if uri.startswith(static_url) and "?" not in uri and "#" not in uri:
+        try:
+            found = finders.find(uri[len(static_url) :])
+        except SuspiciousFileOperation:  # "../" out of the static directories
+            found = None
+        if found:
+            path = Path(found).resolve()
+            if any(path.is_relative_to(root) for root in static_roots()) and path.is_file():
+                return str(path)
+    logger.warning("PDF report: refused a reference to %r", uri[:200])
+    return REFUSED + "blocked"
+
+
+def resource_policy() -> ResourceAccessPolicy:
+    return ResourceAccessPolicy.server(
+        base_dir=None,
+        extra_roots=(*static_roots(), FONT_DIR),
+        allow_remote=False,
+        max_render_seconds=MAX_RENDER_SECONDS,
+        max_document_bytes=MAX_DOCUMENT_BYTES,
+        max_resources=20,
+    )
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Render report HTML (ours, with untrusted text inside) to PDF bytes under both gates."""
+    output = io.BytesIO()
+    status = pisa.CreatePDF(
+        html, dest=output, encoding="utf-8", link_callback=link_callback, resource_policy=resource_policy()
+    )
+    if status.err:
+        raise PDFRenderError(f"xhtml2pdf reported {status.err} error(s) rendering the report")
+    return output.getvalue()
+
+
+# Rows per part: xhtml2pdf holds a whole document in memory while it lays it out, so a long
+# report is rendered in parts of about this size and the parts are joined (docs/benchmarks.md).
+TURNS_PER_PART = 40
+PROBES_PER_PART = 400
+PROMPTS_PER_PART = 60
+PROBE_TEXTS_PER_PART = 300
+
+
+def _chunks(rows: list, size: int) -> list[list]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def report_parts(report: SessionReport, *, paper: str = "a4", generated_at: datetime | None = None) -> list[str]:
+    """The report as HTML documents, in reading order: summary, rest of the probe table,
+    agreement and overrides, questions and answers, appendix (prompts, then probe texts)."""
+    if paper not in PAPERS:
+        raise InvalidInput(f"Paper size {paper!r}: choose one of {', '.join(PAPERS)}.")
+    context = {
+        **report_context(report, chart_format="png", generated_at=generated_at),
+        "pdf": True,
+        "paper": PAPERS[paper],
     }
-)
-
-
-@lru_cache(maxsize=1)
-def unicode_font_files() -> dict[str, str] | None:
-    """Paths of DejaVu Sans (regular, bold) and Sans Mono, or None when not installed."""
-    dirs = [Path(d) for d in FONT_DIRS]
-    spec = importlib.util.find_spec("matplotlib")
-    if spec and spec.origin:  # matplotlib ships DejaVu in mpl-data, where it is installed
-        dirs.append(Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf")
-    wanted = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf"}
-    for directory in dirs:
-        found = {style: directory / name for style, name in wanted.items()}
-        if found["regular"].is_file():
-            return {style: str(path if path.is_file() else found["regular"]) for style, path in found.items()}
-    return None
-
-
-class _ReportPDF(FPDF):
-    def __init__(self, *, title: str, unicode_fonts: dict[str, str] | None) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.report_title = title
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(auto=True, margin=15)
-        self.unicode = unicode_fonts is not None
-        if unicode_fonts:
-            self.add_font("Body", "", unicode_fonts["regular"])
-            self.add_font("Body", "B", unicode_fonts["bold"])
-            self.add_font("Mono", "", unicode_fonts["mono"])
-            self.body_font, self.mono_font = "Body", "Mono"
-        else:
-            self.body_font, self.mono_font = "Helvetica", "Courier"
-        self.set_title(self.clean(title))
-        self.set_creator("Assay")
-
-    # Text ---------------------------------------------------------------------------------
-
-    def clean(self, text: object) -> str:
-        value = "" if text is None else str(text)
-        if len(value) > MAX_FIELD_CHARS:
-            value = value[:MAX_FIELD_CHARS] + f"\n[… {len(value) - MAX_FIELD_CHARS} more characters not shown]"
-        value = CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
-        if self.unicode:
-            return value
-        value = unicodedata.normalize("NFKC", value).translate(ASCII_FOR)
-        return value.encode("latin-1", "replace").decode("latin-1")
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.body_font, "", 7)
-        self.set_text_color(120)
-        self.cell(0, 5, self.clean(f"{self.report_title} · page {self.page_no()}/{{nb}}"), align="C")
-        self.set_text_color(0)
-
-    def heading(self, text: str, *, size: float = 14) -> None:
-        self.ln(2)
-        self.set_font(self.body_font, "B", size)
-        self.multi_cell(0, size * 0.5, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.ln(1)
-
-    def label(self, label: str, *, size: float = 9) -> None:
-        self.set_font(self.body_font, "B", size)
-        self.multi_cell(0, size * 0.5, self.clean(label), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    def label_text(self, label: str, text: object, *, size: float = 9) -> None:
-        self.label(label, size=size)
-        self.paragraph(text, size=size)
-
-    def paragraph(self, text: object, *, size: float = 9, bold: bool = False, indent: float = 0) -> None:
-        self.set_font(self.body_font, "B" if bold else "", size)
-        self.set_x(self.l_margin + indent)
-        self.multi_cell(0, size * 0.5, self.clean(text) or self.clean("—"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    def mono(self, text: object, *, size: float = 7.5) -> None:
-        self.set_font(self.mono_font, "", size)
-        self.set_fill_color(245, 245, 245)
-        self.multi_cell(
-            0, size * 0.45, self.clean(text) or self.clean("—"), fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
-
-    def rule(self) -> None:
-        self.ln(1)
-        self.set_draw_color(200)
-        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.ln(2)
-
-
-def render_pdf(report: SessionReport, *, generated_at: datetime | None = None) -> bytes:
-    session = report.session
-    pdf = _ReportPDF(title=f"Assay · Session #{session.pk} “{session.name}”", unicode_fonts=unicode_font_files())
-    pdf.alias_nb_pages()
-    pdf.add_page()
-    _title(pdf, report, generated_at or timezone.now())
-    _totals(pdf, report)
-    _questions(pdf, report)
-    _robustness(pdf, report, probe_results(session=session) if report.robustness is not None else [])
-    _overrides(pdf, report)
-    return bytes(pdf.output())
-
-
-def _title(pdf: _ReportPDF, report: SessionReport, generated_at: datetime) -> None:
-    s = report.session
-    pdf.heading(f"Session #{s.pk}: {s.name}", size=16)
-    corpus = s.corpus.name if s.corpus_id else "— (judge-only: answers submitted with their context)"
-    status = s.get_status_display() + (f" ({s.status_reason})" if s.status_reason else "")
-    lines = [
-        f"Status: {status}",
-        f"Corpus: {corpus}",
-        f"Retrieval: {s.retrieval_mode}, k={s.retrieval_k}{', web search' if s.web_search else ''}",
-        f"Generator: {s.generator_provider} / {s.generator_model} (temperature {s.temperature})",
-        f"Judge: {s.judge_provider} / {s.judge_model}, {s.judge_repeats} run(s) per answer · rubric {s.rubric}",
-        f"Generated {timezone.localtime(generated_at):%Y-%m-%d %H:%M %Z}",
+    rows, probes = context["question_rows"], context["probes"]
+    probe_chunks = _chunks(probes, PROBES_PER_PART)
+    parts: list[dict] = [{"part": "summary", "probe_chunk": probe_chunks[0] if probe_chunks else []}]
+    parts += [{"part": "probes", "probe_chunk": chunk} for chunk in probe_chunks[1:]]
+    parts.append({"part": "review"})
+    parts += [
+        {"part": "turns", "question_rows": chunk, "continued": index > 0}
+        for index, chunk in enumerate(_chunks(rows, TURNS_PER_PART))
     ]
-    for line in lines:
-        pdf.paragraph(line, size=9)
+    appendix = [
+        {"prompt_rows": chunk}
+        for chunk in _chunks([r for r in rows if r.turn.answer and r.turn.answer.prompt], PROMPTS_PER_PART)
+    ]
+    appendix += [{"probe_texts": chunk} for chunk in _chunks(probes, PROBE_TEXTS_PER_PART)]
+    parts += [{"part": "appendix", "continued": index > 0, **extra} for index, extra in enumerate(appendix or [{}])]
+    return [render_to_string("sessions/report_pdf.html", {**context, **part}) for part in parts]
 
 
-def _totals(pdf: _ReportPDF, report: SessionReport) -> None:
-    t = report.totals
-    pdf.heading("1. Totals")
-    pdf.paragraph(
-        f"Wall-clock {seconds(t['wall_clock_ms'])} · generating answers {seconds(t['generation_ms'])} "
-        f"(sum of response latencies) · judging {seconds(t['judging_ms'])} (sum of evaluation latencies)"
-    )
-    pdf.paragraph(
-        f"{t['questions']} questions in {t['conversations']} conversations · {t['answered']} answered · "
-        f"{t['failed_answers']} failed · {t['unparseable_judgments']} unparseable and {t['failed_judgments']} "
-        f"failed judgments · {t['flagged_for_review']} flagged for review"
-    )
-    if t["prompt_tokens"] or t["completion_tokens"]:
-        pdf.paragraph(f"Tokens: {t['prompt_tokens']} in, {t['completion_tokens']} out · spent ${t['spent_usd']}")
-    pdf.paragraph(f"Weighted score: {t['mean_score']}", bold=True)
-    for criterion, summary in t["per_criterion"]:
-        pdf.paragraph(f"{criterion.name} (weight {criterion.weight}): {summary}", indent=4)
+def render_pdf(report: SessionReport, *, paper: str = "a4", generated_at: datetime | None = None) -> bytes:
+    """Render each part, join them, and stamp every page's footer (session, page N of M)."""
+    writer = PdfWriter()
+    for html in report_parts(report, paper=paper, generated_at=generated_at):
+        writer.append(PdfReader(io.BytesIO(html_to_pdf(html))))
+    session = report.session
+    footer = f"Assay · session #{session.pk} · {session.name[:60]}"
+    _stamp_footers(writer, text=footer)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
 
 
-def _questions(pdf: _ReportPDF, report: SessionReport) -> None:
-    pdf.heading("2. Questions")
-    for conversation, turns in report.conversations:
-        pdf.heading(str(conversation), size=11)
-        for turn in turns:
-            question, answer = turn.question, turn.answer
-            pdf.paragraph(f"Q{question.position + 1}. {question.text}", size=10, bold=True)
-            if question.reference_answer:
-                pdf.label_text("Reference answer", question.reference_answer)
-            if answer is None:
-                pdf.paragraph("Not answered yet.")
-                pdf.rule()
-                continue
-            if answer.status == "failed":
-                pdf.label_text("Answer failed", answer.error)
-            else:
-                pdf.label_text("Answer", answer.text)
-            score = "—" if turn.score is None else str(turn.score)
-            spread = (
-                f" (repeats {turn.score_spread[0]}–{turn.score_spread[1]}{', unstable' if turn.unstable else ''})"
-                if turn.score_spread
-                else ""
-            )
-            pdf.paragraph(
-                f"Response latency {seconds(answer.response_latency_ms)} · evaluation latency "
-                f"{seconds(turn.evaluation_latency_ms)} · weighted score {score}{spread}",
-                bold=True,
-            )
-            for judgment in turn.judgments:
-                if judgment.status != "ok":
-                    pdf.paragraph(
-                        f"Judgment #{judgment.pk} (run {judgment.repeat_index + 1}) {judgment.status}"
-                        + (f": {judgment.error}" if judgment.error else "")
-                    )
-                    if judgment.raw_output:
-                        pdf.label_text("Raw judge output", judgment.raw_output, size=8)
-            for rating in turn.ratings:
-                mark = f" (overridden; judge said {rating.judge_rating})" if rating.overridden else ""
-                pdf.paragraph(f"{rating.name}: {rating.rating}{mark}", bold=True, indent=4)
-                pdf.paragraph(rating.rationale, size=8.5, indent=4)
-            if turn.passages:
-                pdf.label("Sources")
-                for passage in turn.passages:
-                    pdf.paragraph(f"#{passage.rank} {passage.source_tag} (score {passage.score:.4f})", size=8, indent=4)
-            if answer.prompt:
-                pdf.label("Prompt (as sent)")
-                pdf.mono(answer.prompt)
-            else:
-                pdf.paragraph("No prompt: the answer was submitted ready-made (judge-only).", size=8)
-            pdf.rule()
+@cache
+def _footer_font() -> str:
+    pdfmetrics.registerFont(TTFont("AssayFooter", str(FONT_DIR / "DejaVuSans.ttf")))
+    return "AssayFooter"
 
 
-def _robustness(pdf: _ReportPDF, report: SessionReport, probes: list[ProbeResult]) -> None:
-    from sessions.summary_text import robustness_lines
-
-    if report.robustness is None:
-        return
-    pdf.heading("3. Judge robustness")
-    for line in robustness_lines(report.robustness):
-        pdf.paragraph(line, size=8.5)
-    pdf.paragraph(report.robustness.verdict, bold=True)
-    for probe in probes:
-        pdf.rule()
-        score = "—" if probe.score is None else str(probe.score)
-        pdf.paragraph(
-            f"{probe.strategy_label} probe · expected to pull down: {', '.join(probe.expected_criteria)}",
-            bold=True,
-        )
-        pdf.label_text("Question", probe.question)
-        pdf.label_text("Fake answer", probe.fake_answer)
-        verdicts = ", ".join(f"{r.name} {r.rating}" for r in probe.ratings) or (probe.status or "not judged")
-        pdf.paragraph(f"Verdict: {verdicts} · weighted score {score}")
-
-
-def _overrides(pdf: _ReportPDF, report: SessionReport) -> None:
-    if not report.overrides:
-        return
-    pdf.heading("4. Reviewer overrides")
-    for o in report.overrides:
-        question = o.judgment.answer.question.text if o.judgment.answer_id else "(probe)"
-        pdf.paragraph(
-            f"{timezone.localtime(o.created_at):%Y-%m-%d %H:%M} · {o.reviewer} · {o.criterion.name}: "
-            f"{o.old_rating} → {o.new_rating}",
-            bold=True,
-        )
-        pdf.paragraph(f"Question: {question}", size=8.5, indent=4)
-        pdf.paragraph(f"Reason: {o.reason}", size=8.5, indent=4)
+def _stamp_footers(writer: PdfWriter, *, text: str) -> None:
+    """One overlay page per page, drawn in one reportlab document, merged onto the pages."""
+    total = len(writer.pages)
+    buffer = io.BytesIO()
+    overlay = canvas.Canvas(buffer)
+    for number, page in enumerate(writer.pages, start=1):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        overlay.setPageSize((width, height))
+        overlay.setFont(_footer_font(), 7)
+        overlay.setFillColorRGB(0.42, 0.45, 0.5)
+        overlay.drawCentredString(width / 2, 20, f"{text} · page {number} of {total}")
+        overlay.showPage()
+    overlay.save()
+    stamps = PdfReader(io.BytesIO(buffer.getvalue())).pages
+    for page, stamp in zip(writer.pages, stamps, strict=True):
+        page.merge_page(stamp)
+        page.compress_content_streams()  # merging leaves the page's content uncompressed

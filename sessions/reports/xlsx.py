@@ -1,100 +1,139 @@
-"""The session report as a workbook (XlsxWriter): Summary, Questions, Passages, Robustness, Overrides.
+"""The session report as a workbook (openpyxl) that a colleague can filter and chart without Assay.
 
-Text from documents and LLMs is written with ``write_string`` into a workbook opened with
-``strings_to_formulas=False``, so a value such as ``=HYPERLINK(...)`` stays text and never
-becomes a formula (CSV/Excel injection).
+Sheets: Summary, Questions, Verdicts, Passages, Robustness, Probes, Agreement, Overrides.
+Every sheet has a styled header row, frozen panes, an autofilter and typed columns
+(percent, one decimal, milliseconds); scores get a colour scale and the Summary sheet a
+native bar chart of the score per question.
+
+Text from documents and LLMs is written as text, always: openpyxl would store a string
+that starts with ``=`` as a formula, so every string cell is typed ``s`` explicitly (CSV/
+Excel injection), and characters XML cannot hold are dropped.
 """
 
 from __future__ import annotations
 
 import io
-import re
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-import xlsxwriter
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from judging.probes import STRATEGY_LABELS
-from sessions.reports.data import probe_results
+from sessions.reports.data import ProbeResult, agreement_rows, probe_results, question_rows, report_provenance
 from sessions.selectors import SessionReport
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
-ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1D2330")
+WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+FORMATS = {
+    "int": "0",
+    "ms": '#,##0" ms"',
+    "score": "0.0",
+    "percent": "0.0%",
+    "sim": "0.000",
+    "date": "yyyy-mm-dd hh:mm",
+}
+SCORE_SCALE = ColorScaleRule(
+    start_type="num", start_value=20, start_color="F8D7DA", mid_type="num", mid_value=60, mid_color="FFF3CD",
+    end_type="num", end_value=100, end_color="D4EDDA",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width: int = 14
+    kind: str = "text"  # text | wrap | a key of FORMATS
 
 
 class _Sheet:
-    """A worksheet written row by row; strings stay strings, numbers stay numbers."""
+    """One sheet: header, then rows; `close` adds the autofilter and the score colour scale."""
 
-    def __init__(self, workbook, name: str, header: list[str], *, widths: dict[int, int] | None = None) -> None:
-        self.ws = workbook.add_worksheet(name)
-        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-        self.bold = workbook.add_format({"bold": True, "bg_color": "#EEEEEE", "valign": "top"})
-        self.row = 0
-        if header:
-            for col, title in enumerate(header):
-                self.ws.write_string(0, col, title, self.bold)
-            self.ws.freeze_panes(1, 0)
-            self.row = 1
-        for col, width in (widths or {}).items():
-            self.ws.set_column(col, col, width)
+    def __init__(self, workbook: Workbook, title: str, columns: list[Column], *, first: bool = False) -> None:
+        self.ws: Worksheet = workbook.active if first else workbook.create_sheet()
+        self.ws.title = title
+        self.columns = columns
+        for index, column in enumerate(columns, start=1):
+            cell = self.ws.cell(row=1, column=index, value=_text(column.header))
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+            self.ws.column_dimensions[get_column_letter(index)].width = column.width
+        self.ws.freeze_panes = "B2" if len(columns) > 4 else "A2"
+        self.row = 1
 
-    def add(self, values: list[object], *, bold: bool = False) -> None:
-        fmt = self.bold if bold else self.wrap
-        for col, value in enumerate(values):
+    def add(self, values: list[object]) -> None:
+        self.row += 1
+        for index, (column, value) in enumerate(zip(self.columns, values, strict=True), start=1):
             if value is None or value == "":
                 continue
+            cell = self.ws.cell(row=self.row, column=index)
             if isinstance(value, bool):
-                self.ws.write_boolean(self.row, col, value, fmt)
+                cell.value = value
             elif isinstance(value, int | float | Decimal):
-                self.ws.write_number(self.row, col, float(value), fmt)
+                cell.value = float(value) if isinstance(value, Decimal) else value
+                if column.kind in FORMATS:
+                    cell.number_format = FORMATS[column.kind]
+            elif isinstance(value, datetime):
+                cell.value = timezone.localtime(value).replace(tzinfo=None)
+                cell.number_format = FORMATS["date"]
             else:
-                self.ws.write_string(self.row, col, _text(value), fmt)
-        self.row += 1
+                cell.value = _text(value)
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+            cell.alignment = WRAP if column.kind == "wrap" else TOP
+
+    def close(self) -> Worksheet:
+        last_column = get_column_letter(len(self.columns))
+        self.ws.auto_filter.ref = f"A1:{last_column}{max(self.row, 2)}"
+        for index, column in enumerate(self.columns, start=1):
+            if column.kind == "score" and self.row > 1:
+                letter = get_column_letter(index)
+                self.ws.conditional_formatting.add(f"{letter}2:{letter}{self.row}", SCORE_SCALE)
+        return self.ws
+
+    def column_index(self, header: str) -> int:
+        return next(i for i, c in enumerate(self.columns, start=1) if c.header == header)
 
 
 def _text(value: object) -> str:
-    text = ILLEGAL_XML.sub("", str(value))
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
     if len(text) > MAX_CELL_CHARS:
         note = f" [… {len(text)} characters, cut to fit one cell]"
         text = text[: MAX_CELL_CHARS - len(note)] + note
     return text
 
 
-def render_xlsx(report: SessionReport) -> bytes:
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
-    _summary(workbook, report)
-    _questions(workbook, report)
+def render_xlsx(report: SessionReport, *, generated_at: datetime | None = None) -> bytes:
+    probes = probe_results(session=report.session) if report.robustness is not None else []
+    workbook = Workbook()
+    summary = _summary(workbook, report, generated_at or timezone.now())
+    questions = _questions(workbook, report)
+    _verdicts(workbook, report)
     _passages(workbook, report)
     _robustness(workbook, report)
+    _probes(workbook, report, probes)
+    _agreement(workbook, report)
     _overrides(workbook, report)
-    workbook.close()
+    _score_chart(summary=summary, questions=questions)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _summary(workbook, report: SessionReport) -> None:
-    s, t = report.session, report.totals
-    sheet = _Sheet(workbook, "Summary", ["Item", "Value"], widths={0: 34, 1: 90})
-    rows: list[tuple[str, object]] = [
-        ("Session", s.pk),
-        ("Name", s.name),
-        ("Status", s.get_status_display()),
-        ("Status reason", s.status_reason),
-        ("Corpus", s.corpus.name if s.corpus_id else "(judge-only)"),
-        ("Retrieval", f"{s.retrieval_mode}, k={s.retrieval_k}" + (", web search" if s.web_search else "")),
-        ("Generator", f"{s.generator_provider} / {s.generator_model} (temperature {s.temperature})"),
-        ("Judge", f"{s.judge_provider} / {s.judge_model}, {s.judge_repeats} run(s) per answer"),
-        ("Rubric", str(s.rubric)),
-        ("Generated", timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")),
+def _summary(workbook: Workbook, report: SessionReport, generated_at: datetime) -> Worksheet:
+    t = report.totals
+    sheet = _Sheet(workbook, "Summary", [Column("Item", 44), Column("Value", 60, "wrap")], first=True)
+    rows: list[tuple[str, object]] = list(report_provenance(report, generated_at=generated_at))
+    rows += [
         ("Wall-clock (ms)", t["wall_clock_ms"]),
         ("Generating answers, sum of response latencies (ms)", t["generation_ms"]),
         ("Judging, sum of evaluation latencies (ms)", t["judging_ms"]),
@@ -104,133 +143,190 @@ def _summary(workbook, report: SessionReport) -> None:
         ("Failed answers", t["failed_answers"]),
         ("Unparseable judgments", t["unparseable_judgments"]),
         ("Failed judgments", t["failed_judgments"]),
+        ("Pending judgments", t["pending_judgments"]),
         ("Flagged for review", t["flagged_for_review"]),
         ("Prompt tokens", t["prompt_tokens"]),
         ("Completion tokens", t["completion_tokens"]),
-        ("Spent (USD)", t["spent_usd"]),
+        ("Spent (USD)", Decimal(t["spent_usd"])),
         ("Mean weighted score", t["mean_score"].mean),
         ("Mean weighted score, accounting", str(t["mean_score"])),
     ]
-    for criterion, summary in t["per_criterion"]:
-        rows.append((f"{criterion.name} (weight {criterion.weight}), mean points", summary.mean))
-        rows.append((f"{criterion.name}, accounting", str(summary)))
-    if report.robustness is not None:
-        rows.append(("Judge robustness", report.robustness.verdict))
+    for criterion, mean in t["per_criterion"]:
+        rows.append((f"{criterion.name} (weight {criterion.weight.normalize()}), mean points", mean.mean))
+    robustness = report.robustness
+    if robustness is not None:
+        rows += [
+            ("Judge robustness", robustness.verdict),
+            ("AUROC genuine vs fake", robustness.auroc),
+            ("Highest fake score", robustness.worst_fake_score),
+            ("Lowest genuine score", robustness.lowest_genuine_score),
+            ("Genuine answers scored", robustness.n_genuine),
+            ("Fake answers scored", robustness.n_fake),
+            ("Unjudged probes", robustness.n_unjudged),
+        ]
     for label, value in rows:
         sheet.add([label, value])
+    ws = sheet.close()
+    ws.freeze_panes = "A2"
+    return ws
 
 
-def _questions(workbook, report: SessionReport) -> None:
+def _questions(workbook: Workbook, report: SessionReport) -> _Sheet:
     criteria = [c for c, _ in report.totals["per_criterion"]]
-    header = ["Conversation", "Turn", "Question", "Reference answer", "Answer status", "Answer"]
-    header += ["Response latency (ms)", "Evaluation latency (ms)"]
+    columns = [
+        Column("#", 6, "int"),
+        Column("Conversation", 16),
+        Column("Turn", 6, "int"),
+        Column("Question", 40, "wrap"),
+    ]
+    columns += [Column("Answer status", 10), Column("Response latency (ms)", 12, "ms")]
+    columns += [Column("Evaluation latency (ms)", 12, "ms")]
     for c in criteria:
-        header += [f"{c.name} rating", f"{c.name} judge rating", f"{c.name} rationale"]
-    header += ["Weighted score", "Judgment status", "Unstable", "Similarity to reference", "Prompt"]
-    widths = {2: 40, 3: 30, 5: 60, len(header) - 1: 80}
-    sheet = _Sheet(workbook, "Questions", header, widths=widths)
-    for conversation, turns in report.conversations:
-        for turn in turns:
-            a = turn.answer
-            ratings = {r.key: r for r in turn.ratings}
-            row: list[object] = [
-                str(conversation),
-                turn.question.position + 1,
-                turn.question.text,
-                turn.question.reference_answer,
-                a.status if a else "not answered",
-                (a.text if a.status != "failed" else f"FAILED: {a.error}") if a else "",
-                a.response_latency_ms if a else None,
-                turn.evaluation_latency_ms,
-            ]
-            for c in criteria:
-                r = ratings.get(c.key)
-                row += [r.rating, r.judge_rating, r.rationale] if r else [None, None, None]
-            statuses = ", ".join(j.status for j in turn.judgments) or "not judged"
-            row += [turn.score, statuses, turn.unstable, a.reference_similarity if a else None, a.prompt if a else ""]
-            sheet.add(row)
+        columns += [Column(f"{c.name} rating", 12), Column(f"{c.name} judge rating", 12)]
+    columns += [Column("Weighted score", 10, "score"), Column("Judgment status", 12), Column("Unstable", 9)]
+    columns += [Column("Similarity to reference", 11, "sim"), Column("Reference answer", 30, "wrap")]
+    columns += [Column("Answer", 60, "wrap"), Column("Prompt", 60, "wrap")]
+    sheet = _Sheet(workbook, "Questions", columns)
+    for row in question_rows(report):
+        turn, a = row.turn, row.turn.answer
+        values: list[object] = [
+            row.number,
+            row.conversation,
+            turn.question.position + 1,
+            turn.question.text,
+            a.status if a else "not answered",
+            a.response_latency_ms if a else None,
+            turn.evaluation_latency_ms,
+        ]
+        for rating in row.ratings:
+            values += [rating.rating, rating.judge_rating] if rating else [None, None]
+        values += [
+            turn.score,
+            ", ".join(j.status for j in turn.judgments) or "not judged",
+            turn.unstable,
+            a.reference_similarity if a else None,
+            turn.question.reference_answer,
+            (a.text if a.status != "failed" else f"FAILED: {a.error}") if a else "",
+            a.prompt if a else "",
+        ]
+        sheet.add(values)
+    sheet.close()
+    return sheet
 
 
-def _passages(workbook, report: SessionReport) -> None:
-    header = ["Conversation", "Turn", "Question", "Rank", "Tag", "Score", "Source", "Text", "URL"]
-    sheet = _Sheet(workbook, "Passages", header, widths={2: 40, 4: 30, 7: 80})
-    for conversation, turns in report.conversations:
-        for turn in turns:
-            for p in turn.passages:
+def _verdicts(workbook: Workbook, report: SessionReport) -> None:
+    columns = [Column("#", 6, "int"), Column("Question", 40, "wrap"), Column("Judgment", 10, "int")]
+    columns += [Column("Repeat", 8, "int"), Column("Criterion", 14), Column("Rating", 11), Column("Points", 8, "int")]
+    columns += [Column("Judge rating", 11), Column("Overridden", 11), Column("Rationale", 60, "wrap")]
+    columns += [Column("Override reason", 40, "wrap"), Column("Reviewer", 12)]
+    sheet = _Sheet(workbook, "Verdicts", columns)
+    for row in question_rows(report):
+        for judgment in row.turn.judgments:
+            for r in getattr(judgment, "effective", []):
+                last = r.overrides[-1] if r.overrides else None
                 sheet.add(
                     [
-                        str(conversation),
-                        turn.question.position + 1,
-                        turn.question.text,
-                        p.rank,
-                        p.source_tag,
-                        p.score,
-                        p.source,
-                        p.text,
-                        p.url,
+                        row.number,
+                        row.turn.question.text,
+                        judgment.pk,
+                        judgment.repeat_index + 1,
+                        r.name,
+                        r.rating,
+                        r.points,
+                        r.judge_rating,
+                        r.overridden,
+                        r.rationale,
+                        last.reason if last else None,
+                        str(last.reviewer) if last else None,
                     ]
                 )
+    sheet.close()
 
 
-def _robustness(workbook, report: SessionReport) -> None:
-    summary = report.robustness
-    header = ["Strategy", "Probes", "Judged", "All expected dropped", "Rate", "Criteria dropped", "Mean fake score"]
-    sheet = _Sheet(workbook, "Robustness", header, widths={0: 22, 5: 50, 7: 60})
-    if summary is None:
-        sheet.add(["Robustness probes were not run for this session."])
-        return
-    for strategy in summary.strategies:
-        drops = ", ".join(f"{k} {d.dropped}/{d.compared}" for k, d in strategy.criteria.items())
+def _passages(workbook: Workbook, report: SessionReport) -> None:
+    columns = [Column("#", 6, "int"), Column("Question", 40, "wrap"), Column("Rank", 6, "int"), Column("Tag", 30)]
+    columns += [Column("Score", 9, "sim"), Column("Source", 20), Column("Text", 80, "wrap"), Column("URL", 30)]
+    sheet = _Sheet(workbook, "Passages", columns)
+    for row in question_rows(report):
+        for p in row.turn.passages:
+            sheet.add([row.number, row.turn.question.text, p.rank, p.source_tag, p.score, p.source, p.text, p.url])
+    sheet.close()
+
+
+def _robustness(workbook: Workbook, report: SessionReport) -> None:
+    columns = [Column("Strategy", 20), Column("Expected to pull down", 28), Column("Probes", 8, "int")]
+    columns += [Column("Judged", 8, "int"), Column("All expected dropped", 12, "int"), Column("Rate", 9, "percent")]
+    columns += [Column("Dropped per criterion", 40, "wrap"), Column("Mean fake score", 10, "score")]
+    sheet = _Sheet(workbook, "Robustness", columns)
+    for s in report.robustness.strategies if report.robustness is not None else []:
         sheet.add(
             [
-                STRATEGY_LABELS.get(strategy.strategy, strategy.strategy),
-                strategy.probes,
-                strategy.judged,
-                strategy.all_expected_dropped,
-                strategy.rate,
-                drops,
-                strategy.mean_fake_score,
+                STRATEGY_LABELS.get(s.strategy, s.strategy),
+                ", ".join(s.expected_criteria),
+                s.probes,
+                s.judged,
+                s.all_expected_dropped,
+                s.rate,
+                ", ".join(f"{k} {d.dropped}/{d.compared}" for k, d in s.criteria.items()),
+                s.mean_fake_score,
             ]
         )
-    sheet.add([])
-    sheet.add(["AUROC", summary.auroc])
-    sheet.add(["Genuine answers", summary.n_genuine])
-    sheet.add(["Fake answers", summary.n_fake])
-    sheet.add(["Unjudged probes", summary.n_unjudged])
-    sheet.add(["Highest fake score", summary.worst_fake_score, summary.worst_fake_strategy])
-    sheet.add(["Lowest genuine score", summary.lowest_genuine_score])
-    sheet.add(["Verdict", summary.verdict])
-    sheet.add([])
-    sheet.add(
-        ["Strategy", "Question", "Fake answer", "Verdict", "Weighted score", "Status", "Expected to drop"], bold=True
-    )
-    for probe in probe_results(session=report.session):
+    sheet.close()
+
+
+def _probes(workbook: Workbook, report: SessionReport, probes: list[ProbeResult]) -> None:
+    criteria = [c for c, _ in report.totals["per_criterion"]]
+    columns = [Column("#", 6, "int"), Column("Question", 40, "wrap"), Column("Strategy", 18), Column("Origin", 8)]
+    columns += [Column("Expected to drop", 24), Column("Fake answer", 60, "wrap"), Column("Status", 10)]
+    columns += [Column(f"{c.name} rating", 12) for c in criteria] + [Column("Weighted score", 10, "score")]
+    sheet = _Sheet(workbook, "Probes", columns)
+    for number, p in enumerate(probes, start=1):
+        ratings = {r.key: r.rating for r in p.ratings}
         sheet.add(
-            [
-                probe.strategy_label,
-                probe.question,
-                probe.fake_answer,
-                ", ".join(f"{r.name} {r.rating}" for r in probe.ratings),
-                probe.score,
-                probe.status or "not judged",
-                ", ".join(probe.expected_criteria),
-            ]
+            [number, p.question, p.strategy_label, p.origin, ", ".join(p.expected_criteria), p.fake_answer]
+            + [p.status or "not judged"]
+            + [ratings.get(c.key) for c in criteria]
+            + [p.score]
         )
+    sheet.close()
 
 
-def _overrides(workbook, report: SessionReport) -> None:
-    header = ["When", "Reviewer", "Question", "Criterion", "From", "To", "Reason", "Judgment"]
-    sheet = _Sheet(workbook, "Overrides", header, widths={0: 18, 2: 40, 6: 60})
+def _agreement(workbook: Workbook, report: SessionReport) -> None:
+    columns = [Column("Criterion", 16), Column("Verdicts", 10, "int"), Column("Overridden", 11, "int")]
+    columns += [Column("Kept as judged", 12, "percent"), Column("Mean shift (points)", 12, "score")]
+    sheet = _Sheet(workbook, "Agreement", columns)
+    for a in agreement_rows(report):
+        sheet.add([a.name, a.verdicts, a.overridden, a.kept_rate, a.mean_shift])
+    sheet.close()
+
+
+def _overrides(workbook: Workbook, report: SessionReport) -> None:
+    columns = [Column("When", 17, "date"), Column("Reviewer", 12), Column("Question", 40, "wrap")]
+    columns += [Column("Criterion", 14), Column("From", 10), Column("To", 10), Column("Reason", 50, "wrap")]
+    columns += [Column("Judgment", 10, "int")]
+    sheet = _Sheet(workbook, "Overrides", columns)
     for o in report.overrides:
+        question = o.judgment.answer.question.text if o.judgment.answer_id else "(probe)"
         sheet.add(
-            [
-                timezone.localtime(o.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                str(o.reviewer),
-                o.judgment.answer.question.text if o.judgment.answer_id else "(probe)",
-                o.criterion.name,
-                o.old_rating,
-                o.new_rating,
-                o.reason,
-                o.judgment_id,
-            ]
+            [o.created_at, str(o.reviewer), question, o.criterion.name, o.old_rating, o.new_rating, o.reason]
+            + [o.judgment_id]
         )
+    sheet.close()
+
+
+def _score_chart(*, summary: Worksheet, questions: _Sheet) -> None:
+    """A native bar chart on the Summary sheet, reading the Questions sheet's score column."""
+    if questions.row < 2:
+        return
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Weighted score per question"
+    chart.y_axis.title = "score"
+    chart.x_axis.title = "question #"
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
+    chart.legend = None
+    score = questions.column_index("Weighted score")
+    chart.add_data(Reference(questions.ws, min_col=score, min_row=1, max_row=questions.row), titles_from_data=True)
+    chart.set_categories(Reference(questions.ws, min_col=1, min_row=2, max_row=questions.row))
+    chart.width, chart.height = 24, 9
+    summary.add_chart(chart, "D2")

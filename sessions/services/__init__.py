@@ -2,7 +2,7 @@
 
 - ``creation``: sessions from questions, from ready answers (judge-only), re-judges;
 - ``estimate``: calls, tokens and money before a session runs;
-- ``lifecycle``: start, cancel, resume, re-queueing after a worker died;
+- ``lifecycle``: start, cancel, resume;
 - ``pipeline``: retrieval, prompt and generation of each turn;
 - ``judgments``: what ties an answer to its judgments (schedule, probes, run, re-queue,
   finish the session, score summaries), calling the judge in ``judging.engine``.
@@ -17,7 +17,7 @@ from sessions.services.judgments import (
     session_finalize_if_done,
     session_score_summary_store,
 )
-from sessions.services.lifecycle import session_cancel, session_resume, session_start, sessions_resume_interrupted
+from sessions.services.lifecycle import session_cancel, session_resume, session_start
 from sessions.services.pipeline import answer_generate, conversation_advance, prompt_render
 
 __all__ = [
@@ -36,5 +36,4 @@ __all__ = [
     "session_resume",
     "session_score_summary_store",
     "session_start",
-    "sessions_resume_interrupted",
 ]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from core.errors import Conflict, InvalidInput
+from core.file_guards import strip_nul
 from corpora.models import Corpus
 from judging.models import Rubric
 from judging.selectors import rubrics_for_team
@@ -16,7 +17,7 @@ from judging.services import rubric_default_ensure
 from llm.config import default_provider
 from llm.types import Passage, Provider
 from sessions.models import Answer, Conversation, EvaluationSession, Question, RetrievedPassage
-from sessions.question_files import ConversationInput
+from sessions.question_files import ConversationInput, QuestionInput
 from sessions.services.estimate import session_estimate
 from sessions.services.judgments import answer_passages
 from sessions.services.lifecycle import session_start
@@ -40,6 +41,8 @@ def session_create(
     """A draft session of the conversations' questions, with its cost estimate."""
     if corpus.team_id != team.pk:
         raise InvalidInput("The corpus belongs to another team.")
+    # PostgreSQL refuses NUL characters in text: strip them from everything stored.
+    name, conversations = strip_nul(name), [_conversation_without_nul(c) for c in conversations]
     if not conversations or not any(c.questions for c in conversations):
         raise InvalidInput("A session needs at least one question.")
     generator_provider = settings.generator_provider or default_provider()
@@ -78,6 +81,16 @@ def session_create(
 
 
 @transaction.atomic
+def _conversation_without_nul(conversation: ConversationInput) -> ConversationInput:
+    return ConversationInput(
+        label=strip_nul(conversation.label),
+        questions=[
+            QuestionInput(text=strip_nul(q.text), reference_answer=strip_nul(q.reference_answer))
+            for q in conversation.questions
+        ],
+    )
+
+
 def session_create_judge_only(
     *, team: Team, user: AbstractBaseUser | None = None, name: str, items: list[dict], settings: SessionSettings
 ) -> EvaluationSession:
@@ -89,6 +102,7 @@ def session_create_judge_only(
     """
     if not items:
         raise InvalidInput("Submit at least one item.")
+    name, items = strip_nul(name), strip_nul(items)  # PostgreSQL refuses NUL characters in text
     parsed: dict[str, list[dict]] = {}
     for index, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not str(item.get("question") or "").strip():

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 import numpy as np
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from core.file_guards import strip_nul
 from core.locks import JUDGMENT, advisory_lock
+from core.queueing import task_publish_on_commit
 from judging.engine import JudgeOutcome, embed, judge_once
 from judging.models import Judgment, Override, RobustnessProbe, Rubric
-from judging.offline_judge import strip_citations
 from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION, make_probes
 from judging.selectors import rubric_spec
 from judging.services import judgment_store
+from judging.text import strip_citations
 from llm import gateway
 from llm.config import llm_config
-from llm.types import LLMConfig, Passage, Provider, ProviderError
+from llm.types import ChatResult, LLMConfig, Passage, Provider, ProviderError
 from sessions import tasks
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.scores import session_scores
@@ -107,8 +110,10 @@ def _probes_create(
     return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
 
 
-def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:
-    """Ask the judge model for a plausible wrong answer (temperature 0: as repeatable as it gets)."""
+def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> ChatResult:
+    """Ask the judge model for a plausible wrong answer (temperature 0: as repeatable as it gets).
+
+    Returns the call's result (its attempts and latency are the probe judgment's too)."""
     answer = probe.answer
     context = "\n".join(p.render() for p in answer_passages(answer=answer))
     result = gateway.chat_complete(
@@ -125,16 +130,16 @@ def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> str:
     )
     text = result.text.strip()
     if not text:
-        raise ProviderError("The model wrote an empty fake answer.", transient=False)
-    RobustnessProbe.objects.filter(pk=probe.pk, fake_answer="").update(fake_answer=text)
+        raise ProviderError("The model wrote an empty fake answer.", transient=False, attempts=result.attempts)
+    RobustnessProbe.objects.filter(pk=probe.pk, fake_answer="").update(fake_answer=strip_nul(text))
     probe.refresh_from_db(fields=["fake_answer"])
-    return probe.fake_answer
+    return result
 
 
 def _enqueue(judgment_ids: list[int]) -> None:
     if not judgment_ids:
         return
-    transaction.on_commit(lambda: [tasks.run_judgment.delay(pk) for pk in judgment_ids])
+    task_publish_on_commit(task=tasks.run_judgment, args_list=[[pk] for pk in judgment_ids])
 
 
 def judgments_requeue_for_session(*, session: EvaluationSession) -> int:
@@ -160,14 +165,22 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
         if session.status == session.Status.CANCELLED:
             return judgment
         spec = rubric_spec(rubric=judgment.rubric)
+        # The fake-writing call of an LLM probe counts in its judgment's attempts and latency.
+        writing: ChatResult | None = None
         if judgment.probe is not None and not judgment.probe.fake_answer:
+            writing_started = time.monotonic()
             try:
-                llm_probe_write(probe=judgment.probe, config=_judge_config(session))
+                writing = llm_probe_write(probe=judgment.probe, config=_judge_config(session))
             except ProviderError as exc:
                 judgment_store(
                     judgment=judgment,
                     spec=spec,
-                    outcome=JudgeOutcome(status=Judgment.Status.FAILED, error=f"Writing the fake answer failed: {exc}"),
+                    outcome=JudgeOutcome(
+                        status=Judgment.Status.FAILED,
+                        error=f"Writing the fake answer failed: {exc}",
+                        attempts=exc.attempts,
+                        latency_ms=int((time.monotonic() - writing_started) * 1000),
+                    ),
                     provenance={},
                     started_at=timezone.now(),
                 )
@@ -188,6 +201,9 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
         except Exception as exc:  # noqa: BLE001 - recorded on the row; the session must not hang
             logger.exception("judgment %s crashed", judgment_id)
             outcome = JudgeOutcome(status=Judgment.Status.FAILED, error=f"Internal error in the judge: {exc!r}")
+        if writing is not None:
+            outcome.attempts += writing.attempts
+            outcome.latency_ms += writing.latency_ms
         provenance = {
             "rubric": {"name": spec.name, "version": spec.version, "id": judgment.rubric_id},
             "judge": {

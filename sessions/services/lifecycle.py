@@ -1,4 +1,4 @@
-"""A session's life cycle: start, cancel, resume, and re-queueing after a worker died."""
+"""A session's life cycle: start, cancel, resume (re-queueing stalled work: sessions.sweep)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict
+from core.queueing import task_publish_on_commit
 from judging.models import Rubric
 from sessions import tasks
 from sessions.models import Answer, Conversation, EvaluationSession, Question
 from sessions.services.judgments import judgments_requeue_for_session, judgments_schedule_for_answer
+from sessions.sweep import session_is_stalled
 
 FINAL_SESSION_STATES = (
     EvaluationSession.Status.COMPLETED,
@@ -24,7 +26,8 @@ def session_start(*, session: EvaluationSession) -> EvaluationSession:
         if session.status != EvaluationSession.Status.DRAFT:
             raise Conflict(f"The session is {session.get_status_display().lower()}; it cannot be started again.")
         session.status = EvaluationSession.Status.QUEUED
-        session.save(update_fields=["status"])
+        session.started_at = timezone.now()  # progress is measured from here (sessions.sweep)
+        session.save(update_fields=["status", "started_at"])
         # From now on verdicts refer to this rubric: it may not change in place any more.
         Rubric.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
         if session.generator_provider == EvaluationSession.Provider.PROVIDED:
@@ -47,11 +50,15 @@ def session_cancel(*, session: EvaluationSession, reason: str = "Cancelled by a 
 
 
 def session_resume(*, session: EvaluationSession) -> EvaluationSession:
-    """Redo only unfinished work: failed answers get a new attempt, pending work is re-queued."""
+    """Redo only unfinished work: failed answers get a new attempt, pending work is re-queued.
+
+    A session still running may be resumed only when it is stalled (sessions.sweep): no
+    progress for longer than its slowest task. Its pending work is then queued again.
+    """
     with transaction.atomic():
         session = EvaluationSession.objects.select_for_update().get(pk=session.pk)
-        if session.status in (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING):
-            raise Conflict("The session is already running.")
+        if session.is_active and not session_is_stalled(session=session):
+            raise Conflict("The session is already running and making progress.")
         if session.status == EvaluationSession.Status.DRAFT:
             raise Conflict("The session has not been started yet.")
         if session.status == EvaluationSession.Status.COMPLETED:
@@ -68,34 +75,14 @@ def session_resume(*, session: EvaluationSession) -> EvaluationSession:
                 )
         session.status = EvaluationSession.Status.QUEUED
         session.status_reason = ""
+        session.started_at = timezone.now()
         session.finished_at = None
-        session.save(update_fields=["status", "status_reason", "finished_at"])
+        session.save(update_fields=["status", "status_reason", "started_at", "finished_at"])
         judgments_requeue_for_session(session=session)
         _enqueue_conversations(session=session)
     return session
 
 
 def _enqueue_conversations(*, session: EvaluationSession) -> None:
-    ids = list(Conversation.objects.filter(session=session).values_list("pk", flat=True))
-
-    def send() -> None:
-        for conversation_id in ids:
-            tasks.advance_conversation.delay(conversation_id)
-
-    transaction.on_commit(send)
-
-
-def sessions_resume_interrupted() -> int:
-    """Re-queue the work of sessions that were running when a worker died.
-
-    Called when a worker starts; duplicates are harmless (locks and status guards).
-    """
-    count = 0
-    for session in EvaluationSession.objects.filter(
-        status__in=(EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING)
-    ):
-        with transaction.atomic():
-            _enqueue_conversations(session=session)
-            judgments_requeue_for_session(session=session)
-        count += 1
-    return count
+    ids = Conversation.objects.filter(session=session).values_list("pk", flat=True)
+    task_publish_on_commit(task=tasks.advance_conversation, args_list=[[pk] for pk in ids])

@@ -20,7 +20,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.file_guards import strip_nul
 from core.locks import CONVERSATION, advisory_lock
+from core.queueing import task_publish
 from corpora.selectors import chunks_search, ranks_fuse
 from corpora.websearch import SearxngBackend, WebSearchError
 from llm import gateway
@@ -101,7 +103,7 @@ def conversation_advance(*, conversation_id: int) -> str:
                 return "stopped"  # cancelled meanwhile
             if time.monotonic() >= deadline:
                 break
-    tasks.advance_conversation.delay(conversation_id)
+    task_publish(task=tasks.advance_conversation, args=[conversation_id])
     return "answered"
 
 
@@ -181,16 +183,23 @@ class Hit:
     url: str = ""
 
 
-def retrieval_query(*, session: EvaluationSession, history: list[tuple[str, str]], question: str) -> str:
-    """A follow-up becomes a standalone query; the prompt keeps the user's words."""
+def retrieval_query(*, session: EvaluationSession, history: list[tuple[str, str]], question: str) -> tuple[str, int]:
+    """A follow-up becomes a standalone query; the prompt keeps the user's words.
+
+    Returns the query and the LLM attempts the rewrite took (0 without a model call)."""
     if not history:
-        return question
+        return question, 0
+    attempts = 0
     if session.generator_provider == EvaluationSession.Provider.OPENAI:
         try:
-            return gateway.rewrite_followup(config=_generator_config(session), history=history, question=question)
-        except ProviderError:
+            result = gateway.rewrite_followup_call(
+                config=_generator_config(session), history=history, question=question
+            )
+            return result.text, result.attempts
+        except ProviderError as exc:
+            attempts = exc.attempts
             logger.warning("query rewrite failed; using the heuristic rewrite", exc_info=True)
-    return offline_rewrite(history=history, question=question)
+    return offline_rewrite(history=history, question=question), attempts
 
 
 def retrieve(*, session: EvaluationSession, query: str) -> list[Hit]:
@@ -256,8 +265,13 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
         return answer
     answer.started_at = timezone.now()
     t0 = time.monotonic()
-    query = retrieval_query(session=session, history=history, question=question.text)
-    hits = retrieve(session=session, query=query)
+    try:
+        # provider_attempts counts every LLM call made for the answer: the rewrite's and generation's.
+        query, rewrite_attempts = retrieval_query(session=session, history=history, question=question.text)
+        hits = retrieve(session=session, query=query)
+    except Exception as exc:  # noqa: BLE001 - the answer ends failed with a message, never stays pending
+        logger.exception("retrieval for question %s crashed", question.pk)
+        return _answer_store_failure(answer=answer, error=f"Retrieval failed: {exc}")
     passages = [hit.passage for hit in hits]
     retrieval_ms = int((time.monotonic() - t0) * 1000)
     prompt = prompt_render(template=session.prompt_template, history=history, passages=passages, question=question.text)
@@ -270,23 +284,49 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
     except ProviderError as exc:
         answer.status = Answer.Status.FAILED
         answer.error = str(exc)
-        answer.provider_attempts = exc.attempts
+        answer.provider_attempts = rewrite_attempts + exc.attempts
     except Exception as exc:  # noqa: BLE001 - recorded on the row; the conversation goes on
         logger.exception("generation for question %s crashed", question.pk)
         answer.status = Answer.Status.FAILED
         answer.error = f"Internal error while generating: {exc!r}"
+        answer.provider_attempts = rewrite_attempts
     else:
         answer.status = Answer.Status.OK
         answer.text = result["text"]
         answer.response_latency_ms = result["latency_ms"]
         answer.prompt_tokens = result["prompt_tokens"]
         answer.completion_tokens = result["completion_tokens"]
-        answer.provider_attempts = result["attempts"]
+        answer.provider_attempts = rewrite_attempts + result["attempts"]
         answer.model = result["model"]
         answer.cost_usd = call_cost(
             model=result["model"], prompt_tokens=result["prompt_tokens"], completion_tokens=result["completion_tokens"]
         )
     answer.finished_at = timezone.now()
+    try:
+        _answer_store(answer=answer, hits=hits, session=session)
+    except Exception as exc:  # noqa: BLE001 - the answer ends failed with a message, never stays pending
+        logger.exception("storing the answer to question %s failed", question.pk)
+        return _answer_store_failure(answer=answer, error=f"Storing the answer failed: {exc}")
+    return answer
+
+
+def _answer_store_failure(*, answer: Answer, error: str) -> Answer:
+    """End a pending answer as failed with ``error`` (nothing else of it is kept)."""
+    answer.status = Answer.Status.FAILED
+    answer.error = strip_nul(error)[:2000]
+    answer.finished_at = timezone.now()
+    Answer.objects.filter(pk=answer.pk, status=Answer.Status.PENDING).update(
+        status=answer.status, error=answer.error, finished_at=answer.finished_at, started_at=answer.started_at
+    )
+    return answer
+
+
+def _answer_store(*, answer: Answer, hits: list[Hit], session: EvaluationSession) -> None:
+    """Write a generated answer, its passages, its cost and its judgments in one transaction."""
+    for name in ("text", "prompt", "retrieval_query", "error"):  # PostgreSQL refuses NUL in text
+        setattr(answer, name, strip_nul(getattr(answer, name)))
+    answer.history = strip_nul(answer.history)
+    passages = [hit.passage for hit in hits]
     with transaction.atomic():
         answer.save(update_fields=ANSWER_RESULT_FIELDS)
         # Passages are written in the same transaction that ends the pending state, so a
@@ -298,8 +338,8 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
                 source=hit.source,
                 rank=rank,
                 score=hit.score,
-                source_tag=hit.passage.tag,
-                text=hit.passage.text,
+                source_tag=strip_nul(hit.passage.tag),
+                text=strip_nul(hit.passage.text),
                 url=hit.url,
             )
             for rank, hit in enumerate(hits, start=1)
@@ -308,7 +348,6 @@ def answer_generate(*, question: Question, history: list[tuple[str, str]], lates
             EvaluationSession.objects.filter(pk=session.pk).update(spent_usd=F("spent_usd") + answer.cost_usd)
         if answer.status == Answer.Status.OK:
             judgments_schedule_for_answer(answer=answer, passages=passages)
-    return answer
 
 
 def _pending_answer_create(*, question: Question, session: EvaluationSession) -> Answer:

@@ -61,7 +61,11 @@ def test_live_progress_report_and_keyboard_override(live_server, browser_page, t
     assert page.locator("#progress-percent").inner_text() == "100%"
     assert page.locator("#progress-bar").evaluate("el => el.style.width") == "100%"
     assert "over 3 of 3 judged" in page.locator("#mean-accounting").inner_text()
-    first_turn = page.locator("article.turn").first
+    charts = page.locator("#charts img.chart-img")
+    assert charts.count() == 3  # scores, criteria, latency (no probes in this session)
+    assert all(w > 300 for w in charts.evaluate_all("imgs => imgs.map(i => i.naturalWidth)"))  # the SVGs decode
+    assert page.locator("#question-table tbody tr").count() == 3
+    first_turn = page.locator("#turns .turn").first
     assert first_turn.locator("table.verdicts tbody tr").count() == 5
     assert "Relevance" in first_turn.locator("table.verdicts").inner_text()
     first_turn.locator("details.prompt summary").click()

@@ -69,6 +69,27 @@ def test_upload_several_files_queues_each_and_skips_duplicates(member_client, co
     assert corpus.documents.count() == 2
 
 
+def test_one_bad_file_in_an_upload_is_reported_by_name_and_the_good_ones_are_kept(member_client, corpus) -> None:
+    files = [
+        SimpleUploadedFile("a.md", NOTE),
+        SimpleUploadedFile("empty.txt", b""),
+        SimpleUploadedFile("b.txt", b"Another document."),
+    ]
+    response = member_client.post(reverse("corpora:upload", args=[corpus.pk]), {"files": files}, follow=True)
+
+    page = response.content.decode()
+    assert sorted(corpus.documents.values_list("original_name", flat=True)) == ["a.md", "b.txt"]
+    assert "2 file(s) queued" in page
+    assert "empty.txt: The submitted file is empty." in page
+    assert "Choose one or more files" not in page
+
+
+def test_an_upload_without_files_asks_for_files(member_client, corpus) -> None:
+    response = member_client.post(reverse("corpora:upload", args=[corpus.pk]), {}, follow=True)
+    assert "Choose one or more files to upload." in response.content.decode()
+    assert not corpus.documents.exists()
+
+
 def test_detail_shows_documents_and_polls_only_while_active(member_client, corpus, ready_document) -> None:
     url = reverse("corpora:detail", args=[corpus.pk])
     page = member_client.get(url).content.decode()

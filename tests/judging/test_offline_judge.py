@@ -42,8 +42,9 @@ def test_rationale_states_fabricated_figures(sample_items: list[dict[str, Any]],
     verdict = _judge(item, embed, answer=answer)
     label, rationale = verdict.ratings["faithfulness"]
     assert label in {"Fair", "Bad", "Worse"}
-    assert "The figures 38.9 and 3.2 do not appear in it." in rationale
-    assert verdict.evidence["faithfulness"]["absent_numbers"] == ["38.9", "3.2"]
+    assert "states 38.9, which the context does not contain" in rationale
+    assert "states 3.2, which the context does not contain" in rationale
+    assert verdict.evidence["faithfulness"]["absent_numbers"] == ["3.2", "38.9"]
 
 
 def test_rationale_states_contradictions(sample_items: list[dict[str, Any]], embed: Embed) -> None:
@@ -51,7 +52,7 @@ def test_rationale_states_contradictions(sample_items: list[dict[str, Any]], emb
     answer = item["answer"].replace("decreased from 31 hours", "increased from 31 hours")
     verdict = _judge(item, embed, answer=answer)
     assert "calls the change from 31 to 22 an increase" in verdict.ratings["faithfulness"][1]
-    assert "contradict the context" in verdict.ratings["relevance"][1]
+    assert "It answers wrongly" in verdict.ratings["relevance"][1]
     assert verdict.ratings["relevance"][0] != "Excellent"
 
 
@@ -94,3 +95,59 @@ def test_custom_criteria_map_to_the_closest_known_measure(sample_items: list[dic
 def test_scores_map_onto_equal_bands_of_the_scale() -> None:
     labels = [score_to_label(score=s, rubric=DEFAULT_RUBRIC) for s in (1.0, 0.8, 0.79, 0.6, 0.41, 0.2, 0.0)]
     assert labels == ["Excellent", "Excellent", "Good", "Good", "Fair", "Bad", "Worse"]
+
+
+# What the judge's rationales say when something costs the answer its rating.
+FLAW_MARKERS = (
+    "not in the context",
+    "does not contain",
+    "answers wrongly",
+    "opposite",
+    "negat",
+    "denies",
+    "leaves out",
+    "repeat",
+    "filler",
+    "stock phrases",
+    "cut off",
+    "mid-sentence",
+    "no information",
+    "different subject",
+    "hard to follow",
+    "no checkable claim",
+    "addressed to the evaluator",
+    "the figure",
+    "leads on no column",
+    "calls ",
+    "names ",
+    "does not support",
+    "which the context lacks",
+    "not found in the context",
+    "does not answer",
+    "single claim",
+    "misses",
+)
+
+
+def test_no_rationale_describes_a_flaw_while_rating_excellent(sample_items: list[dict[str, Any]], embed: Embed) -> None:
+    from judging.probes import make_probes
+
+    checked_best = checked_flawed = 0
+    for item in sample_items:
+        answers = [item["answer"]] + [
+            d.fake_answer
+            for d in make_probes(
+                question=item["question"], genuine_answer=item["answer"], context=item["context"], seed=11
+            )
+        ]
+        for answer in answers:
+            for key, (label, rationale) in _judge(item, embed, answer=answer).ratings.items():
+                lowered = rationale.casefold()
+                flaws = [m for m in FLAW_MARKERS if m in lowered]
+                if label == "Excellent":
+                    checked_best += 1
+                    assert not flaws, (item["id"], key, rationale)
+                else:
+                    checked_flawed += 1
+                    assert flaws, (item["id"], key, label, rationale)
+    assert checked_best > 100 and checked_flawed > 100

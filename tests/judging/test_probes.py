@@ -5,8 +5,15 @@ from typing import Any
 
 import pytest
 
-from judging.offline_judge import extract_entities, extract_numbers, find_injection, split_sentences, strip_source_tag
-from judging.probes import OFF_TOPIC_BANK, STRATEGIES, STRATEGY_EXPECTED, make_probes
+from judging.probes import OFF_TOPIC_BANK, STRATEGIES, STRATEGY_EXPECTED, applicable_strategies, make_probes
+from judging.text import (
+    extract_entities,
+    extract_numbers,
+    find_injection,
+    parse_row,
+    split_sentences,
+    strip_source_tag,
+)
 
 ALL = ("relevance", "faithfulness", "completeness", "clarity", "conciseness")
 
@@ -85,12 +92,27 @@ def test_fabricated_numbers_change_every_figure_and_nothing_else(sample_items: l
         assert figure.sub("#", fake) == figure.sub("#", item["answer"])
 
 
-def test_fabricated_numbers_add_a_figure_to_an_answer_without_one() -> None:
-    (draft,) = make_probes(
-        question="Why?", genuine_answer="Because it is simpler.", context=[], seed=3, strategies=["fabricated_numbers"]
+def test_fabricated_numbers_are_skipped_for_an_answer_without_figures() -> None:
+    drafts = make_probes(question="Why?", genuine_answer="Because it is simpler.", context=[], seed=3)
+    assert "fabricated_numbers" not in {d.strategy for d in drafts}
+    assert applicable_strategies(genuine_answer="Because it is simpler.") == tuple(
+        s for s in STRATEGIES if s != "fabricated_numbers"
     )
-    assert draft.fake_answer.startswith("Because it is simpler. ")
-    assert re.search(r"\d+\.\d%", draft.fake_answer)
+    assert applicable_strategies(genuine_answer="It trains 2.8M parameters.") == STRATEGIES
+
+
+def test_contradictions_read_as_english() -> None:
+    def invert(answer: str) -> str:
+        (draft,) = make_probes(question="q", genuine_answer=answer, context=[], seed=1, strategies=["contradiction"])
+        return draft.fake_answer
+
+    assert invert("LoRA also has its limitations.") == "LoRA also does not have its limitations."
+    assert invert("LoRA reduces the number of trainable parameters.") == (
+        "LoRA increases the number of trainable parameters."
+    )
+    assert invert("BERT LARGE reaches 85.8 EM.") == "BERT LARGE does not reach 85.8 EM."
+    assert invert("Adapters add latency.") == "It is not the case that adapters add latency."
+    assert invert("The checkpoint has been released.") == "The checkpoint has not been released."
 
 
 def test_contradiction_inverts_every_sentence(sample_items: list[dict[str, Any]]) -> None:
@@ -111,6 +133,8 @@ def test_contradiction_inverts_every_sentence(sample_items: list[dict[str, Any]]
 def test_entity_swap_replaces_names_with_other_corpus_names(sample_items: list[dict[str, Any]]) -> None:
     corpus = set(_corpus_entities(sample_items))
     for item in sample_items:
+        if any(parse_row(p) for p in item["context"]):
+            continue  # answers over table rows swap rows (next test)
         fake = _probes(item, sample_items)["entity_swap"]
         genuine_names = set(extract_entities(item["answer"]))
         fake_names = set(extract_entities(fake))
@@ -121,9 +145,23 @@ def test_entity_swap_replaces_names_with_other_corpus_names(sample_items: list[d
             assert not genuine_names & fake_names
 
 
-def test_truncation_keeps_only_the_first_sentence_or_half_of_one(sample_items: list[dict[str, Any]]) -> None:
+def test_entity_swap_gives_a_rows_figures_to_another_row_of_the_same_table(sample_items: list[dict[str, Any]]) -> None:
+    item = next(i for i in sample_items if i["id"] == "bert-squad")
+    fake = _probes(item, sample_items)["entity_swap"]
+    rows = [parse_row(p) for p in item["context"]]
+    labels = {row.label for row in rows if row is not None}
+    assert fake != item["answer"]
+    # Same figures, another row of the same table named where the genuine answer named its row.
+    assert extract_numbers(fake) == extract_numbers(item["answer"])
+    assert {label for label in labels if label in fake} != {label for label in labels if label in item["answer"]}
+
+
+def test_truncation_cuts_mid_sentence_and_drops_at_least_a_third(sample_items: list[dict[str, Any]]) -> None:
     for item in sample_items:
-        assert _probes(item, sample_items)["truncation"] == split_sentences(item["answer"])[0]
+        fake = _probes(item, sample_items)["truncation"]
+        assert item["answer"].startswith(fake)
+        assert len(fake.split()) <= (2 * len(item["answer"].split())) // 3
+        assert not re.search(r"[.!?]$", fake), fake
     (draft,) = make_probes(
         question="q",
         genuine_answer="One two three four five six seven eight.",

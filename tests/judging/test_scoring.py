@@ -56,15 +56,30 @@ def test_rounds_half_up_to_one_decimal() -> None:
     assert weighted_score(ratings={"a": "Top", "b": "Mid"}, rubric=rubric) == Decimal("91.5")
 
 
-def test_mean_counts_unparseable_items_as_missing_not_zero() -> None:
-    summary = mean_with_count([Decimal("80.0")] * 47 + [Decimal("100.0")] + [None, None])
-    assert summary == MeanSummary(mean=Decimal("80.4"), n_scored=48, n_total=50, n_missing=2)
-    assert str(summary) == "mean 80.4 over 48 of 50 judged; 2 unparseable"
+def test_mean_counts_missing_items_by_reason_not_as_zero() -> None:
+    summary = mean_with_count(
+        [Decimal("80.0")] * 46 + [Decimal("100.0")] + [None, None, None],
+        missing_reasons=["failed", "unparseable", "pending"],
+    )
+    assert summary == MeanSummary(
+        mean=Decimal("80.4"), n_scored=47, n_total=50, n_missing=3, n_failed=1, n_unparseable=1, n_pending=1
+    )
+    assert str(summary) == "mean 80.4 over 47 of 50 judged; 1 failed, 1 unparseable, 1 pending"
+    two_failed = mean_with_count([Decimal("50.0"), None, None], missing_reasons=["failed", "failed"])
+    assert str(two_failed) == "mean 50.0 over 1 of 3 judged; 2 failed"
 
 
 def test_mean_without_missing_items_and_without_any_score() -> None:
     assert str(mean_with_count([Decimal("58.0"), Decimal("98.0")])) == "mean 78.0 over 2 of 2 judged"
-    empty = mean_with_count([None])
+    empty = mean_with_count([None], missing_reasons=["unparseable"])
     assert empty.mean is None
     assert str(empty) == "no score: 0 of 1 judged; 1 unparseable"
-    assert empty.to_dict() == {"mean": None, "n_scored": 0, "n_total": 1, "n_missing": 1}
+    assert empty.to_dict() == {
+        "mean": None,
+        "n_scored": 0,
+        "n_total": 1,
+        "n_missing": 1,
+        "n_failed": 0,
+        "n_unparseable": 1,
+        "n_pending": 0,
+    }

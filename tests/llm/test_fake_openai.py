@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from llm import gateway
 from llm.types import LLMConfig
@@ -31,8 +33,11 @@ def test_base64_embeddings_decode_to_the_same_vectors(fake_openai: FakeOpenAISer
     url = f"{fake_openai.base_url}/embeddings"
     as_floats = httpx.post(url, json={"model": "e", "input": "hello", "encoding_format": "float"}).json()
     as_base64 = httpx.post(url, json={"model": "e", "input": "hello", "encoding_format": "base64"}).json()
-    assert isinstance(as_base64["data"][0]["embedding"], str)
+    encoded = as_base64["data"][0]["embedding"]
+    assert isinstance(encoded, str)
+    decoded = np.frombuffer(base64.b64decode(encoded), dtype="<f4")
     assert len(as_floats["data"][0]["embedding"]) == fake_openai.embedding_dim
+    np.testing.assert_allclose(decoded, np.asarray(as_floats["data"][0]["embedding"], dtype=np.float32), rtol=1e-6)
 
 
 def test_verdict_responder_follows_the_schema_and_is_deterministic() -> None:

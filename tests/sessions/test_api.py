@@ -250,7 +250,16 @@ def test_report_downloads_are_files(session, member) -> None:
     assert pdf.content.startswith(b"%PDF")
     assert xlsx.status_code == 200 and "attachment;" in xlsx["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(xlsx.content))
-    assert workbook.sheetnames == ["Summary", "Questions", "Passages", "Robustness", "Overrides"]
+    assert workbook.sheetnames == [
+        "Summary",
+        "Questions",
+        "Verdicts",
+        "Passages",
+        "Robustness",
+        "Probes",
+        "Agreement",
+        "Overrides",
+    ]
 
 
 # --- Query counts ----------------------------------------------------------------------------

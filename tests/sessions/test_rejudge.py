@@ -88,3 +88,5 @@ def test_another_team_cannot_rejudge_or_compare(team, tmp_path, team_factory, us
     client.force_login(outsider)
     assert client.post(f"/sessions/{original.pk}/rejudge/", {"judge_provider": "offline"}).status_code == 404
     assert not EvaluationSession.objects.filter(rejudge_of=original).exists()
+    rejudge = session_rejudge(session=original)  # made by the owning team
+    assert client.get(f"/sessions/{rejudge.pk}/compare/").status_code == 404

@@ -178,9 +178,33 @@ def test_markdown_is_sanitized():
         "<a href='/' onclick='x()'>a</a>"
     )
     assert "<strong>bold</strong>" in html
-    for forbidden in ("<script", "alert('x')", "<style", "<iframe", "<img", "onerror", "onclick", "javascript:"):
-        assert forbidden not in html
+    tags = _tags_and_attributes(html)
+    assert {tag for tag, _ in tags} <= {"p", "strong", "a"}
+    assert all(not name.startswith("on") for _, attrs in tags for name, _ in attrs)
+    assert all("javascript" not in (value or "") for _, attrs in tags for _, value in attrs)
     assert '<a href="https://example.org" rel="noopener noreferrer">ok</a>' in html
+    # What the tags enclosed is shown as text, escaped: the reader sees what the judge saw.
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_text_between_script_tags_is_shown_escaped_not_dropped():
+    html = sanitize_markdown("The answer says: <script>steal()</script> feed")
+    assert html == "<p>The answer says: &lt;script&gt;steal()&lt;/script&gt; feed</p>"
+    assert sanitize_markdown("`<b>code</b>`") == "<p><code>&lt;b&gt;code&lt;/b&gt;</code></p>"
+
+
+def _tags_and_attributes(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collector().feed(html)
+    return found
 
 
 def test_script_in_answer_and_question_never_reaches_the_page_unescaped(member_client, team, corpus):
@@ -203,7 +227,8 @@ def test_script_in_answer_and_question_never_reaches_the_page_unescaped(member_c
     body = member_client.get(session.get_absolute_url()).content.decode()
     assert "<strong>Bold</strong>" in body
     assert "<script>alert" not in body
-    assert "onerror" not in body
+    assert "<img" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body  # the answer's markup, shown as text
     assert "&lt;script&gt;alert(&#x27;q&#x27;)&lt;/script&gt;" in body  # the question, escaped
     assert "&lt;script&gt;alert(&#x27;p&#x27;)" in body  # the prompt, escaped
 
@@ -232,16 +257,23 @@ def test_run_session_progress_and_report(client, team, member, tmp_path):
     assert progress["judgments"] == judgments.count() == 2
     assert progress["judged"] == 2 and progress["percent"] == 100 and progress["is_active"] is False
 
-    body = client.get(session.get_absolute_url()).content.decode()
+    response = client.get(session.get_absolute_url())
+    body = response.content.decode()
     assert "1. Totals" in body and "wall clock" in body and "judging (sum)" in body
     assert "over 2 of 2 judged" in body  # honest accounting
-    assert 'aria-label="Mean rating per criterion"' in body and "Histogram of weighted scores" in body
+    charts = {chart.name: chart for chart in response.context["charts"]}
+    assert set(charts) == {"scores", "criteria", "latency"}  # no probes: no robustness chart
+    assert all(chart.src.startswith("data:image/svg+xml;base64,") for chart in charts.values())
+    assert 'alt="Weighted score per question"' in body and 'alt="Mean points per criterion"' in body
+    assert "3. Scores per question" in body and f'href="#turn-{session.questions.first().pk}"' in body
     for name in ("Relevance", "Faithfulness", "Completeness", "Clarity", "Conciseness"):
         assert name in body
     assert "Prompt sent" in body and "Current Question:" in body
     assert "Sources (" in body and "sat_notes.md" in body
     assert "offline · extractive-minilm" in body
-    assert f"/api/v1/sessions/{session.pk}/report.pdf" in body
+    for fmt in ("pdf", "xlsx", "csv", "json"):
+        assert reverse("sessions:report", args=[session.pk, fmt]) in body
+    assert reverse("sessions:report", args=[session.pk, "pdf"]) + "?paper=letter" in body
     assert "Judge robustness" not in body  # off for this session
     assert 'data-active="0"' in body
 
@@ -261,9 +293,10 @@ def test_report_shows_robustness_section_when_enabled(client, team, member, tmp_
     client.force_login(member)
     response = client.get(session.get_absolute_url())
     body = response.content.decode()
-    assert "3. Judge robustness" in body
+    assert "4. Judge robustness" in body
     assert "AUROC genuine vs fake" in body
+    assert "robustness" in {chart.name for chart in response.context["charts"]}
     assert 'id="robustness-verdict"' in body
     assert "Off-topic" in body and "Injection" in body
     assert len(response.context["probes"]) >= 7
-    assert "4. Reviewer overrides" in body
+    assert "5. Judge–reviewer agreement" in body and "6. Reviewer overrides" in body

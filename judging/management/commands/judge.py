@@ -1,9 +1,12 @@
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
+from core.file_guards import FileRejected, guard_file
+from core.json_limits import JSONInputError, json_loads_limited
 from judging.models import Rubric
 from judging.services import judge_items, rubric_default_ensure
 from llm.config import default_provider
@@ -21,12 +24,18 @@ class Command(BaseCommand):
         parser.add_argument("--model", default="")
 
     def handle(self, *args, **opts) -> None:
+        path = Path(opts["input"])
+        if not path.is_file():
+            raise CommandError(f"{opts['input']} does not exist.")
         try:
-            payload = json.loads(Path(opts["input"]).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise CommandError(f"{opts['input']} does not exist.") from exc
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{opts['input']} is not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+            guard_file(name=path.name, path=path, max_bytes=settings.MAX_UPLOAD_MB * 1024 * 1024)
+            payload = json_loads_limited(path.read_bytes().decode("utf-8-sig"))
+        except FileRejected as exc:
+            raise CommandError(str(exc)) from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{opts['input']} is not UTF-8 text (byte {exc.start}).") from exc
+        except JSONInputError as exc:
+            raise CommandError(f"{opts['input']}: {exc}") from exc
         items = payload.get("items") if isinstance(payload, dict) else payload
         if not isinstance(items, list):
             raise CommandError('The input must be a JSON list of items (or {"items": [...]}).')

@@ -10,7 +10,7 @@ from core.runmode import in_process_tasks, worker_available
 from corpora.models import Corpus
 from llm.types import Provider
 from sessions.models import EvaluationSession
-from sessions.question_files import QuestionFileError, parse_question_file
+from sessions.question_files import MAX_QUESTION_FILE_BYTES, QuestionFileError, parse_question_file
 from sessions.reports import write_report
 from sessions.selectors import session_progress, session_report
 from sessions.services import session_create, session_start
@@ -51,6 +51,8 @@ class Command(BaseCommand):
         path = Path(opts["questions"])
         if not path.is_file():
             raise CommandError(f"{path} does not exist.")
+        if path.stat().st_size > MAX_QUESTION_FILE_BYTES:
+            raise CommandError(f"{path} is larger than {MAX_QUESTION_FILE_BYTES // (1024 * 1024)} MB.")
         report_path = Path(opts["report"]) if opts["report"] else None
         if report_path and report_path.suffix.lower() not in (".pdf", ".xlsx"):
             raise CommandError("--report must end in .pdf or .xlsx")

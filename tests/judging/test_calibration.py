@@ -1,0 +1,62 @@
+"""The offline judge on the independent calibration set: held-out figures, pinned.
+
+The set (``data/calibration.json``, see ``data/README.md``) was written independently of the
+judge; only its ``tune`` split may inform the judge's thresholds. These tests pin what the
+judge achieves on the ``holdout`` split today so that a change that makes it worse fails.
+The targets are higher (AUROC ≥ 0.95, lowest genuine score above the median fake); see
+docs/benchmarks.md for the figures per category and how far they are from the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from judging.offline_judge import offline_judge
+from judging.robustness import auroc
+from judging.rubric import DEFAULT_RUBRIC
+from judging.scoring import weighted_score
+
+DATA = Path(__file__).parent / "data" / "calibration.json"
+
+# Pinned from the run recorded in docs/benchmarks.md (held-out AUROC 0.641).
+HOLDOUT_AUROC_AT_LEAST = 0.62
+
+
+@pytest.fixture(scope="module")
+def holdout_scores(embed: Callable[[list[str]], np.ndarray]) -> dict[str, list[float]]:
+    items = [item for item in json.loads(DATA.read_text(encoding="utf-8")) if item["split"] == "holdout"]
+    scores: dict[str, list[float]] = {"genuine": [], "fake": []}
+    for item in items:
+        history = [
+            (turn["question"], turn["answer"]) if isinstance(turn, dict) else tuple(turn) for turn in item["history"]
+        ]
+        verdict = offline_judge(
+            rubric=DEFAULT_RUBRIC,
+            question=item["question"],
+            history=history,
+            context=item["context"],
+            answer=item["answer"],
+            embed=embed,
+        )
+        ratings = {key: label for key, (label, _) in verdict.ratings.items()}
+        scores[item["label"]].append(float(weighted_score(ratings=ratings, rubric=DEFAULT_RUBRIC)))
+    return scores
+
+
+def test_holdout_separates_genuine_from_fake_at_least_as_well_as_pinned(holdout_scores) -> None:
+    value = auroc(genuine=holdout_scores["genuine"], fake=holdout_scores["fake"])
+    print(
+        f"\nholdout AUROC {value:.3f}; genuine mean {statistics.mean(holdout_scores['genuine']):.1f}, "
+        f"fake mean {statistics.mean(holdout_scores['fake']):.1f}; lowest genuine {min(holdout_scores['genuine'])}, "
+        f"median fake {statistics.median(holdout_scores['fake'])}"
+    )
+    assert len(holdout_scores["genuine"]) >= 15 and len(holdout_scores["fake"]) >= 25
+    assert value is not None and value >= HOLDOUT_AUROC_AT_LEAST
+    # Genuine answers score higher than fakes on average.
+    assert statistics.mean(holdout_scores["genuine"]) > statistics.mean(holdout_scores["fake"])
