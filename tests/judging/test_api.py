@@ -239,8 +239,8 @@ def test_judgments_list_queries_do_not_grow_with_rows(team, member, django_asser
     api = _client(member)
     api.get("/api/v1/judgments/")  # warm the locked rubric's cached spec
 
-    # Five queries for 12 rows (auth, count, page, prefetches): none per row.
-    with django_assert_num_queries(5):
+    # Six queries for 12 rows (auth, count, page; verdicts, overrides, confirmations): none per row.
+    with django_assert_num_queries(6):
         page = api.get("/api/v1/judgments/").json()
 
     assert page["count"] == 12 and len(page["results"]) == 12
