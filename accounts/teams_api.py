@@ -6,7 +6,7 @@ the services (``accounts.services``), which raise ``NotAllowed`` (403) for non-a
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -16,6 +16,11 @@ from accounts.api import TeamScopedViewSetMixin
 from accounts.models import Membership, Team
 from accounts.selectors import team_members
 from accounts.services import member_add, member_remove, member_role_set
+from core.api_fields import StrictJSONMixin
+from core.api_params import SingleValuedQueryMixin
+from core.api_schema import error_response
+
+LAST_ADMIN = "The team's last admin cannot leave or stop being admin."
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -28,7 +33,7 @@ class TeamSerializer(serializers.ModelSerializer):
 class MemberSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(source="user.get_username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True, help_text="Empty when none was given.")
     has_password = serializers.BooleanField(source="user.has_usable_password", read_only=True)
     joined_at = serializers.DateTimeField(source="created_at", read_only=True)
 
@@ -38,7 +43,7 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberAddSerializer(serializers.Serializer):
+class MemberAddSerializer(StrictJSONMixin, serializers.Serializer):
     username = serializers.CharField(max_length=150, help_text="An existing user joins; a new name makes an account.")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
@@ -56,11 +61,17 @@ class MemberAddedSerializer(MemberSerializer):
         read_only_fields = fields
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(StrictJSONMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
-class TeamViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TeamViewSet(
+    SingleValuedQueryMixin,
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """The teams you belong to. Members: everyone in the team reads; admins add, re-role, remove."""
 
     queryset = Team.objects.all()
@@ -71,9 +82,13 @@ class TeamViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(
         methods=["POST"],
         request=MemberAddSerializer,
-        responses={201: MemberAddedSerializer, 403: OpenApiResponse(description="Not an admin of the team.")},
+        responses={
+            201: MemberAddedSerializer,
+            403: error_response("Not an admin of the team."),
+            409: error_response("Already a member of the team."),
+        },
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=MemberSerializer)
+    @action(detail=True, methods=["get", "post"], serializer_class=MemberSerializer, pagination_class=None)
     def members(self, request: Request, pk: str | None = None) -> Response:
         team = self.get_object()
         if request.method == "GET":
@@ -91,8 +106,12 @@ class TeamViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         membership.mailed = added.mailed
         return Response(MemberAddedSerializer(membership).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["PATCH"], request=MemberRoleSerializer, responses={200: MemberSerializer})
-    @extend_schema(methods=["DELETE"], request=None, responses={204: None})
+    @extend_schema(
+        methods=["PATCH"],
+        request=MemberRoleSerializer,
+        responses={200: MemberSerializer, 409: error_response(LAST_ADMIN)},
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None, 409: error_response(LAST_ADMIN)})
     @action(
         detail=True,
         methods=["patch", "delete"],

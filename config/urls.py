@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include(([path("", sessions_views.dashboard, name="dashboard")], "core"))),
 ]
 
+handler400 = "core.views.error_400"
 handler404 = "core.views.error_404"
 handler500 = "core.views.error_500"

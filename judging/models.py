@@ -102,6 +102,12 @@ class RobustnessProbe(models.Model):
 
 
 class Judgment(models.Model):
+    class Kind(models.TextChoices):
+        """What was judged (not stored: a judgment has either an answer or a probe)."""
+
+        ANSWER = "answer", "A genuine answer"
+        PROBE = "probe", "A robustness probe's fake answer"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         OK = "ok", "Judged"

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import Team
 from judging.models import Confirmation, Criterion, Judgment, Override, Rubric
@@ -129,3 +129,29 @@ def judgments_prefetched(queryset: QuerySet[Judgment]) -> QuerySet[Judgment]:
         Prefetch("overrides", queryset=Override.objects.select_related("reviewer")),
         Prefetch("confirmations", queryset=Confirmation.objects.select_related("reviewer")),
     )
+
+
+def judgments_filter(
+    queryset: QuerySet[Judgment],
+    *,
+    session_id: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    flagged: bool | None = None,
+    overridden: bool | None = None,
+) -> QuerySet[Judgment]:
+    """Narrow (an already team-scoped) queryset of judgments; ``None`` leaves a filter off."""
+    if session_id is not None:
+        queryset = queryset.filter(
+            Q(answer__question__session_id=session_id) | Q(probe__answer__question__session_id=session_id)
+        )
+    if kind is not None:
+        queryset = queryset.filter(answer__isnull=kind == Judgment.Kind.PROBE)
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    if flagged is not None:
+        queryset = queryset.filter(flagged_for_review=flagged)
+    if overridden is not None:
+        has_override = Exists(Override.objects.filter(judgment=OuterRef("pk")))
+        queryset = queryset.filter(has_override if overridden else ~has_override)
+    return queryset

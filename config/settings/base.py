@@ -161,8 +161,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
+    # JSON bodies only (bounded in size and depth); the upload endpoint adds multipart itself.
+    "DEFAULT_PARSER_CLASSES": ["core.api_parsers.BoundedJSONParser"],
+    "COERCE_DECIMAL_TO_STRING": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Assay API",
@@ -175,12 +178,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Separate request and response components (write-only and read-only fields, binary uploads).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are validated whole (no partial updates): no "Patched…" components with nothing required.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api_schema.add_error_responses",
+    ],
     # Several choice sets share field names ("status", "…_provider"): name them once.
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions.models.EvaluationSession.Status",
         "ProviderEnum": "sessions.models.EvaluationSession.Provider",
         "ProviderChoiceEnum": "sessions.api.serializers.PROVIDER_CHOICES",
         "JudgmentStatusEnum": "judging.models.Judgment.Status",
+        "AnswerStatusEnum": "sessions.models.Answer.Status",
+        "DocumentStatusEnum": "corpora.models.Document.Status",
+        "BatchKindEnum": "sessions.models.Batch.Kind",
     },
 }
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.api import TeamField
+from core.api_fields import StrictJSONMixin
 from corpora.models import Corpus, Document
 from corpora.selectors import MAX_K, SEARCH_MODES
 
@@ -31,8 +32,8 @@ class CorpusSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CorpusCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+class CorpusCreateSerializer(StrictJSONMixin, serializers.Serializer):
+    name = serializers.CharField(min_length=1, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     embedding_model = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="Default: the EMBEDDING_MODEL setting."
@@ -42,6 +43,7 @@ class CorpusCreateSerializer(serializers.Serializer):
 
 class DocumentSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="display_name", read_only=True)
+    url = serializers.CharField(read_only=True, help_text="The page's address; empty for uploaded files.")
 
     class Meta:
         model = Document
@@ -65,10 +67,20 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class DocumentUploadSerializer(serializers.Serializer):
-    files = serializers.ListField(child=serializers.FileField(), allow_empty=False, help_text="One or more files.")
+    """A multipart body: files to upload, or (without files) the URL of a page to add."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(), required=False, allow_empty=False, min_length=1, help_text="One or more files."
+    )
+    url = serializers.URLField(max_length=2000, required=False, help_text="Without files: a web page to add.")
+
+    def validate(self, attrs):
+        if attrs.get("files") and attrs.get("url"):
+            raise serializers.ValidationError("Give files or a url, not both.")
+        return attrs
 
 
-class DocumentUrlSerializer(serializers.Serializer):
+class DocumentUrlSerializer(StrictJSONMixin, serializers.Serializer):
     url = serializers.URLField(max_length=2000)
 
 
@@ -82,8 +94,8 @@ class DocumentAddResultSerializer(serializers.Serializer):
 
 
 class SearchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=1000)
-    k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=5)
+    q = serializers.CharField(min_length=1, max_length=1000, help_text="The query (a question is fine).")
+    k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=5, help_text="How many results.")
     mode = serializers.ChoiceField(choices=SEARCH_MODES, default="hybrid")
     document = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="Restrict to these document ids."

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import TeamScopedViewSetMixin
+from core.api_params import SingleValuedQueryMixin, query_values
+from core.api_parsers import BoundedJSONParser
 from corpora.api.serializers import (
     CorpusCreateSerializer,
     CorpusSerializer,
@@ -31,7 +33,20 @@ def _drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
+def _documents_body(request: Request) -> DocumentUploadSerializer | DocumentUrlSerializer:
+    """A multipart form (files, or a url field) or a JSON ``{"url": ...}``, unvalidated."""
+    if not request.content_type.startswith("multipart/"):
+        return DocumentUrlSerializer(data=request.data)
+    data = {"url": request.data["url"]} if "url" in request.data else {}
+    # Every value of the field, files or not: a text where a file belongs is an error, not nothing.
+    files = request.data.getlist("files") or request.data.getlist("file")
+    if files or not data:
+        data["files"] = files
+    return DocumentUploadSerializer(data=data)
+
+
 class CorpusViewSet(
+    SingleValuedQueryMixin,
     TeamScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -41,12 +56,20 @@ class CorpusViewSet(
     queryset = Corpus.objects.all()
     serializer_class = CorpusSerializer
     team_path = "team"
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    multi_valued_query_params = ("document",)
 
     def get_queryset(self):
         return corpora_with_counts(super().get_queryset())
 
-    @extend_schema(request=CorpusCreateSerializer, responses={201: CorpusSerializer})
+    @extend_schema(
+        request=CorpusCreateSerializer,
+        responses={201: CorpusSerializer},
+        examples=[
+            OpenApiExample(
+                "A corpus", value={"name": "papers", "description": "Adapter tuning papers"}, request_only=True
+            )
+        ],
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = CorpusCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -72,35 +95,34 @@ class CorpusViewSet(
     )
     @extend_schema(
         methods=["POST"],
-        request={"multipart/form-data": DocumentUploadSerializer, "application/json": DocumentUrlSerializer},
+        # One documented media type: generated clients handle a single body type per operation best.
+        request={"multipart/form-data": DocumentUploadSerializer},
         responses={201: DocumentAddResultSerializer, 200: DocumentAddResultSerializer},
         description=(
-            "Upload one or many files (multipart field `files`, repeated) or add a web page "
-            '(JSON `{"url": ...}`). Files already in the corpus are not added again (`created: false`).'
+            "Upload one or many files (multipart field `files`, repeated) or add a web page (field `url`; "
+            'a JSON body `{"url": ...}` is accepted too). Files already in the corpus are not added again '
+            "(`created: false`)."
         ),
     )
-    @action(detail=True, methods=["get", "post"], url_path="documents")
+    @action(
+        detail=True, methods=["get", "post"], url_path="documents", parser_classes=[BoundedJSONParser, MultiPartParser]
+    )
     def documents(self, request: Request, pk: str | None = None) -> Response:
         corpus = self.get_object()
         if request.method == "GET":
             page = self.paginate_queryset(documents_for_corpus(corpus=corpus))
             return self.get_paginated_response(DocumentSerializer(page, many=True).data)
         results = []
-        if "url" in request.data and not request.FILES:
-            url_serializer = DocumentUrlSerializer(data=request.data)
-            url_serializer.is_valid(raise_exception=True)
+        body = _documents_body(request)
+        body.is_valid(raise_exception=True)
+        if body.validated_data.get("url"):
             try:
-                document, created = document_add_url(
-                    corpus=corpus, url=url_serializer.validated_data["url"], user=request.user
-                )
+                document, created = document_add_url(corpus=corpus, url=body.validated_data["url"], user=request.user)
             except DjangoValidationError as exc:
                 raise _drf_error(exc) from exc
             results.append((document, created))
         else:
-            files = request.FILES.getlist("files") or request.FILES.getlist("file")
-            upload = DocumentUploadSerializer(data={"files": files})
-            upload.is_valid(raise_exception=True)
-            for file in upload.validated_data["files"]:
+            for file in body.validated_data["files"]:
                 results.append(document_upload(corpus=corpus, file=file, user=request.user))
         payload = {
             "results": [
@@ -110,26 +132,11 @@ class CorpusViewSet(
         any_created = any(created for _, created in results)
         return Response(payload, status=status.HTTP_201_CREATED if any_created else status.HTTP_200_OK)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, required=True, description="The query (a question is fine)."),
-            OpenApiParameter("k", int, description="How many results (1-100, default 5)."),
-            OpenApiParameter("mode", str, enum=["hybrid", "vector", "keyword"], description="Default hybrid."),
-            OpenApiParameter("document", int, many=True, description="Restrict to these document ids."),
-        ],
-        responses={200: SearchResultSerializer},
-    )
+    @extend_schema(parameters=[SearchQuerySerializer], responses={200: SearchResultSerializer})
     @action(detail=True, methods=["get"], url_path="search", pagination_class=None)
     def search(self, request: Request, pk: str | None = None) -> Response:
         corpus = self.get_object()
-        params = SearchQuerySerializer(
-            data={
-                **{key: request.query_params.get(key) for key in ("q", "k", "mode") if key in request.query_params},
-                **(
-                    {"document": request.query_params.getlist("document")} if "document" in request.query_params else {}
-                ),
-            }
-        )
+        params = SearchQuerySerializer(data=query_values(request, SearchQuerySerializer))
         params.is_valid(raise_exception=True)
         data = params.validated_data
         hits = chunks_search(

@@ -12,11 +12,13 @@ from rest_framework.response import Response
 from accounts.api import TeamField, TeamScopedViewSetMixin
 from accounts.models import Membership
 from accounts.selectors import membership_for
+from core.api_fields import StrictJSONMixin
+from core.api_params import SingleValuedQueryMixin
 from judging.models import Criterion, Rubric
 from judging.services import rubric_create
 
 
-class CriterionSerializer(serializers.ModelSerializer):
+class CriterionSerializer(StrictJSONMixin, serializers.ModelSerializer):
     weight = serializers.DecimalField(max_digits=5, decimal_places=4)
 
     class Meta:
@@ -24,7 +26,7 @@ class CriterionSerializer(serializers.ModelSerializer):
         fields = ["key", "name", "description", "weight"]
 
 
-class ScaleLevelSerializer(serializers.Serializer):
+class ScaleLevelSerializer(StrictJSONMixin, serializers.Serializer):
     label = serializers.CharField(max_length=64)
     points = serializers.IntegerField(min_value=0, max_value=100)
 
@@ -40,15 +42,21 @@ class RubricSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RubricCreateSerializer(serializers.Serializer):
+class RubricCreateSerializer(StrictJSONMixin, serializers.Serializer):
     team = TeamField()
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(min_length=1, max_length=200)
     instructions = serializers.CharField(required=False, allow_blank=True, default="")
-    criteria = CriterionSerializer(many=True)
+    criteria = CriterionSerializer(many=True, min_length=1)
     scale = ScaleLevelSerializer(many=True, required=False)
 
 
-class RubricViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RubricViewSet(
+    SingleValuedQueryMixin,
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Rubrics you can use: the shared default and your teams' own. A new name or a new
     version of an existing name is created by POST; rubrics are never edited in place."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api_fields import StrictJSONMixin
 from judging.models import Confirmation, Judgment, Override
 
 
@@ -38,14 +40,28 @@ class ConfirmationOutSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConfirmationCreateSerializer(serializers.Serializer):
+class ConfirmationCreateSerializer(StrictJSONMixin, serializers.Serializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-class OverrideCreateSerializer(serializers.Serializer):
+class OverrideCreateSerializer(StrictJSONMixin, serializers.Serializer):
     criterion = serializers.SlugField(max_length=64, help_text="Criterion key, e.g. faithfulness.")
-    rating = serializers.CharField(max_length=64, help_text="A label on the rubric's scale, e.g. Good.")
-    reason = serializers.CharField(max_length=5000, help_text="Why the verdict is wrong; kept in the audit trail.")
+    rating = serializers.CharField(
+        min_length=1, max_length=64, help_text="A label on the rubric's scale (the rubric's `scale`), e.g. Good."
+    )
+    reason = serializers.CharField(
+        min_length=1, max_length=5000, help_text="Why the verdict is wrong; kept in the audit trail."
+    )
+
+
+class JudgmentFilterSerializer(serializers.Serializer):
+    """Query parameters of the judgments list; each one left out is no filter."""
+
+    session = serializers.IntegerField(required=False, min_value=1, help_text="Judgments of this session.")
+    kind = serializers.ChoiceField(choices=Judgment.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=Judgment.Status.choices, required=False)
+    flagged = serializers.BooleanField(required=False, help_text="Flagged for review (or not).")
+    overridden = serializers.BooleanField(required=False, help_text="With at least one override (or none).")
 
 
 class JudgmentSerializer(serializers.ModelSerializer):
@@ -122,5 +138,6 @@ class JudgmentSerializer(serializers.ModelSerializer):
         """The text that was judged: the genuine answer, or the probe's fake answer."""
         return obj.answer.text if obj.answer_id else obj.probe.fake_answer
 
+    @extend_schema_field(serializers.ChoiceField(choices=Judgment.Kind.choices))
     def get_kind(self, obj: Judgment) -> str:
-        return "answer" if obj.answer_id else "probe"
+        return Judgment.Kind.ANSWER if obj.answer_id else Judgment.Kind.PROBE

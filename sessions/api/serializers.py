@@ -11,13 +11,16 @@ from decimal import Decimal
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from accounts.api import TeamField
 from accounts.selectors import scope_to_user
+from core.api_fields import StrictJSONMixin
+from core.api_schema import NO_NUL_PATTERN, NON_BLANK_PATTERN
 from corpora.models import Corpus
-from sessions.models import Batch, EvaluationSession
+from judging.models import Judgment
+from sessions.models import Answer, Batch, EvaluationSession
 from sessions.question_files import MAX_QUESTIONS, ConversationInput, QuestionInput
 from sessions.reports.data import ProbeResult
 from sessions.selectors import SessionReport, TurnReport, session_progress
@@ -39,7 +42,7 @@ from sessions.session_settings import (
 PROVIDER_CHOICES = [(p.value, p.label) for p in (EvaluationSession.Provider.OFFLINE, EvaluationSession.Provider.OPENAI)]
 
 
-class SessionSettingsSerializer(serializers.Serializer):
+class SessionSettingsSerializer(StrictJSONMixin, serializers.Serializer):
     retrieval_mode = serializers.ChoiceField(
         choices=EvaluationSession.RetrievalMode.choices, default=EvaluationSession.RetrievalMode.HYBRID
     )
@@ -106,10 +109,13 @@ class SessionSettingsSerializer(serializers.Serializer):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "description": "The question text."},
+            {"type": "string", "minLength": 1, "pattern": NON_BLANK_PATTERN, "description": "The question text."},
             {
                 "type": "object",
-                "properties": {"question": {"type": "string"}, "reference_answer": {"type": "string"}},
+                "properties": {
+                    "question": {"type": "string", "minLength": 1, "pattern": NON_BLANK_PATTERN},
+                    "reference_answer": {"type": "string", "nullable": True, "pattern": NO_NUL_PATTERN},
+                },
                 "required": ["question"],
             },
         ]
@@ -119,8 +125,9 @@ class QuestionItemField(serializers.Field):
     """A question: plain text, or ``{"question", "reference_answer"}``."""
 
     default_error_messages = {
-        "invalid": 'A question is a string or {"question": ..., "reference_answer": ...}.',
+        "invalid": 'A question is a string or {{"question": ..., "reference_answer": ...}}.',  # fail() formats
         "blank": "A question cannot be empty.",
+        "null_characters": "A question cannot contain NUL characters.",
     }
 
     def to_internal_value(self, data) -> QuestionInput:
@@ -128,22 +135,27 @@ class QuestionItemField(serializers.Field):
             text, reference = data, ""
         elif isinstance(data, dict) and isinstance(data.get("question", data.get("text")), str):
             text = data.get("question", data.get("text"))
-            reference = data.get("reference_answer") or ""
+            reference = data.get("reference_answer")
+            reference = "" if reference is None else reference
             if not isinstance(reference, str):
                 self.fail("invalid")
         else:
             self.fail("invalid")
         if not text.strip():
             self.fail("blank")
+        if "\x00" in text or "\x00" in reference:
+            self.fail("null_characters")
         return QuestionInput(text=text.strip(), reference_answer=reference.strip())
 
     def to_representation(self, value):
         return {"question": value.text, "reference_answer": value.reference_answer}
 
 
-class ConversationInputSerializer(serializers.Serializer):
+class ConversationInputSerializer(StrictJSONMixin, serializers.Serializer):
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    questions = serializers.ListField(child=QuestionItemField(), allow_empty=False, max_length=MAX_QUESTIONS)
+    questions = serializers.ListField(
+        child=QuestionItemField(), allow_empty=False, min_length=1, max_length=MAX_QUESTIONS
+    )
 
 
 def _conversations(data: list[dict]) -> list[ConversationInput]:
@@ -170,10 +182,10 @@ def _check_total(conversations: list[dict]) -> None:
         raise serializers.ValidationError({"conversations": f"{total} questions; at most {MAX_QUESTIONS}."})
 
 
-class SessionCreateSerializer(serializers.Serializer):
+class SessionCreateSerializer(StrictJSONMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     corpus = _ScopedCorpusField(help_text="A corpus of your team.")
-    conversations = ConversationInputSerializer(many=True, allow_empty=False)
+    conversations = ConversationInputSerializer(many=True, allow_empty=False, min_length=1)
     settings = SessionSettingsSerializer(required=False)
     start = serializers.BooleanField(default=True, help_text="Start at once (default); false leaves a draft.")
     team = TeamField()
@@ -189,9 +201,9 @@ class SessionCreateSerializer(serializers.Serializer):
         return SessionSettingsSerializer.settings_of(self.validated_data.get("settings"))
 
 
-class AnswerItemSerializer(serializers.Serializer):
-    question = serializers.CharField()
-    answer = serializers.CharField()
+class AnswerItemSerializer(StrictJSONMixin, serializers.Serializer):
+    question = serializers.CharField(min_length=1)
+    answer = serializers.CharField(min_length=1)
     context = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
@@ -216,28 +228,56 @@ class AnswerItemSerializer(serializers.Serializer):
         return value
 
 
-class BatchCreateSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=Batch.Kind.choices)
+class _BatchBaseSerializer(StrictJSONMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    corpus = _ScopedCorpusField(required=False, allow_null=True, default=None, help_text="kind=questions only.")
-    conversations = ConversationInputSerializer(many=True, required=False, help_text="kind=questions only.")
-    items = AnswerItemSerializer(many=True, required=False, help_text="kind=answers only.")
     settings = SessionSettingsSerializer(required=False)
     team = TeamField()
 
+
+class QuestionsBatchSerializer(_BatchBaseSerializer):
+    """Questions to answer on a corpus and judge."""
+
+    kind = serializers.ChoiceField(choices=[Batch.Kind.QUESTIONS.value])
+    corpus = _ScopedCorpusField(help_text="A corpus of your team.")
+    conversations = ConversationInputSerializer(many=True, allow_empty=False, min_length=1)
+
     def validate(self, attrs):
-        if attrs["kind"] == Batch.Kind.QUESTIONS:
-            if attrs.get("corpus") is None:
-                raise serializers.ValidationError({"corpus": "A batch of questions needs a corpus."})
-            if not attrs.get("conversations"):
-                raise serializers.ValidationError({"conversations": "A batch of questions needs conversations."})
-            _check_total(attrs["conversations"])
-        else:
-            if not attrs.get("items"):
-                raise serializers.ValidationError({"items": "A batch of answers needs items."})
-            if len(attrs["items"]) > MAX_QUESTIONS:
-                raise serializers.ValidationError({"items": f"At most {MAX_QUESTIONS} items per batch."})
+        _check_total(attrs["conversations"])
         return attrs
+
+
+class AnswersBatchSerializer(_BatchBaseSerializer):
+    """Ready answers to judge (no retrieval, no generation)."""
+
+    kind = serializers.ChoiceField(choices=[Batch.Kind.ANSWERS.value])
+    items = AnswerItemSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_QUESTIONS)
+
+
+BATCH_SERIALIZERS = {
+    Batch.Kind.QUESTIONS.value: QuestionsBatchSerializer,
+    Batch.Kind.ANSWERS.value: AnswersBatchSerializer,
+}
+
+# The request body as the schema documents it: one shape per kind, told apart by "kind".
+BATCH_CREATE_REQUEST = PolymorphicProxySerializer(
+    component_name="BatchCreate",
+    serializers=BATCH_SERIALIZERS,
+    resource_type_field_name="kind",
+)
+
+
+class BatchCreateSerializer(StrictJSONMixin, serializers.Serializer):
+    """Validates a batch with the serializer of its ``kind`` (see ``BATCH_CREATE_REQUEST``)."""
+
+    kind = serializers.ChoiceField(choices=Batch.Kind.choices)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)  # the usual "expected a dictionary" error
+        kind = super().to_internal_value({"kind": data.get("kind")})["kind"]
+        body = BATCH_SERIALIZERS[kind](data=data, context=self.context)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
 
     def to_conversations(self) -> list[ConversationInput]:
         return _conversations(self.validated_data.get("conversations") or [])
@@ -263,8 +303,8 @@ class ProgressSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
     judgments = serializers.IntegerField()
     judged = serializers.IntegerField()
-    percent = serializers.IntegerField()
-    status = serializers.CharField()
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    status = serializers.ChoiceField(choices=EvaluationSession.Status.choices)
     status_display = serializers.CharField()
     is_active = serializers.BooleanField()
 
@@ -326,14 +366,14 @@ class SessionListSerializer(_SessionBaseSerializer):
 
 
 class SessionSettingsOutSerializer(serializers.Serializer):
-    retrieval_mode = serializers.CharField()
+    retrieval_mode = serializers.ChoiceField(choices=EvaluationSession.RetrievalMode.choices)
     k = serializers.IntegerField(source="retrieval_k")
     web_search = serializers.BooleanField()
-    generator_provider = serializers.CharField()
+    generator_provider = serializers.ChoiceField(choices=EvaluationSession.Provider.choices)
     generator_model = serializers.CharField()
     temperature = serializers.FloatField()
     prompt_template = serializers.CharField()
-    judge_provider = serializers.CharField()
+    judge_provider = serializers.ChoiceField(choices=EvaluationSession.Provider.choices)
     judge_model = serializers.CharField()
     judge_repeats = serializers.IntegerField()
     robustness = serializers.BooleanField()
@@ -367,6 +407,12 @@ class SessionDetailSerializer(_SessionBaseSerializer):
         return ProgressSerializer(self.context.get("progress") or session_progress(session=obj)).data
 
 
+class BatchLinksSerializer(serializers.Serializer):
+    self = serializers.CharField()
+    session = serializers.CharField()
+    results = serializers.CharField()
+
+
 class BatchSerializer(serializers.ModelSerializer):
     session = SessionDetailSerializer(read_only=True)
     links = serializers.SerializerMethodField()
@@ -376,12 +422,7 @@ class BatchSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "idempotency_key", "item_count", "created_at", "session", "links"]
         read_only_fields = fields
 
-    @extend_schema_field(
-        {
-            "type": "object",
-            "properties": {"self": {"type": "string"}, "session": {"type": "string"}, "results": {"type": "string"}},
-        }
-    )
+    @extend_schema_field(BatchLinksSerializer)
     def get_links(self, obj: Batch) -> dict:
         return {
             "self": reverse("api:batch-detail", args=[obj.pk]),
@@ -396,7 +437,7 @@ class BatchSerializer(serializers.ModelSerializer):
 class MeanSerializer(serializers.Serializer):
     """A ``judging.scoring.MeanSummary``."""
 
-    mean = serializers.CharField(allow_null=True, help_text="Decimal as a string; null when nothing was scored.")
+    mean = serializers.FloatField(allow_null=True, help_text="Null when nothing was scored.")
     n_scored = serializers.IntegerField()
     n_total = serializers.IntegerField()
     n_missing = serializers.IntegerField(help_text="Answers without a score: never counted as zero.")
@@ -413,14 +454,14 @@ class CriterionMeanSerializer(MeanSerializer):
 
     key = serializers.CharField()
     name = serializers.CharField()
-    weight = serializers.CharField()
+    weight = serializers.FloatField()
 
     def to_representation(self, instance) -> dict:
         criterion, summary = instance
         return {
             "key": criterion.key,
             "name": criterion.name,
-            "weight": str(criterion.weight),
+            "weight": float(criterion.weight),
             **MeanSerializer(summary).data,
         }
 
@@ -445,7 +486,7 @@ class TotalsSerializer(serializers.Serializer):
     flagged_for_review = serializers.IntegerField()
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
-    spent_usd = serializers.CharField()
+    spent_usd = serializers.FloatField()
     mean_score = MeanSerializer()
     per_criterion = CriterionMeanSerializer(many=True)
     reference_similarity = ReferenceSimilaritySerializer()
@@ -480,8 +521,8 @@ class JudgmentBriefSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     repeat_index = serializers.IntegerField()
-    status = serializers.CharField()
-    weighted_score = serializers.CharField(source="score", allow_null=True)
+    status = serializers.ChoiceField(choices=Judgment.Status.choices)
+    weighted_score = serializers.FloatField(source="score", allow_null=True)
     latency_ms = serializers.IntegerField(allow_null=True)
     judge_provider = serializers.CharField()
     judge_model = serializers.CharField()
@@ -505,7 +546,7 @@ class QuestionResultSerializer(serializers.Serializer):
     reference_answer = serializers.CharField(source="question.reference_answer", allow_blank=True)
     reference_similarity = serializers.FloatField(source="answer.reference_similarity", allow_null=True)
     answer_id = serializers.IntegerField(source="answer.pk", allow_null=True)
-    answer_status = serializers.CharField(source="answer.status", allow_null=True)
+    answer_status = serializers.ChoiceField(source="answer.status", choices=Answer.Status.choices, allow_null=True)
     answer = serializers.CharField(source="answer.text", allow_null=True)
     answer_error = serializers.CharField(source="answer.error", allow_blank=True, default="")
     attempt = serializers.IntegerField(source="answer.attempt", allow_null=True)
@@ -523,10 +564,10 @@ class QuestionResultSerializer(serializers.Serializer):
     response_latency_ms = serializers.IntegerField(source="answer.response_latency_ms", allow_null=True)
     evaluation_latency_ms = serializers.IntegerField(allow_null=True)
     verdicts = VerdictSerializer(many=True, source="ratings")
-    weighted_score = serializers.CharField(
+    weighted_score = serializers.FloatField(
         source="score", allow_null=True, help_text="Mean over the judgments (repeats)."
     )
-    score_spread = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    score_spread = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     unstable = serializers.BooleanField()
     judgments = JudgmentBriefSerializer(many=True)
 
@@ -543,9 +584,9 @@ class ProbeResultSerializer(serializers.Serializer):
     genuine_answer_id = serializers.IntegerField()
     fake_answer = serializers.CharField()
     judgment_id = serializers.IntegerField(allow_null=True)
-    status = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=Judgment.Status.choices, allow_null=True)
     verdicts = VerdictSerializer(many=True, source="ratings")
-    weighted_score = serializers.CharField(source="score", allow_null=True)
+    weighted_score = serializers.FloatField(source="score", allow_null=True)
 
 
 class OverrideSerializer(serializers.Serializer):
@@ -580,7 +621,7 @@ class ResultsSerializer(serializers.Serializer):
 
     session = serializers.IntegerField(source="report.session.pk")
     name = serializers.CharField(source="report.session.name")
-    status = serializers.CharField(source="report.session.status")
+    status = serializers.ChoiceField(source="report.session.status", choices=EvaluationSession.Status.choices)
     status_reason = serializers.CharField(source="report.session.status_reason", allow_blank=True)
     rubric = serializers.CharField(source="report.session.rubric")
     totals = TotalsSerializer(source="report.totals")

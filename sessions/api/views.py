@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -16,7 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import TeamScopedViewSetMixin
+from core.api_params import SingleValuedQueryMixin
+from core.api_schema import error_response
 from sessions.api.serializers import (
+    BATCH_CREATE_REQUEST,
     BatchCreateSerializer,
     BatchSerializer,
     ResultsSerializer,
@@ -65,7 +68,13 @@ def _filename(session: EvaluationSession, suffix: str) -> str:
     return f"session-{session.pk}-{stem}.{suffix}"
 
 
-class SessionViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SessionViewSet(
+    SingleValuedQueryMixin,
+    TeamScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Evaluation sessions of your teams: create and start, follow progress, read results."""
 
     queryset = EvaluationSession.objects.select_related("corpus", "team", "rubric")
@@ -86,6 +95,21 @@ class SessionViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
     @extend_schema(
         request=SessionCreateSerializer,
         responses={201: SessionDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "Two conversations",
+                value={
+                    "name": "SAT smoke test",
+                    "corpus": 1,
+                    "conversations": [
+                        {"label": "Basics", "questions": ["What is SAT?", "How many weights does it update?"]},
+                        {"questions": [{"question": "Is SAT fast?", "reference_answer": "It adds no latency."}]},
+                    ],
+                    "settings": {"retrieval_mode": "hybrid", "k": 5, "robustness": True},
+                },
+                request_only=True,
+            )
+        ],
         description=(
             "Create a session of conversations of questions on one of your corpora and start it "
             '(`"start": false` leaves a draft). The response carries the cost estimate and progress.'
@@ -109,13 +133,30 @@ class SessionViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
         session = self.get_queryset().get(pk=session.pk)
         return Response(SessionDetailSerializer(session).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: SessionDetailSerializer, 409: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        responses={200: SessionDetailSerializer, 409: error_response("The session has already finished.")},
+        description="Stop a draft, queued or running session; work already done is kept.",
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         session = session_cancel(session=self.get_object(), reason=f"Cancelled by {request.user} through the API.")
         return Response(SessionDetailSerializer(self.get_queryset().get(pk=session.pk)).data)
 
-    @extend_schema(request=None, responses={200: SessionDetailSerializer, 409: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        responses={
+            200: SessionDetailSerializer,
+            409: error_response(
+                "The session is a draft, still running, or completed with nothing left to redo "
+                "(re-judge it, or create a new session, to run it again)."
+            ),
+        },
+        description=(
+            "Redo the unfinished work of a cancelled session or one completed with errors: failed answers "
+            "get a new attempt, pending judgments are queued again. The same session is returned, queued."
+        ),
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
         session = session_resume(session=self.get_object())
@@ -167,7 +208,7 @@ class SessionViewSet(TeamScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
         return super().get_content_negotiator()
 
 
-class BatchViewSet(TeamScopedViewSetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BatchViewSet(SingleValuedQueryMixin, TeamScopedViewSetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Batches submitted through the API: questions to answer and judge, or answers to judge."""
 
     queryset = Batch.objects.select_related("session__corpus", "session__rubric", "session__team")
@@ -181,13 +222,34 @@ class BatchViewSet(TeamScopedViewSetMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(self._serialize(self.get_object()))
 
     @extend_schema(
-        request=BatchCreateSerializer,
+        request=BATCH_CREATE_REQUEST,
         parameters=[IDEMPOTENCY_HEADER],
         responses={
             201: BatchSerializer,
             200: OpenApiResponse(BatchSerializer, description="A replay: the batch an earlier request created."),
-            409: OpenApiResponse(OpenApiTypes.OBJECT, description="The key was used with a different body."),
+            409: error_response("The key was used with a different body."),
         },
+        examples=[
+            OpenApiExample(
+                "Questions",
+                value={"kind": "questions", "corpus": 1, "conversations": [{"questions": ["What is SAT?"]}]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Answers",
+                value={
+                    "kind": "answers",
+                    "items": [
+                        {
+                            "question": "How many weights does SAT update?",
+                            "answer": "0.8% of them.",
+                            "context": ["[Doc: sat.md] SAT updates 0.8% of the weights."],
+                        }
+                    ],
+                },
+                request_only=True,
+            ),
+        ],
         description=(
             '`{"kind": "questions", "corpus", "conversations", "settings"}` answers and judges questions; '
             '`{"kind": "answers", "items": [{question, answer, context, history?, conversation?}], "settings"}` '

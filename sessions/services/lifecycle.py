@@ -61,6 +61,9 @@ def session_resume(*, session: EvaluationSession) -> EvaluationSession:
             raise Conflict("The session is already running and making progress.")
         if session.status == EvaluationSession.Status.DRAFT:
             raise Conflict("The session has not been started yet.")
+        if session.status == EvaluationSession.Status.COMPLETED:
+            # Nothing failed, nothing is pending: a resume would only re-queue finished work.
+            raise Conflict("The session completed with nothing left to redo; re-judge it or start a new session.")
         for question in Question.objects.filter(session=session):
             latest = question.answers.order_by("-attempt").first()
             if latest is not None and latest.status == Answer.Status.FAILED:

@@ -54,7 +54,7 @@ def test_create_corpus_in_only_team(api, team, media_root) -> None:  # noqa: F81
     body = response.json()
     assert body["team"] == team.pk and body["embedding_dimension"] == 384 and body["document_total"] == 0
     duplicate = api.post("/api/v1/corpora/", {"name": "Tables"}, format="json")
-    assert duplicate.status_code == 400 and "already has a corpus" in duplicate.json()["name"][0]
+    assert duplicate.status_code == 400 and "already has a corpus" in duplicate.json()["errors"]["name"][0]
 
 
 def test_user_in_two_teams_must_name_one_of_theirs(member, team, team_factory, media_root) -> None:  # noqa: F811

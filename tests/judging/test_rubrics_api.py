@@ -12,8 +12,8 @@ from tests.sessions.pipeline_support import make_corpus
 pytestmark = pytest.mark.django_db
 
 CRITERIA = [
-    {"key": "correctness", "name": "Correctness", "description": "Is the answer right?", "weight": "0.7"},
-    {"key": "style", "name": "Style", "description": "Is it well written?", "weight": "0.3"},
+    {"key": "correctness", "name": "Correctness", "description": "Is the answer right?", "weight": 0.7},
+    {"key": "style", "name": "Style", "description": "Is it well written?", "weight": 0.3},
 ]
 
 
@@ -36,7 +36,7 @@ def test_reviewer_defines_a_rubric_and_a_second_one_of_that_name_is_a_new_versio
 
 
 def test_weights_must_sum_to_one(team, reviewer):
-    bad = [dict(CRITERIA[0], weight="0.5"), CRITERIA[1]]
+    bad = [dict(CRITERIA[0], weight=0.5), CRITERIA[1]]
     response = _client(reviewer).post("/api/v1/rubrics/", {"name": "Bad", "criteria": bad}, format="json")
     assert response.status_code == 400
     assert "must sum to exactly 1" in response.json()["detail"]

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.runmode import in_process_tasks
-from sessions.models import Answer, EvaluationSession
+from sessions.models import EvaluationSession
 from tests.sessions.api_support import RATIONALE, judged_session, make_corpus
 
 pytestmark = pytest.mark.django_db
@@ -81,17 +81,16 @@ def test_session_list_is_team_scoped(users, session, role) -> None:
 def test_other_team_and_anonymous_cannot_cancel_or_resume(users, session, role, action) -> None:
     response = _client(users[role]).post(f"/api/v1/sessions/{session.pk}/{action}/")
 
-    # A completed session cannot be cancelled; resuming it re-queues nothing: both are
-    # decided by the services, after scoping.
+    # A completed session can be neither cancelled nor resumed: both are decided by the
+    # services, after scoping.
     expected = {"other_team": 404, "anonymous": 401}.get(role)
     if expected:
         assert response.status_code == expected
     elif action == "cancel":
         assert response.status_code == 409 and "already finished" in response.json()["detail"]
-    else:  # a member of the team resumes the finished session: nothing failed, so nothing new to answer
-        assert response.status_code == 200, response.content
-        assert response.json()["status"] == "queued"
-        assert Answer.objects.filter(question__session=session).count() == session.questions.count()
+    else:
+        assert response.status_code == 409 and "nothing left to redo" in response.json()["detail"]
+        assert response.json()["code"] == "conflict"
 
 
 def test_cancel_twice_is_a_conflict(team, member, media, tmp_path) -> None:
@@ -128,7 +127,7 @@ def test_create_rejects_a_corpus_of_another_team(team_factory, member, media, tm
     )
 
     assert response.status_code == 400
-    assert "corpus" in response.json()
+    assert "corpus" in response.json()["errors"]
     assert not EvaluationSession.objects.exists()
 
 
@@ -148,8 +147,8 @@ def test_create_validates_settings_and_questions(team, member, media, tmp_path) 
         format="json",
     )
 
-    assert bad_k.status_code == 400 and "k" in bad_k.json()["settings"]
-    assert empty.status_code == 400 and "conversations" in empty.json()
+    assert bad_k.status_code == 400 and list(bad_k.json()["errors"]) == ["settings.k"]
+    assert empty.status_code == 400 and list(empty.json()["errors"]) == ["conversations.0.questions"]
     assert bad_template.status_code == 400 and "{context}" in bad_template.json()["detail"]
     assert not EvaluationSession.objects.exists()
 
@@ -219,7 +218,7 @@ def test_results_show_overrides_and_effective_ratings(session, reviewer) -> None
     verdict = {v["criterion"]: v for v in results["questions"][0]["verdicts"]}["relevance"]
     assert verdict["rating"] == "Excellent" and verdict["judge_rating"] == "Good" and verdict["overridden"]
     assert verdict["rationale"].startswith(RATIONALE)
-    assert results["questions"][0]["weighted_score"] == "90.0"  # 0.5×100 + 0.5×80
+    assert results["questions"][0]["weighted_score"] == 90.0  # 0.5×100 + 0.5×80
     (override,) = results["overrides"]
     assert (override["old_rating"], override["new_rating"], override["reviewer"]) == ("Good", "Excellent", "rita")
 

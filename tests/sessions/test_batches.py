@@ -193,7 +193,8 @@ def test_concurrent_requests_with_one_key_create_one_session(team, member) -> No
 def test_invalid_batches_are_rejected_and_create_nothing(member, body, field) -> None:
     response = _client(member).post("/api/v1/batches/", body, format="json", HTTP_IDEMPOTENCY_KEY="bad")
 
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert any(path == field or path.startswith(f"{field}.") for path in response.json()["errors"])
     assert not EvaluationSession.objects.exists() and not Batch.objects.exists()
 
 

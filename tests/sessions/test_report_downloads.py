@@ -63,7 +63,7 @@ def test_csv_download_has_the_api_rows_and_guards_formulas(member_client, member
     assert len(rows) == len(api["questions"]) == 2
     for row, question in zip(rows, api["questions"], strict=True):
         assert int(row["question_id"]) == question["question_id"]
-        assert row["weighted_score"] == question["weighted_score"]
+        assert float(row["weighted_score"]) == question["weighted_score"]  # a JSON number in the API
         assert int(row["evaluation_latency_ms"]) == question["evaluation_latency_ms"]
         for verdict in question["verdicts"]:
             assert row[f"{verdict['criterion']}_rating"] == verdict["rating"]
