@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.api import TeamField
 from core.api_fields import StrictJSONMixin
+from core.file_guards import strip_nul
 from corpora.models import Corpus, Document
 from corpora.selectors import MAX_K, SEARCH_MODES
 
@@ -70,9 +71,30 @@ class DocumentUploadSerializer(serializers.Serializer):
     """A multipart body: files to upload, or (without files) the URL of a page to add."""
 
     files = serializers.ListField(
-        child=serializers.FileField(), required=False, allow_empty=False, min_length=1, help_text="One or more files."
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        allow_empty=False,
+        min_length=1,
+        help_text="One or more files. An empty one is reported by name in `errors`; the others are still added.",
     )
     url = serializers.URLField(max_length=2000, required=False, help_text="Without files: a web page to add.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rejected: list[dict[str, str]] = []  # {"file", "detail"} of the files left out
+
+    def validate_files(self, files: list) -> list:
+        """Keep the good files; an empty one is left out by name instead of failing the upload."""
+        accepted = []
+        for file in files:
+            if file.size:
+                accepted.append(file)
+            else:
+                name = strip_nul(file.name or "a file")
+                self.rejected.append({"file": name, "detail": "The submitted file is empty."})
+        if not accepted:
+            raise serializers.ValidationError([f"{r['file']}: {r['detail']}" for r in self.rejected])
+        return accepted
 
     def validate(self, attrs):
         if attrs.get("files") and attrs.get("url"):
@@ -89,8 +111,14 @@ class DocumentAddedSerializer(serializers.Serializer):
     document = DocumentSerializer()
 
 
+class FileErrorSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="The file's name as uploaded.")
+    detail = serializers.CharField(help_text="Why it was not added.")
+
+
 class DocumentAddResultSerializer(serializers.Serializer):
     results = DocumentAddedSerializer(many=True)
+    errors = FileErrorSerializer(many=True, help_text="Files of the upload that were not added, by name.")
 
 
 class SearchQuerySerializer(serializers.Serializer):

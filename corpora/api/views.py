@@ -127,7 +127,8 @@ class CorpusViewSet(
         payload = {
             "results": [
                 {"created": created, "document": DocumentSerializer(document).data} for document, created in results
-            ]
+            ],
+            "errors": getattr(body, "rejected", []),
         }
         any_created = any(created for _, created in results)
         return Response(payload, status=status.HTTP_201_CREATED if any_created else status.HTTP_200_OK)

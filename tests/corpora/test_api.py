@@ -121,6 +121,22 @@ def test_upload_many_files_and_duplicates(api, corpus) -> None:
     assert listed["count"] == 2
 
 
+def test_an_empty_file_is_reported_by_name_and_the_good_ones_are_kept(api, corpus) -> None:
+    url = f"/api/v1/corpora/{corpus.pk}/documents/"
+    files = [SimpleUploadedFile("good.md", NOTE), SimpleUploadedFile("empty.txt", b"")]
+
+    response = api.post(url, {"files": files}, format="multipart")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert [r["document"]["name"] for r in body["results"]] == ["good.md"]
+    assert body["errors"] == [{"file": "empty.txt", "detail": "The submitted file is empty."}]
+    only_empty = api.post(url, {"files": [SimpleUploadedFile("void.csv", b"")]}, format="multipart")
+    assert only_empty.status_code == 400
+    assert only_empty.json()["errors"] == {"files": ["void.csv: The submitted file is empty."]}
+    assert list(corpus.documents.values_list("original_name", flat=True)) == ["good.md"]
+
+
 def test_upload_without_files_is_400(api, corpus) -> None:
     assert api.post(f"/api/v1/corpora/{corpus.pk}/documents/", {}, format="multipart").status_code == 400
 
