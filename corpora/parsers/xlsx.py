@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import openpyxl
 
+from core.file_guards import FileRejected, guard_zip
 from corpora.parsers.base import (
     KIND_ROW,
     KIND_TABLE,
@@ -26,19 +26,13 @@ from corpora.parsers.base import (
     ParseError,
     clean_cell,
     decode_text,
-    megabytes,
 )
 from corpora.parsers.tables import grid_rows, segment
 
 logger = logging.getLogger(__name__)
 
-# Zip bomb limits, checked on the archive directory before openpyxl inflates anything.
+# Largest size a workbook may inflate to; the zip-bomb rules themselves are core.file_guards'.
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
-# Highly repetitive but small workbooks compress well legitimately; the ratio rule
-# only applies once the inflated size is worth worrying about.
-RATIO_CHECK_MIN_BYTES = 10 * 1024 * 1024
-MAX_ZIP_ENTRIES = 10_000
 # One block per row: a sheet larger than this is a database dump, not a corpus document.
 MAX_ROWS = 200_000
 # Workbooks up to this size are loaded whole, which is what reveals merged cells.
@@ -92,27 +86,9 @@ def check_zip_bomb(*, path: Path) -> None:
     checked here also bound what openpyxl can read later.
     """
     try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ParseError(
-            "This Excel file is damaged or is not really an .xlsx workbook "
-            "(an .xlsx file is a zip archive, and this one could not be opened)."
-        ) from exc
-    if len(entries) > MAX_ZIP_ENTRIES:
-        raise ParseError(f"This workbook contains more than {MAX_ZIP_ENTRIES:,} parts; refusing to open it.")
-    uncompressed = sum(entry.file_size for entry in entries)
-    compressed = sum(entry.compress_size for entry in entries)
-    if uncompressed > MAX_UNCOMPRESSED_BYTES:
-        raise ParseError(
-            f"This workbook would expand to {megabytes(uncompressed)} MB when opened "
-            f"(the limit is {megabytes(MAX_UNCOMPRESSED_BYTES)} MB); refusing to open it."
-        )
-    if uncompressed > RATIO_CHECK_MIN_BYTES and uncompressed > compressed * MAX_COMPRESSION_RATIO:
-        raise ParseError(
-            "This workbook is compressed suspiciously well (more than "
-            f"{MAX_COMPRESSION_RATIO}:1), which is how zip bombs look; refusing to open it."
-        )
+        guard_zip(name="This workbook", source=path, max_uncompressed=MAX_UNCOMPRESSED_BYTES)
+    except FileRejected as exc:
+        raise ParseError(str(exc)) from exc
 
 
 def _merged_ranges(sheet: object) -> list[tuple[int, int, int, int]]:
