@@ -1,6 +1,7 @@
 """Judge robustness probes: deliberately wrong answers, generated deterministically.
 
-Each strategy of DESIGN §1 turns a genuine answer (or a question) into a fake answer
+Each strategy (off-topic, fabricated numbers, contradiction, entity swap, truncation,
+padding, injection) turns a genuine answer (or a question) into a fake answer
 and names the criteria a sound judge must rate lower than for the genuine answer.
 The same inputs and seed always produce the same probes.
 """
