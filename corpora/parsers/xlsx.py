@@ -70,14 +70,14 @@ def _workbook_blocks(workbook: openpyxl.Workbook) -> Iterator[Block]:
             sheet.reset_dimensions()
             merges = _merged_ranges(sheet)
             rows = _numbered_sheet_rows(sheet, merges)
-            blocks = table_blocks(rows=rows, sheet=sheet.title, fill_upper_headers=not merges)
-            count += len(blocks)
-            if count > MAX_ROWS:
-                raise ParseError(
-                    f"This workbook has more than {MAX_ROWS:,} rows; split it into "
-                    "smaller files and upload them separately."
-                )
-            yield from blocks
+            for block in sheet_blocks(rows=rows, sheet=sheet.title, fill_upper_headers=not merges):
+                count += 1
+                if count > MAX_ROWS:
+                    raise ParseError(
+                        f"This workbook has more than {MAX_ROWS:,} rows; split it into "
+                        "smaller files and upload them separately."
+                    )
+                yield block
     except ParseError:
         raise
     except Exception as exc:
@@ -129,8 +129,10 @@ def _numbered_sheet_rows(sheet: object, merges: list[tuple[int, int, int, int]])
     # iter_rows in read-only mode skips rows missing from the XML, so the Excel row
     # number comes from the cells themselves, not from counting.
     spans: dict[tuple[int, int], tuple[int, int]] = {}
+    widths: dict[int, int] = {}  # row -> last column a merge covers
     for min_row, min_col, max_row, max_col in merges:
         for row in range(min_row, max_row + 1):
+            widths[row] = max(widths.get(row, 0), max_col)
             for column in range(min_col, max_col + 1):
                 spans[(row, column)] = (min_row, min_col)
     anchors: dict[tuple[int, int], str] = {}
@@ -140,6 +142,8 @@ def _numbered_sheet_rows(sheet: object, merges: list[tuple[int, int, int, int]])
             continue
         cells = [clean_cell(cell.value, getattr(cell, "number_format", None)) for cell in row]
         if spans:
+            # Read-only rows end at their last stored cell; a merge may reach past it.
+            cells += [""] * (widths.get(number, 0) - len(cells))
             for column in range(1, len(cells) + 1):
                 anchor = spans.get((number, column))
                 if anchor is None:
@@ -153,37 +157,43 @@ def _numbered_sheet_rows(sheet: object, merges: list[tuple[int, int, int, int]])
 
 
 def table_blocks(*, rows: Iterable[tuple[int, list[str]]], sheet: str, fill_upper_headers: bool = True) -> list[Block]:
-    """The blocks of one sheet: a row block per data row, then one Markdown block per table."""
+    """The blocks of one sheet: a row block per data row, then the Markdown blocks of each table."""
+    return list(sheet_blocks(rows=rows, sheet=sheet, fill_upper_headers=fill_upper_headers))
+
+
+def sheet_blocks(
+    *, rows: Iterable[tuple[int, list[str]]], sheet: str, fill_upper_headers: bool = True
+) -> Iterator[Block]:
+    """``table_blocks`` one at a time: finding the tables needs the sheet's cells, but the
+    blocks made from them are handed on as they are made, not collected."""
     grid = grid_rows(rows)
     tables, loose = segment(grid, fill_upper_headers=fill_upper_headers)
-    blocks: list[Block] = []
+    count = 0
     for table in tables:
         for row, group in table.rows:
             text = table.row_text(row, group)
             if text:
+                count += 1
+                if count > MAX_ROWS:
+                    raise ParseError(
+                        f"The sheet {sheet!r} has more than {MAX_ROWS:,} rows; split it into "
+                        "smaller files and upload them separately."
+                    )
                 locator = {"sheet": sheet, "row": row.number, "table": table.index}
-                blocks.append(Block(text=text, locator=locator, kind=KIND_ROW, context=table.context(group)))
-            if len(blocks) > MAX_ROWS:
-                raise ParseError(
-                    f"The sheet {sheet!r} has more than {MAX_ROWS:,} rows; split it into "
-                    "smaller files and upload them separately."
-                )
+                yield Block(text=text, locator=locator, kind=KIND_ROW, context=table.context(group))
         # A long table is written in parts: one Markdown block of 50,000 rows would be
         # megabytes in one chunk (past PostgreSQL's 1 MB limit for its full-text vector).
         for start in range(0, len(table.rows), TABLE_BLOCK_MAX_ROWS):
             part = table.rows[start : start + TABLE_BLOCK_MAX_ROWS]
-            blocks.append(
-                Block(
-                    text=table.markdown(with_row_numbers=True, rows=part),
-                    locator={"sheet": sheet, "table": table.index, "rows": [part[0][0].number, part[-1][0].number]},
-                    kind=KIND_TABLE,
-                )
+            yield Block(
+                text=table.markdown(with_row_numbers=True, rows=part),
+                locator={"sheet": sheet, "table": table.index, "rows": [part[0][0].number, part[-1][0].number]},
+                kind=KIND_TABLE,
             )
     if not tables:
         # A one-column list: no header to pair with, but the text still counts.
         for index, value in enumerate(loose, start=1):
-            blocks.append(Block(text=value, locator={"sheet": sheet, "row": index}, kind=KIND_ROW))
-    return blocks
+            yield Block(text=value, locator={"sheet": sheet, "row": index}, kind=KIND_ROW)
 
 
 def parse_csv(*, data: bytes, filename: str, delimiter: str | None = None) -> ParsedDocument:
