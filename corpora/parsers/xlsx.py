@@ -181,8 +181,9 @@ def sheet_blocks(
                     )
                 locator = {"sheet": sheet, "row": row.number, "table": table.index}
                 yield Block(text=text, locator=locator, kind=KIND_ROW, context=table.context(group))
-        # A long table is written in parts: one Markdown block of 50,000 rows would be
-        # megabytes in one chunk (past PostgreSQL's 1 MB limit for its full-text vector).
+        # A long table is written in parts: one Markdown block of 50,000 rows would be a
+        # chunk of megabytes, of which the model reads the first 256 word pieces, and which a
+        # prompt citing it would carry whole (its full-text vector may pass PostgreSQL's 1 MB).
         for start in range(0, len(table.rows), TABLE_BLOCK_MAX_ROWS):
             part = table.rows[start : start + TABLE_BLOCK_MAX_ROWS]
             yield Block(
