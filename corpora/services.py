@@ -426,7 +426,8 @@ def _embed_once(
     *, embedder: Embedder, texts: list[str], cache: dict[str, list[float]], corpus: Corpus
 ) -> list[list[float]]:
     """Vectors for ``texts``, each distinct text embedded once (within the batch and the cache)."""
-    missing = list(dict.fromkeys(text for text in texts if text not in cache))
+    found = {text: cache[text] for text in texts if text in cache}
+    missing = [text for text in dict.fromkeys(texts) if text not in found]
     if missing:
         vectors = embedder.embed(missing)
         if vectors and len(vectors[0]) != corpus.embedding_dimension:
@@ -435,13 +436,11 @@ def _embed_once(
                 f"the corpus uses {corpus.embedding_dimension}",
                 transient=False,
             )
+        found.update(zip(missing, vectors, strict=True))
         if len(cache) + len(missing) > VECTOR_CACHE_SIZE:
             cache.clear()
         cache.update(zip(missing, vectors, strict=True))
-        found = dict(zip(missing, vectors, strict=True))
-    else:
-        found = {}
-    return [found.get(text) or cache[text] for text in texts]
+    return [found[text] for text in texts]
 
 
 @contextmanager

@@ -166,3 +166,24 @@ def test_a_long_pdf_is_read_page_by_page_into_ordered_chunks(team, media_root, t
     rows = list(Chunk.objects.filter(document=document).order_by("ordinal").values_list("locator", "text"))
     assert [locator["page"] for locator, _ in rows] == list(range(1, 41))
     assert all(f"Page {locator['page']} explains" in text for locator, text in rows)
+
+
+def test_repeated_rows_across_batches_are_ready_with_one_vector_per_text_when_the_cache_overflows(
+    hosted, fake_openai, small_batches, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(services, "VECTOR_CACHE_SIZE", 3)  # smaller than the distinct rows
+    path = tmp_path / "cycle.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Method", "Seed"])
+        for _ in range(6):
+            for method in ("LoRA", "SAT", "Full FT", "Adapter", "Prefix"):
+                writer.writerow([method, "1"])
+
+    document = document_ingest(document_id=document_upload(corpus=hosted, file=path)[0].pk)
+
+    assert document.status == Document.Status.READY and document.chunk_count == 31
+    by_text: dict[str, set] = {}
+    for text, vector in Chunk.objects.filter(document=document).values_list("text", "embedding"):
+        by_text.setdefault(text, set()).add(tuple(vector))
+    assert all(len(vectors) == 1 for vectors in by_text.values()) and len(by_text) == 6
