@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -12,16 +13,28 @@ from django.db.models import Count, Q, QuerySet
 from accounts.selectors import scope_to_user
 from core.tables import column_match, descending, row_parse, superlative, words
 from corpora.models import Chunk, Corpus, Document
+from corpora.vector_sql import dimension_filter, search_expression
 
 Key = TypeVar("Key")
 
 SEARCH_MODES = ("hybrid", "vector", "keyword")
 MAX_K = 100
 RRF_K0 = 60
-# ef_search: the HNSW candidate list per query. 100 reaches recall@10 >= 0.95 at 100k
-# chunks with m=16, ef_construction=64 (docs/benchmarks.md); larger searches get more.
-HNSW_EF_SEARCH = 100
+# ef_search: the HNSW candidate list per query, at least HNSW_EF_PER_ROW per row asked
+# for. At 100 a query of the benchmark lost a whole cluster of neighbours (recall 0):
+# the walk filled its 100 candidates in neighbouring clusters before it found a way into
+# its own; see docs/benchmarks.md for the figures behind these values.
+HNSW_EF_SEARCH = 200
+HNSW_EF_PER_ROW = 5
 HNSW_EF_SEARCH_MAX = 1000
+# Most tuples a filtered (iterative) HNSW scan visits before it gives up.
+HNSW_MAX_SCAN_TUPLES = 50_000
+# A filter down to this many chunks or fewer is searched exactly instead of through HNSW.
+EXACT_SCAN_MAX_ROWS = 10_000
+# Keyword search: terms used, chunks ranked in each tier (see _keyword_rows).
+KEYWORD_MAX_TERMS = 12
+KEYWORD_STRONG_CAP = 2000
+KEYWORD_WEAK_CAP = 500
 
 ACTIVE_STATUSES = (Document.Status.QUEUED, Document.Status.PROCESSING)
 
@@ -181,6 +194,7 @@ def chunks_search(
     mode: str = "hybrid",
     document_ids: list[int] | None = None,
     query_vector: list[float] | None = None,
+    source_types: list[str] | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best chunks of ``corpus`` for ``query``, rank 1 first.
 
@@ -192,7 +206,10 @@ def chunks_search(
     value of the column the question names. Each hit reports its rank in every list
     (``ranks``); passages that repeat a better-ranked one nearly word for word are folded
     into it (``duplicates``). ``query_vector`` skips embedding the query (it must come
-    from the corpus's model).
+    from the corpus's model); otherwise the query's embedding is cached per process.
+    ``document_ids`` and ``source_types`` (``Document.SourceType`` values) restrict the
+    search to those documents; a filter down to few chunks is searched exactly, a larger
+    one through HNSW with an iterative scan, so a filter does not cost recall.
     """
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
@@ -200,19 +217,19 @@ def chunks_search(
     query = (query or "").strip()
     if not query and query_vector is None:
         return []
+    document_ids, filtered_rows = _filter_documents(corpus=corpus, document_ids=document_ids, source_types=source_types)
     if document_ids is not None and not document_ids:
         return []
     if mode in ("vector", "hybrid") and query_vector is None:
-        from corpora.services import embedder_for
-
-        embedder = embedder_for(name=corpus.embedding_model, dimension=corpus.embedding_dimension)
-        query_vector = embedder.embed([query])[0]
+        query_vector = list(
+            query_embedding(model=corpus.embedding_model, dimension=corpus.embedding_dimension, query=query)
+        )
 
     candidates = max(4 * k, 20) if mode == "hybrid" else k + DUPLICATE_SLACK
     lists: dict[str, list] = {}
     if mode in ("vector", "hybrid"):
         lists[SIGNAL_VECTOR] = _vector_rows(
-            corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids
+            corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids, filtered_rows=filtered_rows
         )
     if mode in ("keyword", "hybrid") and query:
         lists[SIGNAL_KEYWORD] = _keyword_rows(corpus=corpus, query=query, limit=candidates, document_ids=document_ids)
@@ -242,6 +259,24 @@ def chunks_search(
             break
         hits.append(_hit(row, rank=len(hits) + 1, score=score, ranks=ranks))
     return hits
+
+
+QUERY_EMBEDDING_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=QUERY_EMBEDDING_CACHE_SIZE)
+def _cached_embedding(model: str, dimension: int, endpoint: str, query: str) -> tuple[float, ...]:
+    from corpora.services import embedder_for
+
+    return tuple(embedder_for(name=model, dimension=dimension).embed([query])[0])
+
+
+def query_embedding(*, model: str, dimension: int, query: str) -> tuple[float, ...]:
+    """The query's embedding with ``model``, cached per process (questions repeat across
+    sessions, re-judges and the search playground). The endpoint is part of the key."""
+    from django.conf import settings
+
+    return _cached_embedding(model, dimension, settings.LLM_BASE_URL if model.startswith("openai:") else "", query)
 
 
 # Extra candidates fetched in single-list modes so that folding duplicates still leaves k.
@@ -334,7 +369,38 @@ def _document_filter(document_ids: list[int] | None, params: list) -> str:
     return " AND c.document_id = ANY(%s)"
 
 
-def _vector_rows(*, corpus: Corpus, vector: list[float] | None, limit: int, document_ids: list[int] | None) -> list:
+def _filter_documents(
+    *, corpus: Corpus, document_ids: list[int] | None, source_types: list[str] | None
+) -> tuple[list[int] | None, int | None]:
+    """The documents a filtered search may return and how many chunks they hold.
+
+    (None, None) without a filter. The chunk count (from ``Document.chunk_count``, one
+    small query) decides between an exact scan and the HNSW index.
+    """
+    if document_ids is None and source_types is None:
+        return None, None
+    documents = Document.objects.filter(corpus=corpus)
+    if document_ids is not None:
+        documents = documents.filter(pk__in=[int(i) for i in document_ids])
+    if source_types is not None:
+        documents = documents.filter(source_type__in=list(source_types))
+    rows = list(documents.values_list("pk", "chunk_count"))
+    return [pk for pk, _ in rows], sum(count for _, count in rows)
+
+
+def hnsw_ef_search(*, limit: int) -> int:
+    """The HNSW candidate list for a search returning ``limit`` rows."""
+    return min(max(HNSW_EF_SEARCH, HNSW_EF_PER_ROW * limit), HNSW_EF_SEARCH_MAX)
+
+
+def _vector_rows(
+    *,
+    corpus: Corpus,
+    vector: list[float] | None,
+    limit: int,
+    document_ids: list[int] | None,
+    filtered_rows: int | None = None,
+) -> list:
     dim = int(corpus.embedding_dimension)
     if vector is None:
         return []
@@ -344,55 +410,86 @@ def _vector_rows(*, corpus: Corpus, vector: list[float] | None, limit: int, docu
     params: list = [literal, corpus.pk]
     doc_sql = _document_filter(document_ids, params)
     params += [literal, limit]
-    # The ORDER BY expression and the WHERE on vector_dims match the partial HNSW index
-    # (corpora.vector_sql); relaxed_order may return neighbours slightly out of order,
-    # so the materialized result is sorted again.
+    expression = search_expression(dim, column="c.embedding")
+    exact = filtered_rows is not None and filtered_rows <= EXACT_SCAN_MAX_ROWS
+    # The ORDER BY expression and the dimension predicate match the partial HNSW index
+    # (corpora.vector_sql). A filter to few chunks is scanned exactly instead (through the
+    # (corpus, document) index): "+ 0" is not the indexed expression, so HNSW is not used.
+    order_by = f"({expression} <=> %s::halfvec({dim})) + 0" if exact else f"{expression} <=> %s::halfvec({dim})"
+    # relaxed_order may return neighbours slightly out of order, so the materialized
+    # result is sorted again.
     sql = f"""
         WITH nearest AS MATERIALIZED (
             SELECT c.id, c.document_id, c.text, c.source_tag, c.locator,
-                   c.embedding::vector({dim}) <=> %s::vector({dim}) AS distance
+                   {expression} <=> %s::halfvec({dim}) AS distance
             FROM corpora_chunk c
-            WHERE vector_dims(c.embedding) = {dim} AND c.corpus_id = %s{doc_sql}
-            ORDER BY c.embedding::vector({dim}) <=> %s::vector({dim})
+            WHERE {dimension_filter(dim, column="c.embedding")} AND c.corpus_id = %s{doc_sql}
+            ORDER BY {order_by}
             LIMIT %s
         )
         SELECT id, document_id, text, source_tag, locator, distance FROM nearest ORDER BY distance + 0, id
     """
-    ef_search = min(max(HNSW_EF_SEARCH, 2 * limit), HNSW_EF_SEARCH_MAX)
     with transaction.atomic(), connection.cursor() as cursor:
-        # Both settings for this transaction only, in one round trip.
+        # For this transaction only, in one round trip. With a filter, the iterative scan
+        # keeps walking the graph until enough rows pass it (up to max_scan_tuples).
         cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(ef_search)],
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+            " set_config('hnsw.max_scan_tuples', %s, true)",
+            [str(hnsw_ef_search(limit=limit)), str(HNSW_MAX_SCAN_TUPLES)],
         )
         cursor.execute(sql, params)
         return _decoded(cursor.fetchall())
 
 
 def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[int] | None) -> list:
-    params: list = [query, corpus.pk]
-    doc_sql = _document_filter(document_ids, params)
-    params.append(limit)
-    # OR over the query's terms: plainto_tsquery ANDs them, which a natural question
-    # ("which system has the best Dev F1") almost never satisfies in one chunk.
-    # Ranked on (id, vector) first and joined for the text of the winners only; ts_rank
-    # (term frequency) rather than ts_rank_cd (cover density), which costs several times
-    # more per match and an OR query over common words can match thousands of chunks.
-    sql = f"""
-        WITH q AS (
-            SELECT to_tsquery('english', replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')) AS query
-        ), ranked AS (
-            SELECT c.id, ts_rank(c.search_vector, q.query) AS score
-            FROM corpora_chunk c, q
-            WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
-            ORDER BY score DESC, c.id
-            LIMIT %s
-        )
-        SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
-        FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
-        ORDER BY ranked.score DESC, c.id
+    """Full-text candidates in two tiers, ranked by ts_rank over any of the query's terms.
+
+    A natural question rarely has all its terms in one chunk (plainto_tsquery ANDs them),
+    and an OR over them can match thousands of chunks, each of which ts_rank must read
+    and score. So the GIN index first finds the chunks holding at least two of the terms
+    (an OR of every pair, evaluated inside the index) and only those are ranked; chunks
+    with a single term are added, at most KEYWORD_WEAK_CAP of them in index order, only
+    when the first tier has fewer than ``limit``. Every first-tier chunk ranks above every
+    second-tier one.
     """
     with connection.cursor() as cursor:
+        cursor.execute("SELECT tsvector_to_array(to_tsvector('english', %s))", [query])
+        terms = cursor.fetchone()[0][:KEYWORD_MAX_TERMS]
+        if not terms:
+            return []
+        quoted = ["'" + term.replace("'", "''") + "'" for term in terms]
+        any_term = " | ".join(quoted)
+        pairs = " | ".join(f"({a} & {b})" for i, a in enumerate(quoted) for b in quoted[i + 1 :]) or any_term
+        params: list = [pairs, any_term, corpus.pk]
+        doc_sql = _document_filter(document_ids, params)
+        params.append(KEYWORD_STRONG_CAP)
+        params.append(corpus.pk)
+        _document_filter(document_ids, params)
+        params += [limit, KEYWORD_WEAK_CAP, limit]
+        # 'simple': the terms are already lexemes of the english configuration.
+        sql = f"""
+            WITH q AS (
+                SELECT to_tsquery('simple', %s) AS strong, to_tsquery('simple', %s) AS query
+            ), strong AS MATERIALIZED (
+                SELECT c.id, c.search_vector FROM corpora_chunk c, q
+                WHERE c.corpus_id = %s AND c.search_vector @@ q.strong{doc_sql}
+                LIMIT %s
+            ), weak AS MATERIALIZED (
+                SELECT c.id, c.search_vector FROM corpora_chunk c, q
+                WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
+                  AND (SELECT count(*) FROM strong) < %s AND NOT c.search_vector @@ q.strong
+                LIMIT %s
+            ), ranked AS (
+                SELECT t.id, t.tier, ts_rank(t.search_vector, q.query) AS score
+                FROM (SELECT id, search_vector, 0 AS tier FROM strong
+                      UNION ALL SELECT id, search_vector, 1 FROM weak) t, q
+                ORDER BY t.tier, score DESC, t.id
+                LIMIT %s
+            )
+            SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
+            FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
+            ORDER BY ranked.tier, ranked.score DESC, c.id
+        """
         cursor.execute(sql, params)
         return _decoded(cursor.fetchall())
 
