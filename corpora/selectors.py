@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Q, QuerySet
 
 from accounts.selectors import scope_to_user
@@ -226,13 +229,22 @@ def chunks_search(
         )
 
     candidates = max(4 * k, 20) if mode == "hybrid" else k + DUPLICATE_SLACK
+    keyword = None
+    if mode in ("keyword", "hybrid") and query:
+        keyword = functools.partial(
+            _keyword_rows, corpus=corpus, query=query, limit=candidates, document_ids=document_ids
+        )
+        if mode == "hybrid" and not connection.in_atomic_block:
+            # The keyword half runs on a second connection while this one walks the graph.
+            # Not inside a transaction: another connection would not see its uncommitted rows.
+            keyword = _search_pool().submit(_on_thread_connection, keyword).result
     lists: dict[str, list] = {}
     if mode in ("vector", "hybrid"):
         lists[SIGNAL_VECTOR] = _vector_rows(
             corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids, filtered_rows=filtered_rows
         )
-    if mode in ("keyword", "hybrid") and query:
-        lists[SIGNAL_KEYWORD] = _keyword_rows(corpus=corpus, query=query, limit=candidates, document_ids=document_ids)
+    if keyword is not None:
+        lists[SIGNAL_KEYWORD] = keyword()
     if mode == "hybrid":
         lists[SIGNAL_TABLE] = _superlative_rows(
             corpus=corpus, query=query, candidates=[row for rows in lists.values() for row in rows]
@@ -249,16 +261,45 @@ def chunks_search(
             for rank, row in enumerate(rows, 1)
         ]
     hits: list[SearchHit] = []
+    kept_words: list[set[str]] = []
     for chunk_id, score, ranks in scored:
         row = rows_by_id[chunk_id]
-        kept = next((hit for hit in hits if _near_duplicate(hit.text, row[2])), None)
+        row_words = _word_set(row[2])
+        kept = next(
+            (hit for hit, hit_words in zip(hits, kept_words, strict=True) if _near_duplicate(hit_words, row_words)),
+            None,
+        )
         if kept is not None:
             kept.duplicates.append(chunk_id)
             continue
         if len(hits) == k:
             break
         hits.append(_hit(row, rank=len(hits) + 1, score=score, ranks=ranks))
+        kept_words.append(row_words)
     return hits
+
+
+# Threads (each with its own database connection) that run the keyword half of hybrid
+# searches while the caller's thread runs the vector half.
+SEARCH_THREADS = 4
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _search_pool() -> ThreadPoolExecutor:
+    """The process's search threads, made again after a fork (threads do not survive one)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="search"))
+        return _pool[1]
+
+
+def _on_thread_connection(function):
+    # The thread keeps its connection between searches (CONN_MAX_AGE), checked before use
+    # as Django checks a request's connection.
+    connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
+    return function()
 
 
 QUERY_EMBEDDING_CACHE_SIZE = 1024
@@ -287,11 +328,12 @@ DUPLICATE_JACCARD = 0.85
 _WORDS = re.compile(r"\w+")
 
 
-def _near_duplicate(a: str, b: str) -> bool:
-    words_a = set(_WORDS.findall(a.lower()))
-    words_b = set(_WORDS.findall(b.lower()))
-    if not words_a or not words_b:
-        return a == b
+def _word_set(text: str) -> set[str]:
+    """The passage's words; a passage without any counts as its whole text."""
+    return set(_WORDS.findall(text.lower())) or {text}
+
+
+def _near_duplicate(words_a: set[str], words_b: set[str]) -> bool:
     return len(words_a & words_b) / len(words_a | words_b) >= DUPLICATE_JACCARD
 
 
@@ -429,15 +471,17 @@ def _vector_rows(
         )
         SELECT id, document_id, text, source_tag, locator, distance FROM nearest ORDER BY distance + 0, id
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        # For this transaction only, in one round trip. With a filter, the iterative scan
-        # keeps walking the graph until enough rows pass it (up to max_scan_tuples).
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-            " set_config('hnsw.max_scan_tuples', %s, true)",
-            [str(hnsw_ef_search(limit=limit)), str(HNSW_MAX_SCAN_TUPLES)],
-        )
-        cursor.execute(sql, params)
+    # The settings and the search in one round trip: a multi-statement query runs as one
+    # implicit transaction, so set_config(..., true) ends with it (or with the caller's
+    # transaction). With a filter, the iterative scan keeps walking the graph until
+    # enough rows pass it (up to max_scan_tuples).
+    settings_sql = (
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+        " set_config('hnsw.max_scan_tuples', %s, true);"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(settings_sql + sql, [str(hnsw_ef_search(limit=limit)), str(HNSW_MAX_SCAN_TUPLES), *params])
+        cursor.nextset()
         return _decoded(cursor.fetchall())
 
 
@@ -452,44 +496,49 @@ def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[
     when the first tier has fewer than ``limit``. Every first-tier chunk ranks above every
     second-tier one.
     """
+    params: list = [query, KEYWORD_MAX_TERMS, corpus.pk]
+    doc_sql = _document_filter(document_ids, params)
+    params.append(KEYWORD_STRONG_CAP)
+    params.append(corpus.pk)
+    _document_filter(document_ids, params)
+    params += [limit, KEYWORD_WEAK_CAP, limit]
+    # The query's lexemes (english configuration, stop words gone), quoted for to_tsquery
+    # ('' for a quote, \\ for a backslash); 'simple' then takes them as they are.
+    sql = f"""
+        WITH terms AS (
+            SELECT array(
+                SELECT '''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''
+                FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme LIMIT %s
+            ) AS terms
+        ), q AS (
+            SELECT to_tsquery('simple', coalesce(
+                       (SELECT string_agg('(' || a || ' & ' || b || ')', ' | ')
+                        FROM unnest(terms) WITH ORDINALITY AS x (a, i), unnest(terms) WITH ORDINALITY AS y (b, j)
+                        WHERE i < j),
+                       array_to_string(terms, ' | '))) AS strong,
+                   to_tsquery('simple', array_to_string(terms, ' | ')) AS query
+            FROM terms WHERE cardinality(terms) > 0
+        ), strong AS MATERIALIZED (
+            SELECT c.id, c.search_vector FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ q.strong{doc_sql}
+            LIMIT %s
+        ), weak AS MATERIALIZED (
+            SELECT c.id, c.search_vector FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
+              AND (SELECT count(*) FROM strong) < %s AND NOT c.search_vector @@ q.strong
+            LIMIT %s
+        ), ranked AS (
+            SELECT t.id, t.tier, ts_rank(t.search_vector, q.query) AS score
+            FROM (SELECT id, search_vector, 0 AS tier FROM strong
+                  UNION ALL SELECT id, search_vector, 1 FROM weak) t, q
+            ORDER BY t.tier, score DESC, t.id
+            LIMIT %s
+        )
+        SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
+        FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
+        ORDER BY ranked.tier, ranked.score DESC, c.id
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tsvector_to_array(to_tsvector('english', %s))", [query])
-        terms = cursor.fetchone()[0][:KEYWORD_MAX_TERMS]
-        if not terms:
-            return []
-        quoted = ["'" + term.replace("'", "''") + "'" for term in terms]
-        any_term = " | ".join(quoted)
-        pairs = " | ".join(f"({a} & {b})" for i, a in enumerate(quoted) for b in quoted[i + 1 :]) or any_term
-        params: list = [pairs, any_term, corpus.pk]
-        doc_sql = _document_filter(document_ids, params)
-        params.append(KEYWORD_STRONG_CAP)
-        params.append(corpus.pk)
-        _document_filter(document_ids, params)
-        params += [limit, KEYWORD_WEAK_CAP, limit]
-        # 'simple': the terms are already lexemes of the english configuration.
-        sql = f"""
-            WITH q AS (
-                SELECT to_tsquery('simple', %s) AS strong, to_tsquery('simple', %s) AS query
-            ), strong AS MATERIALIZED (
-                SELECT c.id, c.search_vector FROM corpora_chunk c, q
-                WHERE c.corpus_id = %s AND c.search_vector @@ q.strong{doc_sql}
-                LIMIT %s
-            ), weak AS MATERIALIZED (
-                SELECT c.id, c.search_vector FROM corpora_chunk c, q
-                WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
-                  AND (SELECT count(*) FROM strong) < %s AND NOT c.search_vector @@ q.strong
-                LIMIT %s
-            ), ranked AS (
-                SELECT t.id, t.tier, ts_rank(t.search_vector, q.query) AS score
-                FROM (SELECT id, search_vector, 0 AS tier FROM strong
-                      UNION ALL SELECT id, search_vector, 1 FROM weak) t, q
-                ORDER BY t.tier, score DESC, t.id
-                LIMIT %s
-            )
-            SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
-            FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
-            ORDER BY ranked.tier, ranked.score DESC, c.id
-        """
         cursor.execute(sql, params)
         return _decoded(cursor.fetchall())
 
