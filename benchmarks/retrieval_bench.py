@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--ef-sweep", default="", help="also measure vector search at these base ef_search values")
+    parser.add_argument("--m", type=int, help="build the index with this m instead of the migrations' one")
+    parser.add_argument("--ef-construction", type=int, help="build with this ef_construction instead")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args(argv)
 
@@ -226,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    from corpora import selectors
-    from corpora.vector_sql import HNSW_EF_CONSTRUCTION, HNSW_M
+    from corpora import selectors, vector_sql
+
+    vector_sql.HNSW_M = args.m or vector_sql.HNSW_M
+    vector_sql.HNSW_EF_CONSTRUCTION = args.ef_construction or vector_sql.HNSW_EF_CONSTRUCTION
+    HNSW_M, HNSW_EF_CONSTRUCTION = vector_sql.HNSW_M, vector_sql.HNSW_EF_CONSTRUCTION
 
     try:
         call_command("migrate", verbosity=0)
