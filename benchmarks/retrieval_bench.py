@@ -8,10 +8,11 @@ vectors drawn around 200 cluster centres (real embeddings cluster; they are not
 uniform), stored as the app stores them (``halfvec``); chunk texts are synthetic
 sentences over a 5,000-word Zipf vocabulary and hybrid queries are six content words
 (vocabulary ranks 50-5,000). Chunks belong to 100 documents at random (50 PDF, 30
-workbooks, 20 web pages), so a filter to one document or one source type is spread over
-every cluster, the hard case for a graph index. The HNSW index is built after loading,
-with the settings of the migrations (corpora.vector_sql), maintenance_work_mem raised
-and one parallel worker. Latencies go through ``corpora.selectors.chunks_search`` with
+workbooks, 20 web pages; a document's chunks stored together, as ingestion writes them),
+so a filter to one document or one source type is spread over every cluster, the hard
+case for a graph index. The HNSW index is built after loading, with the settings of
+the migrations (corpora.vector_sql), maintenance_work_mem raised and one parallel
+worker. Latencies go through ``corpora.selectors.chunks_search`` with
 a precomputed query vector (embedding is measured apart). Recall@10 compares each
 answer with the exact ten nearest neighbours computed in float32 with numpy, so it
 counts what half precision loses as well as what the graph walk misses.
@@ -244,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}; load {os.getloadavg()}")
         data = _vectors(rng, args.chunks, centres, spread)
         texts = _texts(rng, args.chunks, vocabulary)
-        owners = np.random.default_rng(8).integers(0, len(DOCUMENT_TYPES), size=args.chunks)
+        # A document's chunks are stored together, as ingestion writes them.
+        owners = np.sort(np.random.default_rng(8).integers(0, len(DOCUMENT_TYPES), size=args.chunks))
         corpus, documents, ids, load_s, build_s = _load(vectors=data, texts=texts, owners=owners)
         del texts
         print(f"loaded {args.chunks} chunks in {load_s:.1f} s; HNSW build (halfvec, m={HNSW_M}, "
@@ -294,12 +296,16 @@ def main(argv: list[str] | None = None) -> int:
             keyword_overlap.append(len({row[0] for row in keyword} & set(before)) / max(1, len(before)))
             # The two halves of hybrid one after the other, and on two connections at once.
             started = time.perf_counter()
-            vector_rows = selectors._vector_rows(corpus=corpus, vector=vector, limit=candidates, document_ids=None)
+            vector_rows = selectors._vector_rows(
+                corpus=corpus, vector=vector, limit=candidates, document_ids=None, chunks=args.chunks
+            )
             selectors._keyword_rows(corpus=corpus, query=text, limit=candidates, document_ids=None)
             timings["halves"].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             other = pool.submit(selectors._keyword_rows, corpus=corpus, query=text, limit=candidates, document_ids=None)
-            selectors._vector_rows(corpus=corpus, vector=vector, limit=candidates, document_ids=None)
+            selectors._vector_rows(
+                corpus=corpus, vector=vector, limit=candidates, document_ids=None, chunks=args.chunks
+            )
             other.result()
             timings["halves_concurrent"].append((time.perf_counter() - started) * 1000)
             fused_truth = {row[0] for row in vector_rows[:K]}
@@ -321,9 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         pool.submit(connections.close_all).result()
         pool.shutdown()
 
+        ef_vector = selectors.hnsw_ef_search(limit=K + 5, chunks=args.chunks)
+        ef_hybrid = selectors.hnsw_ef_search(limit=candidates, chunks=args.chunks)
         print(f"chunks={args.chunks} dim={DIM} queries={args.queries} k={K} m={HNSW_M} "
-              f"ef_construction={HNSW_EF_CONSTRUCTION} ef_search={selectors.hnsw_ef_search(limit=K + 5)} "
-              f"(hybrid: {selectors.hnsw_ef_search(limit=candidates)})")  # fmt: skip
+              f"ef_construction={HNSW_EF_CONSTRUCTION} ef_search={ef_vector} (hybrid: {ef_hybrid})")  # fmt: skip
         lines = {
             "vector": "vector",
             "hybrid": "hybrid",
@@ -359,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(embedding_cache_figures([f"Which system has the best Dev F1 on task {i}?" for i in range(30)]))
         for ef in [int(value) for value in args.ef_sweep.split(",") if value]:
-            selectors.HNSW_EF_SEARCH = ef
+            selectors.HNSW_EF_SEARCH, selectors.HNSW_EF_PER_100K = ef, 0
             sweep_ms, sweep_recall = [], []
             for query in queries:
                 hits, ms = _timed(

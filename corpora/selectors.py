@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.selectors import scope_to_user
 from core.tables import column_match, descending, row_parse, superlative, words
@@ -23,16 +23,21 @@ Key = TypeVar("Key")
 SEARCH_MODES = ("hybrid", "vector", "keyword")
 MAX_K = 100
 RRF_K0 = 60
-# ef_search: the HNSW candidate list per query, at least HNSW_EF_PER_ROW per row asked
-# for. At 100 a query of the benchmark lost a whole cluster of neighbours (recall 0):
-# the walk filled its 100 candidates in neighbouring clusters before it found a way into
-# its own; see docs/benchmarks.md for the figures behind these values.
+# ef_search, the HNSW candidate list per query: at least HNSW_EF_SEARCH, HNSW_EF_PER_ROW
+# per row asked for, and HNSW_EF_PER_100K per 100,000 chunks in the corpus (pgvector's
+# ceiling is 1,000). A walk whose candidate list is too short for the graph can end in
+# neighbouring clusters without finding a way into the query's own and return none of
+# its true neighbours; the larger the graph, the longer the list it needs. The values
+# come from docs/benchmarks.md.
 HNSW_EF_SEARCH = 200
 HNSW_EF_PER_ROW = 5
+HNSW_EF_PER_100K = 200
 HNSW_EF_SEARCH_MAX = 1000
 # Most tuples a filtered (iterative) HNSW scan visits before it gives up.
 HNSW_MAX_SCAN_TUPLES = 50_000
-# A filter down to this many chunks or fewer is searched exactly instead of through HNSW.
+# A search over this many chunks or fewer (a small corpus, or a filter down to a few
+# documents) is exact instead of through HNSW: the graph would have to walk past every
+# other corpus's chunks that share the index to find them.
 EXACT_SCAN_MAX_ROWS = 10_000
 # Keyword search: terms used, chunks ranked in each tier (see _keyword_rows).
 KEYWORD_MAX_TERMS = 12
@@ -220,7 +225,7 @@ def chunks_search(
     query = (query or "").strip()
     if not query and query_vector is None:
         return []
-    document_ids, filtered_rows = _filter_documents(corpus=corpus, document_ids=document_ids, source_types=source_types)
+    document_ids, chunks = _filter_documents(corpus=corpus, document_ids=document_ids, source_types=source_types)
     if document_ids is not None and not document_ids:
         return []
     if mode in ("vector", "hybrid") and query_vector is None:
@@ -241,7 +246,7 @@ def chunks_search(
     lists: dict[str, list] = {}
     if mode in ("vector", "hybrid"):
         lists[SIGNAL_VECTOR] = _vector_rows(
-            corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids, filtered_rows=filtered_rows
+            corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids, chunks=chunks
         )
     if keyword is not None:
         lists[SIGNAL_KEYWORD] = keyword()
@@ -413,14 +418,14 @@ def _document_filter(document_ids: list[int] | None, params: list) -> str:
 
 def _filter_documents(
     *, corpus: Corpus, document_ids: list[int] | None, source_types: list[str] | None
-) -> tuple[list[int] | None, int | None]:
-    """The documents a filtered search may return and how many chunks they hold.
+) -> tuple[list[int] | None, int]:
+    """The documents a search may return (None: all) and how many chunks they hold.
 
-    (None, None) without a filter. The chunk count (from ``Document.chunk_count``, one
-    small query) decides between an exact scan and the HNSW index.
+    The count (``Document.chunk_count``) decides between an exact scan and the HNSW
+    index, and how long a candidate list the graph walk needs.
     """
     if document_ids is None and source_types is None:
-        return None, None
+        return None, corpus_chunk_count(corpus_id=corpus.pk, version=corpus.version)
     documents = Document.objects.filter(corpus=corpus)
     if document_ids is not None:
         documents = documents.filter(pk__in=[int(i) for i in document_ids])
@@ -430,9 +435,16 @@ def _filter_documents(
     return [pk for pk, _ in rows], sum(count for _, count in rows)
 
 
-def hnsw_ef_search(*, limit: int) -> int:
-    """The HNSW candidate list for a search returning ``limit`` rows."""
-    return min(max(HNSW_EF_SEARCH, HNSW_EF_PER_ROW * limit), HNSW_EF_SEARCH_MAX)
+@functools.lru_cache(maxsize=1024)
+def corpus_chunk_count(*, corpus_id: int, version: int) -> int:
+    """Chunks of the corpus's documents; cached per corpus version (bumped by every ingest)."""
+    return Document.objects.filter(corpus_id=corpus_id).aggregate(total=Sum("chunk_count"))["total"] or 0
+
+
+def hnsw_ef_search(*, limit: int, chunks: int = 0) -> int:
+    """The HNSW candidate list for a search returning ``limit`` rows out of ``chunks``."""
+    by_size = -(-HNSW_EF_PER_100K * chunks // 100_000)
+    return min(max(HNSW_EF_SEARCH, HNSW_EF_PER_ROW * limit, by_size), HNSW_EF_SEARCH_MAX)
 
 
 def _vector_rows(
@@ -441,7 +453,7 @@ def _vector_rows(
     vector: list[float] | None,
     limit: int,
     document_ids: list[int] | None,
-    filtered_rows: int | None = None,
+    chunks: int,
 ) -> list:
     dim = int(corpus.embedding_dimension)
     if vector is None:
@@ -453,7 +465,7 @@ def _vector_rows(
     doc_sql = _document_filter(document_ids, params)
     params += [literal, limit]
     expression = search_expression(dim, column="c.embedding")
-    exact = filtered_rows is not None and filtered_rows <= EXACT_SCAN_MAX_ROWS
+    exact = chunks <= EXACT_SCAN_MAX_ROWS
     # The ORDER BY expression and the dimension predicate match the partial HNSW index
     # (corpora.vector_sql). A filter to few chunks is scanned exactly instead (through the
     # (corpus, document) index): "+ 0" is not the indexed expression, so HNSW is not used.
@@ -480,7 +492,9 @@ def _vector_rows(
         " set_config('hnsw.max_scan_tuples', %s, true);"
     )
     with connection.cursor() as cursor:
-        cursor.execute(settings_sql + sql, [str(hnsw_ef_search(limit=limit)), str(HNSW_MAX_SCAN_TUPLES), *params])
+        cursor.execute(
+            settings_sql + sql, [str(hnsw_ef_search(limit=limit, chunks=chunks)), str(HNSW_MAX_SCAN_TUPLES), *params]
+        )
         cursor.nextset()
         return _decoded(cursor.fetchall())
 

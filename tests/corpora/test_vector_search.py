@@ -37,7 +37,7 @@ def _corpus_with_vectors(*, documents: int, per_document: int, seed: int = 3):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("exact_scan_max_rows", [0, 1_000_000], ids=["hnsw-iterative", "exact-scan"])
-def test_filtered_vector_search_returns_the_exact_nearest_of_the_filter(settings, exact_scan_max_rows, monkeypatch):
+def test_vector_search_with_and_without_filters_returns_the_exact_nearest(settings, exact_scan_max_rows, monkeypatch):
     monkeypatch.setattr(selectors, "EXACT_SCAN_MAX_ROWS", exact_scan_max_rows)
     corpus, owners, vectors, chunk_ids = _corpus_with_vectors(documents=4, per_document=150)
     query = vectors[7] + 0.5 * vectors[400]
@@ -53,6 +53,9 @@ def test_filtered_vector_search_returns_the_exact_nearest_of_the_filter(settings
     assert [hit.chunk_id for hit in hits] == chunk_ids[np.argsort(-similarities)[:5]].tolist()
     # Half precision: scores agree with float32 cosine to about three decimals.
     assert [hit.score for hit in hits] == pytest.approx(np.sort(similarities)[::-1][:5].tolist(), abs=2e-3)
+
+    everywhere = chunks_search(corpus=corpus, query="", mode="vector", k=5, query_vector=query.tolist())
+    assert [hit.chunk_id for hit in everywhere] == chunk_ids[np.argsort(-(vectors @ query))[:5]].tolist()
 
     by_type = chunks_search(
         corpus=corpus, query="", mode="vector", k=5, query_vector=query.tolist(), source_types=["pdf"]
