@@ -25,13 +25,11 @@ MAX_K = 100
 RRF_K0 = 60
 # ef_search, the HNSW candidate list per query: at least HNSW_EF_SEARCH, HNSW_EF_PER_ROW
 # per row asked for, and HNSW_EF_PER_100K per 100,000 chunks in the corpus (pgvector's
-# ceiling is 1,000). A walk whose candidate list is too short for the graph can end in
-# neighbouring clusters without finding a way into the query's own and return none of
-# its true neighbours; the larger the graph, the longer the list it needs. The values
-# come from docs/benchmarks.md.
+# ceiling is 1,000): a larger graph needs a longer list for the same recall. The values
+# come from docs/benchmarks.md (with the index built as corpora.vector_sql says).
 HNSW_EF_SEARCH = 200
 HNSW_EF_PER_ROW = 5
-HNSW_EF_PER_100K = 200
+HNSW_EF_PER_100K = 30
 HNSW_EF_SEARCH_MAX = 1000
 # Most tuples a filtered (iterative) HNSW scan visits before it gives up.
 HNSW_MAX_SCAN_TUPLES = 50_000
@@ -42,7 +40,7 @@ EXACT_SCAN_MAX_ROWS = 10_000
 # Keyword search: terms used, chunks ranked in each tier (see _keyword_rows).
 KEYWORD_MAX_TERMS = 12
 KEYWORD_STRONG_CAP = 2000
-KEYWORD_WEAK_CAP = 500
+KEYWORD_WEAK_CAP = 200
 
 ACTIVE_STATUSES = (Document.Status.QUEUED, Document.Status.PROCESSING)
 

@@ -6,10 +6,12 @@ dimensions instead of 2,000. Queries must use ``search_expression`` so the plann
 matches the partial index of the corpus's dimension.
 """
 
-# HNSW build parameters: m=16, ef_construction=64 are pgvector's defaults; with the
-# ef_search of corpora.selectors they reach recall@10 >= 0.95 at 1M chunks (docs/benchmarks.md).
+# HNSW build parameters. m=16 is pgvector's default; ef_construction=128 (default 64)
+# because with 64 the graph built over clustered embeddings left some clusters nearly
+# out of reach, and queries there found none of their true neighbours (recall 0 for 5%
+# of the queries at 300k chunks, none at 128 for 22% more build time; docs/benchmarks.md).
 HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_CONSTRUCTION = 128
 # HNSW on halfvec indexes at most 4,000 dimensions; larger ones are searched exactly.
 MAX_INDEXED_DIMENSION = 4000
 

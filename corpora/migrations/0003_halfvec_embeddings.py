@@ -24,10 +24,13 @@ def _index_dimensions(cursor) -> set[int]:
 
 
 def _create_sql(dim: int, kind: str) -> str:
+    # ef_construction 128 for the new indexes (0002 used 64): the graph it builds on
+    # clustered embeddings leaves no cluster out of reach (docs/benchmarks.md).
+    ef_construction = 128 if kind == "halfvec" else 64
     return (
         f"CREATE INDEX IF NOT EXISTS chunk_embedding_hnsw_{dim} ON corpora_chunk "
         f"USING hnsw ((embedding::{kind}({dim})) {kind}_cosine_ops) "
-        f"WITH (m = 16, ef_construction = 64) WHERE vector_dims(embedding) = {dim}"
+        f"WITH (m = 16, ef_construction = {ef_construction}) WHERE vector_dims(embedding) = {dim}"
     )
 
 
