@@ -297,14 +297,14 @@ def main(argv: list[str] | None = None) -> int:
             # The two halves of hybrid one after the other, and on two connections at once.
             started = time.perf_counter()
             vector_rows = selectors._vector_rows(
-                corpus=corpus, vector=vector, limit=candidates, document_ids=None, chunks=args.chunks
+                corpus=corpus, vector=vector, limit=candidates, document_ids=None, chunks=args.chunks, filtered=None
             )
             selectors._keyword_rows(corpus=corpus, query=text, limit=candidates, document_ids=None)
             timings["halves"].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             other = pool.submit(selectors._keyword_rows, corpus=corpus, query=text, limit=candidates, document_ids=None)
             selectors._vector_rows(
-                corpus=corpus, vector=vector, limit=candidates, document_ids=None, chunks=args.chunks
+                corpus=corpus, vector=vector, limit=candidates, document_ids=None, chunks=args.chunks, filtered=None
             )
             other.result()
             timings["halves_concurrent"].append((time.perf_counter() - started) * 1000)

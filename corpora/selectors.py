@@ -223,7 +223,7 @@ def chunks_search(
     query = (query or "").strip()
     if not query and query_vector is None:
         return []
-    document_ids, chunks = _filter_documents(corpus=corpus, document_ids=document_ids, source_types=source_types)
+    document_ids, filtered = _filter_documents(corpus=corpus, document_ids=document_ids, source_types=source_types)
     if document_ids is not None and not document_ids:
         return []
     if mode in ("vector", "hybrid") and query_vector is None:
@@ -244,7 +244,12 @@ def chunks_search(
     lists: dict[str, list] = {}
     if mode in ("vector", "hybrid"):
         lists[SIGNAL_VECTOR] = _vector_rows(
-            corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids, chunks=chunks
+            corpus=corpus,
+            vector=query_vector,
+            limit=candidates,
+            document_ids=document_ids,
+            chunks=corpus_chunk_count(corpus_id=corpus.pk, version=corpus.version),
+            filtered=filtered,
         )
     if keyword is not None:
         lists[SIGNAL_KEYWORD] = keyword()
@@ -416,14 +421,14 @@ def _document_filter(document_ids: list[int] | None, params: list) -> str:
 
 def _filter_documents(
     *, corpus: Corpus, document_ids: list[int] | None, source_types: list[str] | None
-) -> tuple[list[int] | None, int]:
-    """The documents a search may return (None: all) and how many chunks they hold.
+) -> tuple[list[int] | None, int | None]:
+    """The documents a search may return and how many chunks they hold (None, None: all).
 
     The count (``Document.chunk_count``) decides between an exact scan and the HNSW
     index, and how long a candidate list the graph walk needs.
     """
     if document_ids is None and source_types is None:
-        return None, corpus_chunk_count(corpus_id=corpus.pk, version=corpus.version)
+        return None, None
     documents = Document.objects.filter(corpus=corpus)
     if document_ids is not None:
         documents = documents.filter(pk__in=[int(i) for i in document_ids])
@@ -439,10 +444,17 @@ def corpus_chunk_count(*, corpus_id: int, version: int) -> int:
     return Document.objects.filter(corpus_id=corpus_id).aggregate(total=Sum("chunk_count"))["total"] or 0
 
 
-def hnsw_ef_search(*, limit: int, chunks: int = 0) -> int:
-    """The HNSW candidate list for a search returning ``limit`` rows out of ``chunks``."""
+def hnsw_ef_search(*, limit: int, chunks: int = 0, filtered: int | None = None) -> int:
+    """The HNSW candidate list for ``limit`` rows out of a corpus of ``chunks``.
+
+    A filter that passes ``filtered`` of them multiplies it by chunks / filtered, so the
+    first candidates the walk keeps hold as many rows that pass as an unfiltered search's.
+    """
     by_size = -(-HNSW_EF_PER_100K * chunks // 100_000)
-    return min(max(HNSW_EF_SEARCH, HNSW_EF_PER_ROW * limit, by_size), HNSW_EF_SEARCH_MAX)
+    ef_search = max(HNSW_EF_SEARCH, HNSW_EF_PER_ROW * limit, by_size)
+    if filtered is not None and 0 < filtered < chunks:
+        ef_search = -(-ef_search * chunks // filtered)
+    return min(ef_search, HNSW_EF_SEARCH_MAX)
 
 
 def _vector_rows(
@@ -452,6 +464,7 @@ def _vector_rows(
     limit: int,
     document_ids: list[int] | None,
     chunks: int,
+    filtered: int | None,
 ) -> list:
     dim = int(corpus.embedding_dimension)
     if vector is None:
@@ -463,7 +476,7 @@ def _vector_rows(
     doc_sql = _document_filter(document_ids, params)
     params += [literal, limit]
     expression = search_expression(dim, column="c.embedding")
-    exact = chunks <= EXACT_SCAN_MAX_ROWS
+    exact = (chunks if filtered is None else filtered) <= EXACT_SCAN_MAX_ROWS
     # The ORDER BY expression and the dimension predicate match the partial HNSW index
     # (corpora.vector_sql). A filter to few chunks is scanned exactly instead (through the
     # (corpus, document) index): "+ 0" is not the indexed expression, so HNSW is not used.
@@ -491,7 +504,8 @@ def _vector_rows(
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            settings_sql + sql, [str(hnsw_ef_search(limit=limit, chunks=chunks)), str(HNSW_MAX_SCAN_TUPLES), *params]
+            settings_sql + sql,
+            [str(hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered)), str(HNSW_MAX_SCAN_TUPLES), *params],
         )
         cursor.nextset()
         return _decoded(cursor.fetchall())

@@ -179,6 +179,9 @@ def test_hnsw_candidate_list_grows_with_the_rows_asked_for_and_the_corpus() -> N
     assert hnsw_ef_search(limit=100, chunks=50_000) == 500
     assert hnsw_ef_search(limit=15, chunks=1_000_000) == 300
     assert hnsw_ef_search(limit=10_000, chunks=50_000) == hnsw_ef_search(limit=15, chunks=10**7) == 1000
+    # A filter passing a fifth of the corpus: five times the list (up to pgvector's ceiling).
+    assert hnsw_ef_search(limit=15, chunks=100_000, filtered=20_000) == 1000
+    assert hnsw_ef_search(limit=15, chunks=100_000, filtered=50_000) == 400
 
 
 def test_query_embedding_is_computed_once_per_query(sample_corpus) -> None:
