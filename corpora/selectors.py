@@ -478,7 +478,7 @@ def _vector_rows(
     expression = search_expression(dim, column="c.embedding")
     exact = (chunks if filtered is None else filtered) <= EXACT_SCAN_MAX_ROWS
     # The ORDER BY expression and the dimension predicate match the partial HNSW index
-    # (corpora.vector_sql). A filter to few chunks is scanned exactly instead (through the
+    # (corpora.vector_sql). A search over few chunks is an exact scan instead (through the
     # (corpus, document) index): "+ 0" is not the indexed expression, so HNSW is not used.
     order_by = f"({expression} <=> %s::halfvec({dim})) + 0" if exact else f"{expression} <=> %s::halfvec({dim})"
     # relaxed_order may return neighbours slightly out of order, so the materialized
