@@ -33,14 +33,12 @@ from corpora.models import INDEXED_DIMENSIONS, Chunk, Corpus, Document, StagedCh
 from corpora.parsers import SUPPORTED_EXTENSIONS, BlockStream, ParseError, parse_html, stream_file
 from corpora.parsers.base import megabytes
 from corpora.stages import batched, prefetched
-from corpora.vector_sql import create_index_sql, index_name
+from corpora.vector_sql import MAX_INDEXED_DIMENSION, create_index_sql, index_name
 from llm.embeddings import Embedder, get_embedder
 from llm.types import LLMConfig, Provider, ProviderError
 
 logger = logging.getLogger(__name__)
 
-# HNSW on the `vector` type indexes at most 2,000 dimensions; larger ones are searched exactly.
-MAX_INDEXED_DIMENSION = 2000
 EMBED_BATCH = 256
 _HASH_BLOCK = 1024 * 1024
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('corpora', '0002_hnsw_indexes'),
+        ('corpora', '0003_halfvec_embeddings'),
     ]
 
     operations = [
