@@ -518,7 +518,11 @@ def name_in_text(name: str, text_key: str) -> bool:
 
 # --- table rows: "(Table 2: caption) System=BERT LARGE; Dev F1=91.8" ---------------------
 
-_ROW_PREFIX_RE = re.compile(r"^\s*(?:\[(?P<tag>[^\]]{1,200})\])?\s*(?:Row \d+\s*)?(?:\((?P<title>[^)]{1,200})\))?:?\s*")
+# The title may hold parentheses and semicolons of its own: "(Table 2: SQuAD results
+# (RoBERTa-large; Params in millions)., Baselines): System=…".
+_ROW_PREFIX_RE = re.compile(
+    r"^\s*(?:\[(?P<tag>[^\]]{1,200})\])?\s*(?:Row \d+\s*)?(?:\((?P<title>(?:[^()]|\([^()]*\)){1,300})\))?:?\s*"
+)
 _PAIR_RE = re.compile(r"(?:^|;\s*)(?P<key>[^=;]{1,60})=(?P<value>[^;]*)")
 
 
