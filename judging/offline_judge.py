@@ -108,6 +108,8 @@ _SUPERLATIVE_RE = re.compile(
 _FOR_NAME_RE = re.compile(r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s")
 _ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
 _CLAUSE_BREAK_RE = re.compile(r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although)\b|;")
+_SCIENTIFIC_RE = re.compile(r"\b\d+(?:\.\d+)?e[-+]?\d+\b", re.IGNORECASE)
+_DENIAL_RE = re.compile(r"\b(?:does|do|did|is|are|was|were|has|have)(?: not|n t)\b|\b(?:never|neither)\b")
 _NUMBER_SPAN_RE = re.compile(r"(?<![\w.\-@/])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 
 
@@ -216,6 +218,22 @@ def _row_names(label: str) -> list[str]:
     return [name for name in names if len(name) >= 2]
 
 
+def _checkable(claim: str) -> bool:
+    """A claim says enough to be checked: three content words, or a figure or name said of
+    something ("SAT has a Checkpoint (MB) of 11.4.", "Next is SAT with 5.3.")."""
+    words = content_words(claim)
+    if len(words) >= 3:
+        return True
+    specific = any(not is_trivial_number(n) for n in extract_numbers(claim)) or bool(claim_names(claim))
+    return bool(words) and specific
+
+
+def _name_text(text: str) -> str:
+    """Lower-case words, figures kept whole: where row names and their figures are looked up."""
+    lowered = re.sub(r"[^a-z0-9.,%]+", " ", text.casefold())
+    return re.sub(r" +", " ", re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered))
+
+
 def _normalised(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -241,11 +259,15 @@ class _Analysis:
         self.rows: list[TableRow] = [row for p in context if (row := parse_row(p)) is not None]
         # Context units: a table row is one unit; prose is split into sentences.
         self.units: list[str] = []
+        self.unit_rows: list[TableRow | None] = []  # the table row each unit is, if any
         for passage, raw in zip(self.passages, context, strict=True):
-            self.units += [passage] if parse_row(raw) else _prose_units(passage)
+            row = parse_row(raw)
+            units = [passage] if row else _prose_units(passage)
+            self.units += units
+            self.unit_rows += [row] * len(units)
         history_units = [s for q, a in history for s in split_sentences(a)]
         self.answer_sentences = split_sentences(answer)
-        self.claim_texts = [c for c in split_claims(answer) if len(content_words(c)) >= 3]
+        self.claim_texts = [c for c in split_claims(answer) if _checkable(c)]
         self.resolved_question = f"{history[-1][0]} {question}" if history else question
         self.asked = "\n".join([question, *(q for q, _ in history)])
         self.reference_text = "\n".join([question, *self.passages, *(q + "\n" + a for q, a in history)])
@@ -375,33 +397,78 @@ class _Analysis:
         superlative that the table's rows contradict."""
         if not self.rows:
             return None
-        lowered = re.sub(r"[^a-z0-9.,%]+", " ", text.casefold())
-        lowered = re.sub(r" +", " ", re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered))
+        lowered = _name_text(text)
         mentions = self._rows_named(lowered)
         if not mentions:
-            return None
+            return self._figure_of_another_row(text)
         context_numbers = set(extract_numbers(self.reference_text))
+        # A gap or ratio is computed from the rows the claim compares, not from any two cells.
+        compared = [n for _, _, named in mentions for n in named.numbers()] + extract_numbers(text)
         for number, row in self._bind_figures(lowered, mentions):
             own = set(row.numbers())
+            if number in own and self._denied(lowered, row, number):
+                return f'denies that {row.label} has {number}, but its row reads: "{_short(row.text)}"'
             if is_trivial_number(number) or number in own or not own:
                 continue
-            table_numbers = [n for other in self.rows if other.table == row.table for n in other.numbers()]
-            if number_is_derived(number, table_numbers + extract_numbers(text)):
-                continue  # a gap or ratio between the figures the claim compares
-            holder = next((o for o in self.rows if o.table == row.table and number in o.numbers()), None)
+            if number_is_derived(number, [n for n in compared if n != number]):
+                continue
+            # Who holds the figure: a row of the same table, else a differently named row of
+            # another table ("LoRA r=64 needs 13.6 GB" where the cost table gives 13.6 to LoRA r=8).
+            names = set(_row_names(row.label))
+            holder = next((o for o in self.rows if o.table == row.table and number in o.numbers()), None) or next(
+                (o for o in self.rows if number in o.numbers() and not names & set(_row_names(o.label))), None
+            )
             if holder is not None:
                 return f"gives {row.label} the figure {number}, which the context gives {holder.label}"
             if number not in context_numbers:
                 return f'gives {row.label} the figure {number}, but its row reads: "{_short(row.text)}"'
         return self._superlative_conflict(text, mentions)
 
+    def _figure_of_another_row(self, text: str) -> str | None:
+        """A claim that opens with a name no row of the context has, and gives it a figure
+        that one row holds under a column the claim names: "LoRA r=8 has a Checkpoint (MB)
+        of 11.4" where only SAT's row reads "Checkpoint (MB)=11.4"."""
+        names = claim_names(text)
+        if not names or not text.startswith(names[0]):
+            return None
+        claim_words = {stem(w) for w in content_words(text)}
+        for number in extract_numbers(text):
+            if is_trivial_number(number):
+                continue
+            holders = [
+                (row, key)
+                for row in self.rows
+                for key, value in row.cells
+                if number in extract_numbers(value) and {stem(w) for w in content_words(key)} <= claim_words
+            ]
+            if len({id(row) for row, _ in holders}) == 1:
+                row, key = holders[0]
+                return f'gives {names[0]} the {key} {number}, which the context gives {row.label}: "{_short(row.text)}"'
+        return None
+
+    def _denied(self, lowered: str, row: TableRow, number: str) -> bool:
+        """The claim negates that the named row holds the figure: "X does not have a Test F1
+        of 95.3", "Next is not X with 5.3" (negation next to the name or between it and the figure)."""
+        for name in _row_names(row.label):
+            for match in re.finditer(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", lowered):
+                after = lowered[match.end() :]
+                position = after.find(number)
+                between = after[:position] if 0 <= position <= 80 else ""
+                before = lowered[max(0, match.start() - 12) : match.start()]
+                if _DENIAL_RE.search(between) and not _CLAUSE_BREAK_RE.search(between):
+                    return True
+                if re.search(r"\b(?:is|are|was|were) not $", before) and 0 <= position <= 80:
+                    return True
+        return False
+
     def _misattribution(self, text: str, reference: str, similarity: float) -> str | None:
         """The claim restates one context sentence, figures and all, but names someone else:
         every name may occur somewhere in the context, yet not in the sentence it restates."""
         if similarity < MISATTRIBUTION_COSINE:
             return None
-        figures = [n for n in extract_numbers(text) if not is_trivial_number(n)]
-        if not figures or any(n not in extract_numbers(reference) for n in figures):
+        # Figures, learning rates ("3e-4") included, all restated from the reference.
+        figures = [n for n in extract_numbers(text) if not is_trivial_number(n)] + _SCIENTIFIC_RE.findall(text)
+        if not figures or any(n not in extract_numbers(reference) + _SCIENTIFIC_RE.findall(reference) for n in figures):
             return None
         body = _ROW_KEY_RE.sub("", reference)
         foreign = [e for e in claim_names(_ROW_KEY_RE.sub("", text)) if not name_in_text(e, name_key(reference))]
@@ -637,8 +704,16 @@ class _Analysis:
             return Measure(0.3, ["None of the retrieved context is relevant to the question."], [], {})
         covered_by = self.sent_unit[:, key].max(axis=0) if len(self.sent_vecs) else np.zeros(len(key))
         answer_stems = {stem(w) for w in content_words(self.answer)}
+        answer_numbers = set(extract_numbers(self.answer))
+        # The rows of a table answer a question together ("which method trains fastest"):
+        # the answer covers the table when it names one of its rows with that row's figure.
+        named_rows = {id(row): row for _, _, row in self._rows_named(_name_text(self.answer))}
+        stated_tables = {row.table for row in named_rows.values() if answer_numbers & set(row.numbers())}
         coverage_each = []
         for i, cosine in zip(key, covered_by, strict=True):
+            if (row := self.unit_rows[i]) is not None and row.table in stated_tables:
+                coverage_each.append(1.0)
+                continue
             # Table rows and terse passages match poorly by embedding; shared words count too.
             stems = {stem(w) for w in content_words(self.units[i])}
             lexical = len(stems & answer_stems) / len(stems) if stems else 0.0
@@ -646,12 +721,22 @@ class _Analysis:
         weights = [float(relevance_to_question[i]) for i in key]
         coverage = sum(c * w for c, w in zip(coverage_each, weights, strict=True)) / sum(weights)
         covered = sum(c >= 0.5 for c in coverage_each)
-        # Key facts: figures of the most relevant units that the question does not state.
+        # Key facts: figures of the most relevant units that the question does not state;
+        # of a table, those of the rows the answer names (else its most relevant row), in
+        # the columns the question asks about.
         best_units = [i for i in key if relevance_to_question[i] >= top - 0.1]
-        key_facts = {n for i in best_units for n in extract_numbers(self.units[i]) if not is_trivial_number(n)} - set(
-            extract_numbers(self.asked)
-        )
-        mentioned = key_facts & set(extract_numbers(self.answer))
+        facts: set[str] = set()
+        seen_tables: set[str] = set()
+        for i in sorted(best_units, key=lambda i: -float(relevance_to_question[i])):
+            row = self.unit_rows[i]
+            if row is None:
+                facts.update(extract_numbers(self.units[i]))
+            elif row.table not in seen_tables:
+                seen_tables.add(row.table)
+                rows = [r for r in named_rows.values() if r.table == row.table] or [row]
+                facts.update(n for r in rows for n in self._asked_figures(r))
+        key_facts = {n for n in facts if not is_trivial_number(n)} - set(extract_numbers(self.asked))
+        mentioned = key_facts & answer_numbers
         fact_share = len(mentioned) / len(key_facts) if key_facts else coverage
         score = 0.6 * _ramp(coverage, 0.1, 0.9) + 0.4 * _ramp(fact_share, 0.1, 0.85)
         abstained = any(c.status == ABSTENTION for c in self.claims)
@@ -673,7 +758,8 @@ class _Analysis:
         if cut_off:
             score -= 0.3
             flaws.append("The answer stops mid-sentence.")
-        if len(self.claims) <= 1 and len(key) >= 2 and not abstained:
+        groups = {self.unit_rows[i].table if self.unit_rows[i] is not None else i for i in key}
+        if len(self.claims) <= 1 and len(groups) >= 2 and not abstained and not stated_tables:
             score = min(score, 0.55)
             flaws.append("It makes a single claim where the question needs more.")
         evidence = {
@@ -685,6 +771,12 @@ class _Analysis:
             "stops_mid_sentence": cut_off,
         }
         return Measure(score, flaws, strengths, evidence)
+
+    def _asked_figures(self, row: TableRow) -> list[str]:
+        """The row's figures in the columns the question names (all of them if it names none)."""
+        asked = {stem(w) for w in content_words(self.asked)}
+        columns = [value for key, value in row.cells if {stem(w) for w in content_words(key)} & asked]
+        return [n for value in (columns or [v for _, v in row.cells]) for n in extract_numbers(value)]
 
     def _repetition(self) -> dict[str, Any]:
         normalised = [" ".join(_WORD_RE.findall(s.casefold())) for s in self.answer_sentences]
