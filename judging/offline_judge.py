@@ -443,7 +443,10 @@ class _Analysis:
             ]
             if len({id(row) for row, _ in holders}) == 1:
                 row, key = holders[0]
-                return f'gives {names[0]} the {key} {number}, which the context gives {row.label}: "{_short(row.text)}"'
+                return (
+                    f"gives {names[0]} the figure {number} ({key}), which the context gives {row.label}: "
+                    f'"{_short(row.text)}"'
+                )
         return None
 
     def _denied(self, lowered: str, row: TableRow, number: str) -> bool:
@@ -598,6 +601,7 @@ class _Analysis:
         strengths = [f"It addresses the question (similarity {topical:.2f}, {round(overlap * 100)}% of its key terms)."]
         if topical < 0.25:
             flaws.append(f"It is about a different subject than the question (similarity {topical:.2f}).")
+
         checked = self.checked
         contradicted = [c for c in checked if c.status == CONTRADICTED]
         key = self._key_claims()
@@ -632,6 +636,12 @@ class _Analysis:
         if not self.claims:
             score = min(score, 0.3)
             flaws.append("It makes no claim that answers the question.")
+        if score < 0.8 and not flaws:
+            # Below the top band with nothing else wrong: say what kept it there.
+            flaws.append(
+                f"It is only loosely tied to the question (similarity {topical:.2f}, "
+                f"{round(overlap * 100)}% of its key terms)."
+            )
         evidence = {
             "similarity_to_question": round(topical, 3),
             "question_term_overlap": round(overlap, 3),

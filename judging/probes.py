@@ -390,16 +390,21 @@ def _main_name(body: str, context: list[str], question: str, known: list[str]) -
     corpus's tables, else one stated with a figure, else the one it repeats most. Units
     ("24.1 GB") and column headers are not names."""
     labels = [row.label for p in context if (row := parse_row(p)) is not None] + list(known)
-    candidates = {label for label in labels if _names(label, body)}
+    # Names as the answer writes them ("SAT", "LoRA r=8", "full fine-tuning"), not a word
+    # that opens a sentence ("Churn is …").
+    candidates = {label for label in labels if " " in label.strip() and _names(label, body)}
     candidates |= {e for e in extract_entities(body) if not re.search(r"\d\s+" + re.escape(e) + r"\b", body)}
+    # "LoRA" inside "LoRA r=8" is the same name: keep the whole one.
+    candidates = {c for c in candidates if not any(c != o and _names(c, o) for o in candidates)}
     if not candidates:
         return None
     figured = " ".join(s for s in split_sentences(body) if has_figures(s))
 
-    def rank(name: str) -> tuple[bool, bool, bool, int, int]:
+    def rank(name: str) -> tuple[bool, bool, bool, bool, int, int]:
         pattern = r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])"
         return (
             _names(name, question),
+            re.search(pattern, body) is not None,  # written as a name, not a word ("trainable")
             name in labels,
             _names(name, figured),
             len(re.findall(pattern, body, re.IGNORECASE)),
@@ -502,6 +507,11 @@ def has_figures(answer: str) -> bool:
     return any(not is_trivial_number(n) for n in extract_numbers(strip_citations(answer)))
 
 
+def names_something(answer: str) -> bool:
+    """The answer names a system, method, model or source that a swap could change."""
+    return bool(extract_entities(_PROTECTED_RE.sub(" ", strip_citations(answer))))
+
+
 def makes_claims(answer: str) -> bool:
     """The answer asserts something, rather than only saying what the context lacks."""
     return any(not is_abstention(claim) for claim in split_claims(strip_citations(answer)))
@@ -509,15 +519,15 @@ def makes_claims(answer: str) -> bool:
 
 def applicable_strategies(*, genuine_answer: str) -> tuple[str, ...]:
     """The rule strategies that can make a probe from this answer: figures can be changed
-    only where it states some, and claims inverted or misattributed only where it makes some
-    (an honest "the context does not say" has nothing to invert)."""
+    only where it states some, claims inverted only where it makes some (an honest "the
+    context does not say" has nothing to invert), and misattributed only where it names someone."""
     claims = makes_claims(genuine_answer)
-    figures = claims and has_figures(genuine_answer)
-    return tuple(
-        s
-        for s in STRATEGIES
-        if (s != FABRICATED_NUMBERS or figures) and (s not in (CONTRADICTION, ENTITY_SWAP) or claims)
-    )
+    needs = {
+        FABRICATED_NUMBERS: claims and has_figures(genuine_answer),
+        CONTRADICTION: claims,
+        ENTITY_SWAP: claims and names_something(genuine_answer),
+    }
+    return tuple(s for s in STRATEGIES if needs.get(s, True))
 
 
 def make_probes(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from accounts.models import Team
+from accounts.services import team_create
 from core.runmode import in_process_tasks
 from corpora.models import Corpus, Document
 from corpora.services import corpus_create, document_ingest, document_upload
@@ -36,11 +38,9 @@ def demo_corpus(*, team, out: Path) -> Corpus:
     return corpus
 
 
-def demo_robustness(*, out: Path) -> tuple[EvaluationSession, RobustnessSummary]:
+def demo_robustness(*, out: Path, team: Team | None = None) -> tuple[EvaluationSession, RobustnessSummary]:
     """Run the demo's question set with probes, as `make demo` does, and summarise them."""
-    from accounts.services import team_create
-
-    team = team_create(name="Probe demo", slug=TEAM_SLUG)
+    team = team or team_create(name="Probe demo", slug=TEAM_SLUG)
     corpus = demo_corpus(team=team, out=out)
     conversations = parse_question_file(name="questions.json", data=(out / "questions.json").read_bytes())
     session = session_create(
