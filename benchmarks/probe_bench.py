@@ -69,8 +69,10 @@ def main() -> None:
             f"{strategy.all_expected_dropped:>3}/{strategy.judged:<4}  {rate:>5}  {strategy.mean_fake_score}"
         )
     auroc = "-" if summary.auroc is None else f"{summary.auroc:.3f}"
-    print(f"AUROC {auroc}; worst fake {summary.worst_fake_score} ({summary.worst_fake_strategy}); "
-          f"lowest genuine {summary.lowest_genuine_score}")
+    print(
+        f"AUROC {auroc}; worst fake {summary.worst_fake_score} ({summary.worst_fake_strategy}); "
+        f"lowest genuine {summary.lowest_genuine_score}"
+    )
     print(summary.verdict)
     if args.verbose:
         for miss in probe_misses(session=session):
