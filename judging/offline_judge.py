@@ -119,7 +119,11 @@ _SUPERLATIVE_RE = re.compile(
 # After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>".
 _FOR_NAME_RE = re.compile(r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s")
 _ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
-_CLAUSE_BREAK_RE = re.compile(r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although)\b|;")
+# Words that end the stretch of text a figure can belong to the name before it: another
+# clause, or a pronoun that refers to someone else ("..., and it is better on QNLI (94.8)").
+_CLAUSE_BREAK_RE = re.compile(
+    r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although|and|it|its|they|their|which|would)\b|;"
+)
 _NUMBER_SPAN_RE = re.compile(r"(?<![\w.\-@/])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 
 

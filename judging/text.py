@@ -500,7 +500,7 @@ def split_claims(text: str) -> list[str]:
                 continue
             lead, values = cells[0], cells[1:]
             named = [f"{h} {v}".strip() if h else v for h, v in zip(header[1:], values, strict=False) if v]
-            claims.append(f"{lead}: {', '.join(named)}".strip(": "))
+            claims.append(f"{lead}: {'; '.join(named)}".strip(": "))
             continue
         header = []
         line = _EMPHASIS_RE.sub("", _BULLET_RE.sub("", line)).strip()
