@@ -376,13 +376,13 @@ def swap_entities(
             break
     else:
         return answer
-    pattern = re.compile(r"(?<![A-Za-z0-9])" + re.escape(subject) + r"(?![A-Za-z0-9])", re.IGNORECASE)
+    pattern = re.compile(r"(?<![\w-])" + re.escape(subject) + r"(?![\w-])", re.IGNORECASE)
     return _outside_protected(answer, lambda text: pattern.sub(lambda m: _match_case(replacement, m.group(0)), text))
 
 
 def _name_words(name: str) -> set[str]:
-    """The words of a name, its parenthetical left out: "LoRA (r=8)" → {"lora"}."""
-    return {w for w in re.findall(r"[a-z][a-z0-9\-]+", re.sub(r"\([^)]*\)", " ", name).casefold()) if len(w) >= 2}
+    """The words of a name: "Adapter (Houlsby)" → {"adapter", "houlsby"}."""
+    return {w for w in re.findall(r"[a-z][a-z0-9\-]+", name.casefold()) if len(w) >= 2}
 
 
 def _main_name(body: str, context: list[str], question: str, known: list[str]) -> str | None:
@@ -394,6 +394,8 @@ def _main_name(body: str, context: list[str], question: str, known: list[str]) -
     # that opens a sentence ("Churn is …").
     candidates = {label for label in labels if " " in label.strip() and _names(label, body)}
     candidates |= {e for e in extract_entities(body) if not re.search(r"\d\s+" + re.escape(e) + r"\b", body)}
+    # A name of several capitalised words ("Sparse Adapter Tuning") is one name.
+    candidates |= {m.group(0) for m in re.finditer(r"\b[A-Z][\w\-]*(?: [A-Z][\w\-]*)+\b", body)}
     # "LoRA" inside "LoRA r=8" is the same name: keep the whole one.
     candidates = {c for c in candidates if not any(c != o and _names(c, o) for o in candidates)}
     if not candidates:
