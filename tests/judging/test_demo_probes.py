@@ -24,6 +24,10 @@ def test_on_the_demo_every_probe_strategy_pulls_its_criteria_down_and_rationales
     session, summary = demo_robustness(out=tmp_path, team=team)
     questions = session.questions.count()
 
+    print(f"\n{'strategy':<20} made skipped dropped")
+    for s in summary.strategies:
+        print(f"{s.strategy:<20} {s.probes:>4} {s.skipped:>7} {s.all_expected_dropped:>4}/{s.judged}")
+    print(summary.verdict)
     by_strategy = {s.strategy: s for s in summary.strategies}
     assert list(by_strategy) == list(STRATEGIES)
     for strategy in summary.strategies:
