@@ -87,6 +87,7 @@ SUPPORT_WORDS = 0.6  # share of the claim's content words the context must hold 
 SUPPORT_WORDS_ALONE = 0.85  # this share of its words in the context supports it on its own
 SUPPORT_WORDS_WITH_FIGURES = 0.5  # ... or this share, when all its figures come from the context
 ALIGN_COSINE = 0.45  # context units this close are compared with the claim for inversions ...
+BIND_CHARS = 80  # a figure belongs to a name at most this far before it (same clause)
 MISATTRIBUTION_COSINE = 0.6  # a claim this close to a sentence restates it, names included
 ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
@@ -537,7 +538,7 @@ class _Analysis:
                 before = [(s, e, row) for s, e, row in mentions if e <= match.start()]
                 if before:
                     between = lowered[before[-1][1] : match.start()]
-                    if not _CLAUSE_BREAK_RE.search(between) and len(between) <= 80:
+                    if not _CLAUSE_BREAK_RE.search(between) and len(between) <= BIND_CHARS:
                         owner = before[-1][2]
             if owner is not None:
                 bound.append((number, owner))
