@@ -42,6 +42,7 @@ from judging.text import (
     _FILLER_RE,
     _WORD_RE,
     INJECTION_EXEMPLARS,
+    STOPWORDS,
     TableRow,
     addresses_grader,
     claim_names,
@@ -124,6 +125,10 @@ _ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
 # clause, or a pronoun that refers to someone else ("..., and it is better on QNLI (94.8)").
 _CLAUSE_BREAK_RE = re.compile(
     r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although|and|it|its|they|their|which|would)\b|;"
+)
+_OPENING_NAME_RE = re.compile(
+    r"^([A-Z][\w\-]*(?: [\w\-=().+]+){0,3}?) (?:has|have|had|is|was|reaches|reached|achieves|achieved|scores|"
+    r"scored|uses|used|needs|needed|takes|took|trains|trained|gets|got|records|recorded)\b"
 )
 _SCIENTIFIC_RE = re.compile(r"\b\d+(?:\.\d+)?e[-+]?\d+\b", re.IGNORECASE)
 _DENIAL_RE = re.compile(r"\b(?:does|do|did|is|are|was|were|has|have)(?: not|n t)\b|\b(?:never|neither)\b")
@@ -247,6 +252,11 @@ def _checkable(claim: str) -> bool:
         return True
     specific = any(not is_trivial_number(n) for n in extract_numbers(claim)) or bool(claim_names(claim))
     return bool(words) and specific
+
+
+def _without_row_keys(text: str) -> str:
+    """A table row's "Column=" keys left out; other text as it is ("LoRA r=8 adds …" keeps "r=")."""
+    return _ROW_KEY_RE.sub("", text) if text.count("=") >= 2 and "; " in text else text
 
 
 def _name_text(text: str) -> str:
@@ -466,8 +476,14 @@ class _Analysis:
         that one row holds under a column the claim names: "LoRA r=8 has a Checkpoint (MB)
         of 11.4" where only SAT's row reads "Checkpoint (MB)=11.4"."""
         names = claim_names(text)
-        if not names or not text.startswith(names[0]):
+        opening = _OPENING_NAME_RE.match(text)
+        if names and text.startswith(names[0]):
+            subject = names[0]
+        elif opening and opening.group(1).split()[0].casefold() not in STOPWORDS:
+            subject = opening.group(1)  # "Prompt tuning has …": a name that opens the sentence
+        else:
             return None
+        names = [subject]
         claim_words = {stem(w) for w in content_words(text)}
         for number in extract_numbers(text):
             if is_trivial_number(number):
@@ -508,10 +524,17 @@ class _Analysis:
             return None
         # Figures, learning rates ("3e-4") included, all restated from the reference.
         figures = [n for n in extract_numbers(text) if not is_trivial_number(n)] + _SCIENTIFIC_RE.findall(text)
-        if not figures or any(n not in extract_numbers(reference) + _SCIENTIFIC_RE.findall(reference) for n in figures):
+        if any(n not in extract_numbers(reference) + _SCIENTIFIC_RE.findall(reference) for n in figures):
             return None
-        body = _ROW_KEY_RE.sub("", reference)
-        foreign = [e for e in claim_names(_ROW_KEY_RE.sub("", text)) if not name_in_text(e, name_key(reference))]
+        if not figures:
+            # Without figures, only a sentence restated nearly word for word around the name.
+            names_words = {w for e in claim_names(text) + extract_entities(reference) for w in content_words(e)}
+            words = {stem(w) for w in content_words(text) if w not in names_words}
+            kept = {stem(w) for w in content_words(reference)}
+            if similarity < MISATTRIBUTION_COSINE + 0.1 or not words or len(words & kept) / len(words) < 0.85:
+                return None
+        body = _without_row_keys(reference)
+        foreign = [e for e in claim_names(_without_row_keys(text)) if not name_in_text(e, name_key(reference))]
         missing = [e for e in extract_entities(body) if not name_in_text(e, name_key(text))]
         if foreign and missing:
             return (

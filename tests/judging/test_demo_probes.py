@@ -13,7 +13,7 @@ from judging.models import Judgment
 from judging.probes import STRATEGIES, STRATEGY_LABELS
 from judging.rubric import DEFAULT_RUBRIC
 from tests.judging.rationale_checks import rationale_problem
-from tests.support.demo_probes import demo_robustness
+from tests.support.demo_probes import demo_robustness, probe_misses
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,8 @@ def test_on_the_demo_every_probe_strategy_pulls_its_criteria_down_and_rationales
         # invert, an answer without figures none to change) are counted, not judged.
         assert strategy.probes + strategy.skipped == questions, strategy.strategy
         assert strategy.judged == strategy.probes >= questions - 2, strategy.strategy
-        assert strategy.rate is not None and strategy.rate >= 0.9, (strategy.strategy, strategy.rate)
+        misses = "\n".join(probe_misses(session=session))
+        assert strategy.rate is not None and strategy.rate >= 0.9, f"{strategy.strategy} {strategy.rate}\n{misses}"
     assert by_strategy["fabricated_numbers"].skipped >= 1
     assert summary.auroc is not None and summary.auroc >= 0.95
 
