@@ -13,7 +13,6 @@ Needs no database.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -27,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ["HF_HUB_OFFLINE"] = "1"
-DATA = ROOT / "tests" / "judging" / "data" / "calibration.json"
 
 
 def _embedder() -> tuple[Callable[[list[str]], np.ndarray], list[float]]:
@@ -57,42 +55,21 @@ def main() -> None:
     import django
 
     django.setup()
-    from judging.offline_judge import offline_judge
     from judging.robustness import auroc
-    from judging.rubric import DEFAULT_RUBRIC
-    from judging.scoring import weighted_score
+    from tests.judging.calibration_support import calibration_items, offline_score
 
     embed, spent = _embedder()
-    items = json.loads(DATA.read_text(encoding="utf-8"))
     splits = ["tune", "holdout"] if args.split == "all" else [args.split]
     for split in splits:
-        chosen = [item for item in items if item["split"] == split]
-
-        def judge_all(chosen: list[dict]) -> list[float]:
-            scores = []
-            for item in chosen:
-                history = [
-                    (turn["question"], turn["answer"]) if isinstance(turn, dict) else tuple(turn)
-                    for turn in item["history"]
-                ]
-                verdict = offline_judge(
-                    rubric=DEFAULT_RUBRIC,
-                    question=item["question"],
-                    history=history,
-                    context=item["context"],
-                    answer=item["answer"],
-                    embed=embed,
-                )
-                ratings = {key: label for key, (label, _) in verdict.ratings.items()}
-                scores.append(float(weighted_score(ratings=ratings, rubric=DEFAULT_RUBRIC)))
-            return scores
+        chosen = calibration_items(split=split)
 
         spent.clear()
         started = time.perf_counter()
-        scores = judge_all(chosen)  # embeds every text once
+        scores = [offline_score(item=item, embed=embed) for item in chosen]  # embeds every text once
         first_pass = time.perf_counter() - started
         started = time.perf_counter()
-        judge_all(chosen)  # embeddings cached: the judge's own logic
+        for item in chosen:  # embeddings cached: the judge's own logic
+            offline_score(item=item, embed=embed)
         logic = (time.perf_counter() - started) / len(chosen)
         genuine = [s for s, item in zip(scores, chosen, strict=True) if item["label"] == "genuine"]
         fake = [s for s, item in zip(scores, chosen, strict=True) if item["label"] == "fake"]
