@@ -576,3 +576,14 @@ def _decoded(rows: list) -> list:
         (row[0], row[1], row[2], row[3], json.loads(row[4]) if isinstance(row[4], str) else row[4], float(row[5]))
         for row in rows
     ]
+
+
+def corpus_table_rows(*, corpus_id: int, limit: int = 500) -> list[str]:
+    """The corpus's table-row chunks as tagged passages ("[Sheet: r.xlsx/Results] (Table 3:
+    …): Method=LoRA r=8; …"), the first ``limit`` in document order."""
+    rows = (
+        Chunk.objects.filter(corpus_id=corpus_id, locator__has_key="row")
+        .order_by("document_id", "ordinal")
+        .values_list("source_tag", "text")[:limit]
+    )
+    return [f"{tag} {text}" for tag, text in rows]

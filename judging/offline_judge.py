@@ -42,6 +42,7 @@ from judging.text import (
     _FILLER_RE,
     _WORD_RE,
     INJECTION_EXEMPLARS,
+    STOPWORDS,
     TableRow,
     addresses_grader,
     claim_names,
@@ -55,6 +56,7 @@ from judging.text import (
     name_in_text,
     name_key,
     normalise_number,
+    novel_terms,
     number_is_derived,
     numeric_direction_conflict,
     parse_row,
@@ -65,6 +67,8 @@ from judging.text import (
     stem,
     strip_citations,
     strip_source_tag,
+    term_stems,
+    unwrap_lines,
 )
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -82,7 +86,9 @@ SUPPORT_COSINE = 0.62  # a claim this close to a context unit restates it
 SUPPORT_COSINE_WITH_WORDS = 0.45  # closer than this, plus most of its words in the context
 SUPPORT_WORDS = 0.6  # share of the claim's content words the context must hold (with the above)
 SUPPORT_WORDS_ALONE = 0.85  # this share of its words in the context supports it on its own
+SUPPORT_WORDS_WITH_FIGURES = 0.5  # ... or this share, when all its figures come from the context
 ALIGN_COSINE = 0.45  # context units this close are compared with the claim for inversions ...
+BIND_CHARS = 80  # a figure belongs to a name at most this far before it (same clause)
 MISATTRIBUTION_COSINE = 0.6  # a claim this close to a sentence restates it, names included
 ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
@@ -92,7 +98,15 @@ COST_GENERAL = 0.3  # unsupported, but no figure or name the context lacks
 COST_SPECIFIC = 0.5  # unsupported figures or names stated as fact ...
 COST_PER_SPECIFIC = 0.15  # ... and this much more for each of them
 COST_SPECIFIC_MAX = 1.2
+COST_PER_TERM = 0.15  # each rare word the context lacks
+TERMS_UNSUPPORTED = 2  # a claim bringing in this many rare words is not the context's ...
+TERMS_IGNORED_COSINE = 0.7  # ... unless it is this close to a context unit
 COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's value to another
+
+# Relevance asks for a correct answer: it falls with the mean cost of the key claims and
+# of all claims (the share of one claim that each costs Faithfulness, above).
+RELEVANCE_KEY_DOUBT = 0.5
+RELEVANCE_ALL_DOUBT = 0.3
 
 SUPPORTED = "supported"
 UNSUPPORTED = "unsupported"
@@ -107,7 +121,17 @@ _SUPERLATIVE_RE = re.compile(
 # After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>".
 _FOR_NAME_RE = re.compile(r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s")
 _ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
-_CLAUSE_BREAK_RE = re.compile(r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although)\b|;")
+# Words that end the stretch of text a figure can belong to the name before it: another
+# clause, or a pronoun that refers to someone else ("..., and it is better on QNLI (94.8)").
+_CLAUSE_BREAK_RE = re.compile(
+    r"\b(?:while|whereas|but|compared|against|versus|vs|than|however|although|and|it|its|they|their|which|would)\b|;"
+)
+_OPENING_NAME_RE = re.compile(
+    r"^([A-Z][\w\-]*(?: [\w\-=().+]+){0,3}?) (?:has|have|had|is|was|reaches|reached|achieves|achieved|scores|"
+    r"scored|uses|used|needs|needed|takes|took|trains|trained|gets|got|records|recorded)\b"
+)
+_SCIENTIFIC_RE = re.compile(r"\b\d+(?:\.\d+)?e[-+]?\d+\b", re.IGNORECASE)
+_DENIAL_RE = re.compile(r"\b(?:does|do|did|is|are|was|were|has|have)(?: not|n t)\b|\b(?:never|neither)\b")
 _NUMBER_SPAN_RE = re.compile(r"(?<![\w.\-@/])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 
 
@@ -126,6 +150,7 @@ class Claim:
     reference: str = ""  # the closest context unit
     absent_numbers: list[str] = field(default_factory=list)
     absent_names: list[str] = field(default_factory=list)
+    absent_terms: list[str] = field(default_factory=list)  # rare words the context lacks
     why: str = ""  # what the contradiction is
 
     @property
@@ -137,11 +162,14 @@ class Claim:
         if self.status == CONTRADICTED:
             return COST_CONTRADICTED
         if self.status == UNSUPPORTED:
+            # Terms of art the context lacks make a claim more specific than background.
+            terms = COST_PER_TERM * len(self.absent_terms)
             if not self.specific:
-                return COST_GENERAL
+                return min(COST_SPECIFIC_MAX, COST_GENERAL + terms)
             # Each invented figure or name adds to the cost of the claim that states it.
             return min(
-                COST_SPECIFIC_MAX, COST_SPECIFIC + COST_PER_SPECIFIC * len(self.absent_numbers + self.absent_names)
+                COST_SPECIFIC_MAX,
+                COST_SPECIFIC + COST_PER_SPECIFIC * len(self.absent_numbers + self.absent_names) + terms,
             )
         return 0.0
 
@@ -216,6 +244,27 @@ def _row_names(label: str) -> list[str]:
     return [name for name in names if len(name) >= 2]
 
 
+def _checkable(claim: str) -> bool:
+    """A claim says enough to be checked: three content words, or a figure or name said of
+    something ("SAT has a Checkpoint (MB) of 11.4.", "Next is SAT with 5.3.")."""
+    words = content_words(claim)
+    if len(words) >= 3:
+        return True
+    specific = any(not is_trivial_number(n) for n in extract_numbers(claim)) or bool(claim_names(claim))
+    return bool(words) and specific
+
+
+def _without_row_keys(text: str) -> str:
+    """A table row's "Column=" keys left out; other text as it is ("LoRA r=8 adds …" keeps "r=")."""
+    return _ROW_KEY_RE.sub("", text) if text.count("=") >= 2 and "; " in text else text
+
+
+def _name_text(text: str) -> str:
+    """Lower-case words, figures kept whole: where row names and their figures are looked up."""
+    lowered = re.sub(r"[^a-z0-9.,%]+", " ", text.casefold())
+    return re.sub(r" +", " ", re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered))
+
+
 def _normalised(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -241,16 +290,21 @@ class _Analysis:
         self.rows: list[TableRow] = [row for p in context if (row := parse_row(p)) is not None]
         # Context units: a table row is one unit; prose is split into sentences.
         self.units: list[str] = []
+        self.unit_rows: list[TableRow | None] = []  # the table row each unit is, if any
         for passage, raw in zip(self.passages, context, strict=True):
-            self.units += [passage] if parse_row(raw) else _prose_units(passage)
-        history_units = [s for q, a in history for s in split_sentences(a)]
-        self.answer_sentences = split_sentences(answer)
-        self.claim_texts = [c for c in split_claims(answer) if len(content_words(c)) >= 3]
+            row = parse_row(raw)
+            units = [passage] if row else _prose_units(passage)
+            self.units += units
+            self.unit_rows += [row] * len(units)
+        history_units = [s for q, a in history for s in split_sentences("\n".join(unwrap_lines(a)))]
+        self.answer_sentences = split_sentences("\n".join(unwrap_lines(answer)))
+        self.claim_texts = [c for c in split_claims(answer) if _checkable(c)]
         self.resolved_question = f"{history[-1][0]} {question}" if history else question
         self.asked = "\n".join([question, *(q for q, _ in history)])
         self.reference_text = "\n".join([question, *self.passages, *(q + "\n" + a for q, a in history)])
         # Names are looked up in the source tags too ("[Sheet: results.xlsx/SQuAD]").
         self.reference_key = name_key(self.reference_text + "\n" + "\n".join(context))
+        self.reference_stems = term_stems(self.reference_text + "\n" + "\n".join(context))
 
         texts = [question, self.resolved_question, answer or " "]
         texts += self.claim_texts + self.answer_sentences + self.units + history_units + list(INJECTION_EXEMPLARS)
@@ -321,6 +375,8 @@ class _Analysis:
             and not (n in hedged and number_is_derived(n, sorted(context_numbers), approximate=True))
         ]
         claim.absent_names = [e for e in claim_names(text) if not name_in_text(e, self.reference_key)]
+        named = {name_key(e) for e in claim.absent_names}
+        claim.absent_terms = [t for t in novel_terms(text, self.reference_stems) if t not in named]
 
         # Contradictions: the claim's own figures, table rows, then the sentence it restates.
         why = numeric_direction_conflict(text)
@@ -346,12 +402,23 @@ class _Analysis:
         words = {stem(w) for w in content_words(text)}
         context_words = {stem(w) for w in content_words(self.reference_text + "\n" + "\n".join(nearby))}
         lexical = len(words & context_words) / len(words) if words else 0.0
+        # Figures are the strongest evidence: a claim whose figures all come from the context
+        # (or are worked out from it), in the context's words, restates it.
+        figures_grounded = bool(own_numbers) and not claim.absent_numbers and bool(grounded_numbers)
         grounded = (
             claim.support >= SUPPORT_COSINE
             or (claim.support >= SUPPORT_COSINE_WITH_WORDS and lexical >= SUPPORT_WORDS)
             or lexical >= SUPPORT_WORDS_ALONE
+            or (figures_grounded and lexical >= SUPPORT_WORDS_WITH_FIGURES)
         )
-        if not grounded or claim.specific:
+        # Terms of art the context lacks: another field's vocabulary or invented parts, unless
+        # the claim restates a context sentence closely or rests on several of its figures.
+        foreign_terms = (
+            len(claim.absent_terms) >= TERMS_UNSUPPORTED
+            and claim.support < TERMS_IGNORED_COSINE
+            and not (figures_grounded and len(grounded_numbers) >= 2)
+        )
+        if not grounded or claim.specific or foreign_terms:
             claim.status = UNSUPPORTED
         return claim
 
@@ -375,36 +442,99 @@ class _Analysis:
         superlative that the table's rows contradict."""
         if not self.rows:
             return None
-        lowered = re.sub(r"[^a-z0-9.,%]+", " ", text.casefold())
-        lowered = re.sub(r" +", " ", re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered))
+        lowered = _name_text(text)
         mentions = self._rows_named(lowered)
         if not mentions:
-            return None
+            return self._figure_of_another_row(text)
         context_numbers = set(extract_numbers(self.reference_text))
+        hedged = hedged_numbers(text)
+        # A gap or ratio is computed from the rows the claim compares, not from any two cells.
+        compared = [n for _, _, named in mentions for n in named.numbers()] + extract_numbers(text)
         for number, row in self._bind_figures(lowered, mentions):
             own = set(row.numbers())
+            if number in own and self._denied(lowered, row, number):
+                return f'denies that {row.label} has {number}, but its row reads: "{_short(row.text)}"'
             if is_trivial_number(number) or number in own or not own:
                 continue
-            table_numbers = [n for other in self.rows if other.table == row.table for n in other.numbers()]
-            if number_is_derived(number, table_numbers + extract_numbers(text)):
-                continue  # a gap or ratio between the figures the claim compares
-            holder = next((o for o in self.rows if o.table == row.table and number in o.numbers()), None)
+            others = [n for n in compared if n != number]
+            if number_is_derived(number, others, approximate=number in hedged):
+                continue
+            # Who holds the figure: a row of the same table, else a differently named row of
+            # another table ("LoRA r=64 needs 13.6 GB" where the cost table gives 13.6 to LoRA r=8).
+            names = set(_row_names(row.label))
+            holder = next((o for o in self.rows if o.table == row.table and number in o.numbers()), None) or next(
+                (o for o in self.rows if number in o.numbers() and not names & set(_row_names(o.label))), None
+            )
             if holder is not None:
                 return f"gives {row.label} the figure {number}, which the context gives {holder.label}"
             if number not in context_numbers:
                 return f'gives {row.label} the figure {number}, but its row reads: "{_short(row.text)}"'
         return self._superlative_conflict(text, mentions)
 
+    def _figure_of_another_row(self, text: str) -> str | None:
+        """A claim that opens with a name no row of the context has, and gives it a figure
+        that one row holds under a column the claim names: "LoRA r=8 has a Checkpoint (MB)
+        of 11.4" where only SAT's row reads "Checkpoint (MB)=11.4"."""
+        names = claim_names(text)
+        opening = _OPENING_NAME_RE.match(text)
+        if names and text.startswith(names[0]):
+            subject = names[0]
+        elif opening and opening.group(1).split()[0].casefold() not in STOPWORDS:
+            subject = opening.group(1)  # "Prompt tuning has …": a name that opens the sentence
+        else:
+            return None
+        names = [subject]
+        claim_words = {stem(w) for w in content_words(text)}
+        for number in extract_numbers(text):
+            if is_trivial_number(number):
+                continue
+            holders = [
+                (row, key)
+                for row in self.rows
+                for key, value in row.cells
+                if number in extract_numbers(value) and {stem(w) for w in content_words(key)} <= claim_words
+            ]
+            if len({id(row) for row, _ in holders}) == 1:
+                row, key = holders[0]
+                return (
+                    f"gives {names[0]} the figure {number} ({key}), which the context gives {row.label}: "
+                    f'"{_short(row.text)}"'
+                )
+        return None
+
+    def _denied(self, lowered: str, row: TableRow, number: str) -> bool:
+        """The claim negates that the named row holds the figure: "X does not have a Test F1
+        of 95.3", "Next is not X with 5.3" (negation next to the name or between it and the figure)."""
+        for name in _row_names(row.label):
+            for match in re.finditer(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", lowered):
+                after = lowered[match.end() :]
+                position = after.find(number)
+                between = after[:position] if 0 <= position <= 80 else ""
+                before = lowered[max(0, match.start() - 12) : match.start()]
+                if _DENIAL_RE.search(between) and not _CLAUSE_BREAK_RE.search(between):
+                    return True
+                if re.search(r"\b(?:is|are|was|were) not $", before) and 0 <= position <= 80:
+                    return True
+        return False
+
     def _misattribution(self, text: str, reference: str, similarity: float) -> str | None:
         """The claim restates one context sentence, figures and all, but names someone else:
         every name may occur somewhere in the context, yet not in the sentence it restates."""
         if similarity < MISATTRIBUTION_COSINE:
             return None
-        figures = [n for n in extract_numbers(text) if not is_trivial_number(n)]
-        if not figures or any(n not in extract_numbers(reference) for n in figures):
+        # Figures, learning rates ("3e-4") included, all restated from the reference.
+        figures = [n for n in extract_numbers(text) if not is_trivial_number(n)] + _SCIENTIFIC_RE.findall(text)
+        if any(n not in extract_numbers(reference) + _SCIENTIFIC_RE.findall(reference) for n in figures):
             return None
-        body = _ROW_KEY_RE.sub("", reference)
-        foreign = [e for e in claim_names(_ROW_KEY_RE.sub("", text)) if not name_in_text(e, name_key(reference))]
+        if not figures:
+            # Without figures, only a sentence restated nearly word for word around the name.
+            names_words = {w for e in claim_names(text) + extract_entities(reference) for w in content_words(e)}
+            words = {stem(w) for w in content_words(text) if w not in names_words}
+            kept = {stem(w) for w in content_words(reference)}
+            if similarity < MISATTRIBUTION_COSINE + 0.1 or not words or len(words & kept) / len(words) < 0.85:
+                return None
+        body = _without_row_keys(reference)
+        foreign = [e for e in claim_names(_without_row_keys(text)) if not name_in_text(e, name_key(reference))]
         missing = [e for e in extract_entities(body) if not name_in_text(e, name_key(text))]
         if foreign and missing:
             return (
@@ -431,7 +561,7 @@ class _Analysis:
                 before = [(s, e, row) for s, e, row in mentions if e <= match.start()]
                 if before:
                     between = lowered[before[-1][1] : match.start()]
-                    if not _CLAUSE_BREAK_RE.search(between) and len(between) <= 80:
+                    if not _CLAUSE_BREAK_RE.search(between) and len(between) <= BIND_CHARS:
                         owner = before[-1][2]
             if owner is not None:
                 bound.append((number, owner))
@@ -471,7 +601,9 @@ class _Analysis:
             if len(values) < 3:
                 continue
             mine = row.value_of(column)
-            if mine in (max(v for v, _ in values), min(v for v, _ in values)):
+            extremes = (max(v for v, _ in values), min(v for v, _ in values))
+            # Rows may share a name (one cell line, two editors): any of them may lead.
+            if any(r.value_of(column) in extremes for _, r in values if r.label == row.label):
                 return None
             if filtered:
                 # "the best system under 10M parameters": extreme among rows on one side of
@@ -531,33 +663,37 @@ class _Analysis:
         strengths = [f"It addresses the question (similarity {topical:.2f}, {round(overlap * 100)}% of its key terms)."]
         if topical < 0.25:
             flaws.append(f"It is about a different subject than the question (similarity {topical:.2f}).")
+
         checked = self.checked
         contradicted = [c for c in checked if c.status == CONTRADICTED]
         key = self._key_claims()
         key_contradicted = [c for c in key if c.status == CONTRADICTED]
-        key_invented = [c for c in key if c.status == UNSUPPORTED and c.specific]
-        key_unsupported = [c for c in key if c.status == UNSUPPORTED]
-        invented = [c for c in checked if c.status == UNSUPPORTED and c.specific]
         if contradicted:
             # An answer whose claims invert the context answers the question wrongly.
             share = len(contradicted) / len(checked)
             score = min(score, (0.5 if key_contradicted else 0.58) - 0.3 * share)
             first = (key_contradicted or contradicted)[0]
             flaws.append(f'It answers wrongly: "{_short(first.text)}" {first.why}.')
-        elif key_invented or (invented and len(invented) * 3 >= len(checked)):
-            key_invented = key_invented or invented
-            score = min(score, 0.75 - 0.2 * len(key_invented) / max(1, len(key)))
-            first = key_invented[0]
-            flaws.append(
-                f'Its answer rests on claims the context does not support: "{_short(first.text)}" '
-                f"states {_fmt_list(first.absent_numbers + first.absent_names)}, which the context lacks."
-            )
-        elif key_unsupported and len(key_unsupported) * 2 > len(key):
-            score = min(score, 0.75)
-            flaws.append(
-                f'Its main claims are not found in the context, e.g. "{_short(key_unsupported[0].text)}" '
-                f'(closest: "{_short(key_unsupported[0].reference)}").'
-            )
+        elif checked:
+            # Correctness: what the answer's claims cost Faithfulness, the key claims' most.
+            key_checked = [c for c in key if c.status != ABSTENTION]
+            doubt_key = sum(c.cost for c in key_checked) / len(key_checked) if key_checked else 0.0
+            doubt_all = sum(c.cost for c in checked) / len(checked)
+            cap = 1 - RELEVANCE_KEY_DOUBT * doubt_key - RELEVANCE_ALL_DOUBT * doubt_all
+            if cap < score:
+                score = cap
+                first = max(key_checked or checked, key=lambda c: c.cost)
+                lacking = first.absent_numbers + first.absent_names + first.absent_terms
+                if lacking:
+                    flaws.append(
+                        f'Its answer rests on claims the context does not support: "{_short(first.text)}" '
+                        f"states {_fmt_list(lacking)}, which the context lacks."
+                    )
+                else:
+                    flaws.append(
+                        f'Its main claims are not found in the context, e.g. "{_short(first.text)}" '
+                        f'(closest: "{_short(first.reference)}").'
+                    )
         abstentions = [c for c in self.claims if c.status == ABSTENTION]
         if abstentions and not [c for c in checked if c.status == SUPPORTED]:
             score = min(score, 0.78)
@@ -565,6 +701,12 @@ class _Analysis:
         if not self.claims:
             score = min(score, 0.3)
             flaws.append("It makes no claim that answers the question.")
+        if score < 0.8 and not flaws:
+            # Below the top band with nothing else wrong: say what kept it there.
+            flaws.append(
+                f"It is only loosely tied to the question (similarity {topical:.2f}, "
+                f"{round(overlap * 100)}% of its key terms)."
+            )
         evidence = {
             "similarity_to_question": round(topical, 3),
             "question_term_overlap": round(overlap, 3),
@@ -637,8 +779,16 @@ class _Analysis:
             return Measure(0.3, ["None of the retrieved context is relevant to the question."], [], {})
         covered_by = self.sent_unit[:, key].max(axis=0) if len(self.sent_vecs) else np.zeros(len(key))
         answer_stems = {stem(w) for w in content_words(self.answer)}
+        answer_numbers = set(extract_numbers(self.answer))
+        # The rows of a table answer a question together ("which method trains fastest"):
+        # the answer covers the table when it names one of its rows with that row's figure.
+        named_rows = {id(row): row for _, _, row in self._rows_named(_name_text(self.answer))}
+        stated_tables = {row.table for row in named_rows.values() if answer_numbers & set(row.numbers())}
         coverage_each = []
         for i, cosine in zip(key, covered_by, strict=True):
+            if (row := self.unit_rows[i]) is not None and row.table in stated_tables:
+                coverage_each.append(1.0)
+                continue
             # Table rows and terse passages match poorly by embedding; shared words count too.
             stems = {stem(w) for w in content_words(self.units[i])}
             lexical = len(stems & answer_stems) / len(stems) if stems else 0.0
@@ -646,12 +796,22 @@ class _Analysis:
         weights = [float(relevance_to_question[i]) for i in key]
         coverage = sum(c * w for c, w in zip(coverage_each, weights, strict=True)) / sum(weights)
         covered = sum(c >= 0.5 for c in coverage_each)
-        # Key facts: figures of the most relevant units that the question does not state.
+        # Key facts: figures of the most relevant units that the question does not state;
+        # of a table, those of the rows the answer names (else its most relevant row), in
+        # the columns the question asks about.
         best_units = [i for i in key if relevance_to_question[i] >= top - 0.1]
-        key_facts = {n for i in best_units for n in extract_numbers(self.units[i]) if not is_trivial_number(n)} - set(
-            extract_numbers(self.asked)
-        )
-        mentioned = key_facts & set(extract_numbers(self.answer))
+        facts: set[str] = set()
+        seen_tables: set[str] = set()
+        for i in sorted(best_units, key=lambda i: -float(relevance_to_question[i])):
+            row = self.unit_rows[i]
+            if row is None:
+                facts.update(extract_numbers(self.units[i]))
+            elif row.table not in seen_tables:
+                seen_tables.add(row.table)
+                rows = [r for r in named_rows.values() if r.table == row.table] or [row]
+                facts.update(n for r in rows for n in self._asked_figures(r))
+        key_facts = {n for n in facts if not is_trivial_number(n)} - set(extract_numbers(self.asked))
+        mentioned = key_facts & answer_numbers
         fact_share = len(mentioned) / len(key_facts) if key_facts else coverage
         score = 0.6 * _ramp(coverage, 0.1, 0.9) + 0.4 * _ramp(fact_share, 0.1, 0.85)
         abstained = any(c.status == ABSTENTION for c in self.claims)
@@ -673,7 +833,8 @@ class _Analysis:
         if cut_off:
             score -= 0.3
             flaws.append("The answer stops mid-sentence.")
-        if len(self.claims) <= 1 and len(key) >= 2 and not abstained:
+        groups = {self.unit_rows[i].table if self.unit_rows[i] is not None else i for i in key}
+        if len(self.claims) <= 1 and len(groups) >= 2 and not abstained and not stated_tables:
             score = min(score, 0.55)
             flaws.append("It makes a single claim where the question needs more.")
         evidence = {
@@ -685,6 +846,12 @@ class _Analysis:
             "stops_mid_sentence": cut_off,
         }
         return Measure(score, flaws, strengths, evidence)
+
+    def _asked_figures(self, row: TableRow) -> list[str]:
+        """The row's figures in the columns the question names (all of them if it names none)."""
+        asked = {stem(w) for w in content_words(self.asked)}
+        columns = [value for key, value in row.cells if {stem(w) for w in content_words(key)} & asked]
+        return [n for value in (columns or [v for _, v in row.cells]) for n in extract_numbers(value)]
 
     def _repetition(self) -> dict[str, Any]:
         normalised = [" ".join(_WORD_RE.findall(s.casefold())) for s in self.answer_sentences]
@@ -794,7 +961,7 @@ def offline_judge(
 ) -> OfflineVerdict:
     """Rate ``answer`` on every criterion of ``rubric`` from measured evidence."""
     # Citations such as "[PDF: paper.pdf p.3]" point at the context; they are not claims.
-    answer = strip_citations(answer)
+    answer = strip_citations(answer).replace("\u2212", "-")  # a typographic minus is a minus
     analysis = _Analysis(question=question, history=history, context=context, answer=answer, embed=embed)
     measures = {
         "relevance": analysis.relevance(),

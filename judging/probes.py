@@ -18,10 +18,14 @@ from decimal import Decimal
 from judging.text import (
     extract_entities,
     extract_numbers,
+    is_abstention,
     is_trivial_number,
+    normalise_number,
+    number_is_derived,
     parse_row,
-    split_paragraphs,
+    split_claims,
     split_sentences,
+    strip_citations,
     strip_source_tag,
 )
 
@@ -223,41 +227,49 @@ def off_topic_answer(*, question: str, rng: random.Random) -> str:
     return rng.choice(candidates)
 
 
-def _shift_number(raw: str, rng: random.Random, avoid: set[str]) -> str:
-    """A plausible but different figure with the same format as ``raw``."""
+def _shift_number(raw: str, rng: random.Random, avoid: set[str], sources: list[str]) -> str:
+    """A plausible but different figure with the same format as ``raw``: not one of the
+    context's figures (``avoid``) and, where one can be found, not a difference or ratio of
+    them either (``sources``), so that it cannot pass for a figure worked out from them."""
     has_commas = "," in raw
     value = Decimal(raw.replace(",", ""))
     decimals = -value.as_tuple().exponent if "." in raw else 0
     quantum = Decimal(1).scaleb(-decimals)
-    for _ in range(20):
+    fallback = None
+    for attempt in range(40):
         if 1900 <= value <= 2100 and decimals == 0:
             candidate = value + rng.choice([-3, -2, -1, 1, 2, 3])
         else:
             factor = Decimal(str(rng.choice([0.55, 0.65, 0.75, 0.8, 1.2, 1.3, 1.45, 1.7])))
             candidate = (value * factor).quantize(quantum)
-            if candidate == value:
-                candidate = value + quantum * rng.choice([3, 7, 11])
+            if candidate == value or attempt >= 20:
+                candidate = value + quantum * rng.choice([3, 7, 11, 13, 17, 23])
         if decimals == 0:
             text = f"{int(candidate):,}" if has_commas else str(int(candidate))
         else:
             text = f"{candidate:,.{decimals}f}" if has_commas else f"{candidate:.{decimals}f}"
-        if text != raw and text.replace(",", "") not in avoid:
+        plain = text.replace(",", "")
+        if text == raw or plain in avoid:
+            continue
+        fallback = fallback or text
+        if not number_is_derived(normalise_number(plain), sources):
             return text
-    return text
+    return fallback or text
 
 
 def fabricate_numbers(*, answer: str, context: list[str], rng: random.Random) -> str:
     """Change every non-trivial figure of the answer (only asked of answers that have one)."""
     avoid = {m.group(1).replace(",", "") for p in context for m in _NUMBER_SPAN_RE.finditer(p)}
+    sources = sorted({n for p in context for n in extract_numbers(strip_source_tag(p))} | set(extract_numbers(answer)))
 
     def replace(match: re.Match[str]) -> str:
         raw = match.group(1)
         if re.fullmatch(r"\d", raw):
             return raw
-        return _shift_number(raw, rng, avoid)
+        return _shift_number(raw, rng, avoid, sources)
 
-    changed = _NUMBER_SPAN_RE.sub(replace, answer)
-    return changed
+    # Citations ("[Sheet: r.xlsx/Results Row 22]") and column headers keep their digits.
+    return _outside_protected(answer, lambda text: _NUMBER_SPAN_RE.sub(replace, text))
 
 
 def _base_form(verb: str) -> str:
@@ -289,54 +301,119 @@ def _invert_sentence(sentence: str) -> str:
 
 
 def contradict(*, answer: str) -> str:
-    """Invert the key claim of every sentence (negation or opposite direction)."""
-    paragraphs = []
-    for paragraph in split_paragraphs(answer):
-        sentences = split_sentences(paragraph)
-        paragraphs.append(" ".join(_invert_sentence(s) for s in sentences))
-    return "\n\n".join(paragraphs)
+    """Invert the key claim of every sentence (negation or opposite direction); citations,
+    line breaks and list markers stay where they were."""
+    return _each_sentence(answer, _invert_sentence)
+
+
+def _each_sentence(text: str, change: Callable[[str], str]) -> str:
+    """Apply ``change`` to every sentence of the text outside its citations, keeping the
+    citations ("[PDF: x.pdf p.3]") and the layout around the sentences as they were."""
+    out = []
+    for index, part in enumerate(_CITATION_SPAN_RE.split(text)):
+        if index % 2:
+            out.append(part)
+            continue
+        sentences = [s for s in split_sentences(part) if re.search(r"[A-Za-z]{2}", s)]
+        out.append(_rejoin(part, sentences, [change(s) for s in sentences]))
+    return "".join(out)
 
 
 def swap_entities(
     *,
     answer: str,
+    question: str = "",
     context: list[str],
     corpus_entities: list[str] | None,
     rng: random.Random,
 ) -> str:
-    """Replace the names in the answer's claims with other names from the corpus or context.
+    """Give what the answer says of its subject to another system, method or source.
 
-    Source citations ("[PDF: x.pdf p.3]") and table column headers ("Dev F1=") are left
-    alone: a realistic misattribution changes who did what, not where the text came from.
+    A table row the answer names first trades places with another row of the same table
+    (its figures then belong to someone else); otherwise the answer's main name, wherever
+    it occurs, becomes a name of the same kind: a name from the corpus that this context
+    does not hold if there is one, else a row of the context's tables, else another name
+    the context uses. Citations and column headers are left alone: a realistic
+    misattribution changes who did what, not where the text came from.
     """
     if swapped := _swap_table_rows(answer=answer, context=context, rng=rng):
         return swapped
-    own = extract_entities(_PROTECTED_RE.sub(" ", answer))
-    own_folded = {e.casefold() for e in own}
-    context_text = _PROTECTED_RE.sub(" ", "\n".join(strip_source_tag(p) for p in context))
-    pool = [e for e in (corpus_entities or []) if e.casefold() not in own_folded]
-    # Names absent from this context make the cleanest test; others test attribution.
-    outside = sorted({e for e in pool if e.casefold() not in context_text.casefold()})
-    inside = sorted({e for e in pool if e not in outside} | {e for e in extract_entities(context_text)} - set(own))
-    inside = [e for e in inside if e.casefold() not in own_folded]
-    rng.shuffle(outside)
-    rng.shuffle(inside)
-    replacements = outside + inside
-    if not own:
-        # No names to swap: attribute the main claim to a source the context does not cite.
-        sentences = split_sentences(answer)
-        target = next((s for s in sentences if len(s.split()) >= 6), None)
-        if not replacements or target is None:
-            return answer
-        attributed = f"According to {replacements[0]}, {target[:1].lower()}{target[1:]}"
-        return answer.replace(target, attributed, 1)
-    if not replacements:
+    body = _PROTECTED_RE.sub(" ", answer)
+    subject = _main_name(body, context, question, corpus_entities or [])
+    if subject is None:
         return answer
-    mapping = {entity: replacements[i % len(replacements)] for i, entity in enumerate(own)}
-    pattern = re.compile(
-        r"(?<![A-Za-z0-9])(" + "|".join(re.escape(e) for e in sorted(own, key=len, reverse=True)) + r")(?![A-Za-z0-9])"
+    context_text = _PROTECTED_RE.sub(" ", "\n".join(strip_source_tag(p) for p in context))
+
+    taken = {w for name in [subject, *extract_entities(body)] for w in _name_words(name)}
+
+    def usable(name: str) -> bool:
+        # Another name altogether: "LoRA r=64" for "LoRA r=8" or "SAT (ours)" for "SAT" is
+        # the same system to a reader, and a name the answer already uses is no swap.
+        return len(name) >= 2 and not _names(name, body) and not _name_words(name) & taken
+
+    subject_row = next((row for p in context if (row := parse_row(p)) is not None and row.label == subject), None)
+    rows = sorted(
+        {
+            row.label
+            for p in context
+            if (row := parse_row(p)) is not None
+            and usable(row.label)
+            and (subject_row is None or row.table.rsplit("|", 1)[-1] == subject_row.table.rsplit("|", 1)[-1])
+        }
     )
-    return _outside_protected(answer, lambda text: pattern.sub(lambda m: mapping[m.group(1)], text))
+    outside = sorted({e for e in corpus_entities or [] if usable(e) and not _names(e, context_text)})
+    inside = sorted(
+        {
+            e
+            for e in extract_entities(context_text)
+            if usable(e) and e[:1].isupper() and not re.search(r"\d\s+" + re.escape(e) + r"\b", context_text)
+        }
+    )
+    # Rows of the context's tables first: the table itself then says whose figures they are.
+    for pool in (rows, outside, inside):
+        if pool:
+            replacement = rng.choice(pool)
+            break
+    else:
+        return answer
+    pattern = re.compile(r"(?<![\w-])" + re.escape(subject) + r"(?![\w-])", re.IGNORECASE)
+    return _outside_protected(answer, lambda text: pattern.sub(lambda m: _match_case(replacement, m.group(0)), text))
+
+
+def _name_words(name: str) -> set[str]:
+    """The words of a name: "Adapter (Houlsby)" → {"adapter", "houlsby"}."""
+    return {w for w in re.findall(r"[a-z][a-z0-9\-]+", name.casefold()) if len(w) >= 2}
+
+
+def _main_name(body: str, context: list[str], question: str, known: list[str]) -> str | None:
+    """The name the answer is about: one the question uses, else a system or method of the
+    corpus's tables, else one stated with a figure, else the one it repeats most. Units
+    ("24.1 GB") and column headers are not names."""
+    labels = [row.label for p in context if (row := parse_row(p)) is not None] + list(known)
+    # Names as the answer writes them ("SAT", "LoRA r=8", "full fine-tuning"), not a word
+    # that opens a sentence ("Churn is …").
+    candidates = {label for label in labels if " " in label.strip() and _names(label, body)}
+    candidates |= {e for e in extract_entities(body) if not re.search(r"\d\s+" + re.escape(e) + r"\b", body)}
+    # A name of several capitalised words ("Sparse Adapter Tuning") is one name.
+    candidates |= {m.group(0) for m in re.finditer(r"\b[A-Z][\w\-]*(?: [A-Z][\w\-]*)+\b", body)}
+    # "LoRA" inside "LoRA r=8" is the same name: keep the whole one.
+    candidates = {c for c in candidates if not any(c != o and _names(c, o) for o in candidates)}
+    if not candidates:
+        return None
+    figured = " ".join(s for s in split_sentences(body) if has_figures(s))
+
+    def rank(name: str) -> tuple[bool, bool, bool, bool, int, int]:
+        pattern = r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])"
+        return (
+            _names(name, question),
+            re.search(pattern, body) is not None,  # written as a name, not a word ("trainable")
+            name in labels,
+            _names(name, figured),
+            len(re.findall(pattern, body, re.IGNORECASE)),
+            len(name),
+        )
+
+    return max(sorted(candidates), key=rank)
 
 
 def _swap_table_rows(*, answer: str, context: list[str], rng: random.Random) -> str | None:
@@ -402,12 +479,15 @@ _PROTECTED_RE = re.compile(r"\[[^\]\n]{1,200}\]|(?:^|(?<=; ))[^=;\n\[\]]{1,60}=(
 
 def truncate(*, answer: str) -> str:
     """The answer cut off the way a length limit cuts it: mid-sentence, after about half
-    of its words (so at least a third of the content is gone)."""
-    spans = list(re.finditer(r"\S+", answer))
-    keep = max(1, len(spans) // 2)
-    if keep > 1 and re.search(r"[.!?]$", spans[keep - 1].group(0)):
+    of its words (so at least a third of the content is gone). Citations are not words
+    and are never cut in two."""
+    words = [m for m in re.finditer(r"\[[^\]\n]{1,200}\]|\S+", answer) if not m.group(0).startswith("[")]
+    if not words:
+        return answer
+    keep = max(1, len(words) // 2)
+    if keep > 1 and re.search(r"[.!?]$", words[keep - 1].group(0)):
         keep -= 1  # a cut at a sentence end would read as a complete, shorter answer
-    return answer[: spans[keep - 1].end()].rstrip(" ,;:") if spans else answer
+    return answer[: words[keep - 1].end()].rstrip(" ,;:.")
 
 
 def pad(*, answer: str, rng: random.Random) -> str:
@@ -426,12 +506,30 @@ def inject(*, answer: str, rng: random.Random) -> str:
 
 def has_figures(answer: str) -> bool:
     """The answer states at least one figure that a fabricated-numbers probe can change."""
-    return any(not is_trivial_number(n) for n in extract_numbers(answer))
+    return any(not is_trivial_number(n) for n in extract_numbers(strip_citations(answer)))
+
+
+def names_something(answer: str) -> bool:
+    """The answer names a system, method, model or source that a swap could change."""
+    return bool(extract_entities(_PROTECTED_RE.sub(" ", strip_citations(answer))))
+
+
+def makes_claims(answer: str) -> bool:
+    """The answer asserts something, rather than only saying what the context lacks."""
+    return any(not is_abstention(claim) for claim in split_claims(strip_citations(answer)))
 
 
 def applicable_strategies(*, genuine_answer: str) -> tuple[str, ...]:
-    """The rule strategies that can make a probe from this answer."""
-    return tuple(s for s in STRATEGIES if s != FABRICATED_NUMBERS or has_figures(genuine_answer))
+    """The rule strategies that can make a probe from this answer: figures can be changed
+    only where it states some, claims inverted only where it makes some (an honest "the
+    context does not say" has nothing to invert), and misattributed only where it names someone."""
+    claims = makes_claims(genuine_answer)
+    needs = {
+        FABRICATED_NUMBERS: claims and has_figures(genuine_answer),
+        CONTRADICTION: claims,
+        ENTITY_SWAP: claims and names_something(genuine_answer),
+    }
+    return tuple(s for s in STRATEGIES if needs.get(s, True))
 
 
 def make_probes(
@@ -444,24 +542,27 @@ def make_probes(
     strategies: Sequence[str] | None = None,
 ) -> list[ProbeDraft]:
     """One fake answer per requested strategy (all seven by default), in strategy order;
-    fabricated numbers are skipped for an answer without figures."""
+    strategies that cannot apply to this answer (see :func:`applicable_strategies`) are skipped."""
     chosen = list(strategies) if strategies is not None else list(STRATEGIES)
     unknown = [s for s in chosen if s not in STRATEGY_EXPECTED]
     if unknown:
         raise ValueError(f"Unknown probe strategies: {', '.join(unknown)}.")
+    applicable = applicable_strategies(genuine_answer=genuine_answer)
     drafts: list[ProbeDraft] = []
     for strategy in chosen:
+        if strategy not in applicable:
+            continue  # nothing to change: the strategy is skipped (and counted as skipped)
         rng = _rng(seed, strategy, question, genuine_answer)
         if strategy == OFF_TOPIC:
             fake = off_topic_answer(question=question, rng=rng)
         elif strategy == FABRICATED_NUMBERS:
-            if not has_figures(genuine_answer):
-                continue  # nothing to fabricate: the strategy is skipped (and counted as skipped)
             fake = fabricate_numbers(answer=genuine_answer, context=context, rng=rng)
         elif strategy == CONTRADICTION:
             fake = contradict(answer=genuine_answer)
         elif strategy == ENTITY_SWAP:
-            fake = swap_entities(answer=genuine_answer, context=context, corpus_entities=corpus_entities, rng=rng)
+            fake = swap_entities(
+                answer=genuine_answer, question=question, context=context, corpus_entities=corpus_entities, rng=rng
+            )
         elif strategy == TRUNCATION:
             fake = truncate(answer=genuine_answer)
         elif strategy == PADDING:

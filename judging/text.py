@@ -10,6 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
 
 _STOPWORD_TEXT = """
 a an the and or but if then so of to in on at by for from with without into onto over under
@@ -23,7 +26,10 @@ use used using
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
-_NEGATION_TEXT = "not no never none nothing neither nor cannot without fails failed fail lacks zero"
+_NEGATION_TEXT = (
+    "not no never none nothing neither nor cannot without fails failed fail lacks lack zero avoid avoids avoided "
+    "avoiding"
+)
 NEGATIONS = frozenset(_NEGATION_TEXT.split())
 
 # Words that state a direction, on two separate axes: a quantity going up or down, and a
@@ -449,6 +455,29 @@ _HEADING_RE = re.compile(r"^\s*#{1,6}\s+")
 _LABEL_LEAD_RE = re.compile(r"^\s*([^.:!?]{1,60}):\s+(?=\S)")
 
 
+_WRAP_WIDTH = 60  # a line this long that stops mid-sentence was wrapped, not ended
+_BLOCK_START_RE = re.compile(r"^\s*(?:[-*+•|>#]|\d{1,2}[.)]\s)")
+
+
+def unwrap_lines(text: str) -> list[str]:
+    """The text's lines with hard-wrapped ones joined: a long line that does not end a
+    sentence continues on the next line unless that line starts a list item, heading or
+    table row (Markdown's soft line break)."""
+    lines: list[str] = []
+    for line in re.split(r"\n", text):
+        previous = lines[-1].rstrip() if lines else ""
+        if (
+            line.strip()
+            and len(previous) >= _WRAP_WIDTH
+            and not re.search(r"[.!?:]\W*$", previous)
+            and not _BLOCK_START_RE.match(line)
+        ):
+            lines[-1] = f"{previous} {line.strip()}"
+        else:
+            lines.append(line)
+    return [line for line in lines if line.strip()]
+
+
 def split_claims(text: str) -> list[str]:
     """The answer's claims: each Markdown list item and each sentence of prose.
 
@@ -457,9 +486,23 @@ def split_claims(text: str) -> list[str]:
     is about.
     """
     claims: list[str] = []
-    for line in re.split(r"\n+", text):
+    header: list[str] = []
+    for line in unwrap_lines(text):
         if not line.strip() or _HEADING_RE.match(line):
             continue
+        if line.strip().startswith("|"):
+            # A Markdown table: each body row is one claim, its cells named by the header.
+            cells = [_EMPHASIS_RE.sub("", c).strip() for c in line.strip().strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?|", c) for c in cells):
+                continue
+            if not header:
+                header = cells
+                continue
+            lead, values = cells[0], cells[1:]
+            named = [f"{h} {v}".strip() if h else v for h, v in zip(header[1:], values, strict=False) if v]
+            claims.append(f"{lead}: {'; '.join(named)}".strip(": "))
+            continue
+        header = []
         line = _EMPHASIS_RE.sub("", _BULLET_RE.sub("", line)).strip()
         if not line or (line.endswith(":") and len(line.split()) <= 8):
             continue
@@ -511,14 +554,31 @@ def name_key(text: str) -> str:
 
 
 def name_in_text(name: str, text_key: str) -> bool:
-    """``name`` occurs in the text whose :func:`name_key` is ``text_key``, spelled any way."""
+    """``name`` occurs in the text whose :func:`name_key` is ``text_key``, spelled any way.
+
+    A possessive ("SAT's") is the name; so is a compound of a name and common lower-case
+    words ("DPR-level", "64-to-1"): only its name-like parts must occur.
+    """
+    name = re.sub(r"['’]s$", "", name)
     key = name_key(name)
-    return len(key) >= 2 and key in text_key
+    if len(key) >= 2 and key in text_key:
+        return True
+    parts = re.split(r"[-–/]", name)
+    if len(parts) < 2:
+        return False
+    named = [p for p in parts if p and not p.islower()]
+    if len(named) == len(parts):
+        return False  # every part is a name ("SAT-Q"): the whole must occur
+    return all(is_trivial_number(p) or (len(name_key(p)) >= 2 and name_key(p) in text_key) for p in named)
 
 
 # --- table rows: "(Table 2: caption) System=BERT LARGE; Dev F1=91.8" ---------------------
 
-_ROW_PREFIX_RE = re.compile(r"^\s*(?:\[(?P<tag>[^\]]{1,200})\])?\s*(?:Row \d+\s*)?(?:\((?P<title>[^)]{1,200})\))?:?\s*")
+# The title may hold parentheses and semicolons of its own: "(Table 2: SQuAD results
+# (RoBERTa-large; Params in millions)., Baselines): System=…".
+_ROW_PREFIX_RE = re.compile(
+    r"^\s*(?:\[(?P<tag>[^\]]{1,200})\])?\s*(?:Row \d+\s*)?(?:\((?P<title>(?:[^()]|\([^()]*\)){1,300})\))?:?\s*"
+)
 _PAIR_RE = re.compile(r"(?:^|;\s*)(?P<key>[^=;]{1,60})=(?P<value>[^;]*)")
 
 
@@ -648,3 +708,53 @@ def addresses_grader(sentence: str) -> bool:
     if _CONTEXT_DISMISSAL_RE.search(sentence) or _GRADER_PERSON_RE.search(sentence):
         return True
     return _META_REFERENCE_RE.search(sentence) is not None and _GRADER_RE.search(sentence) is not None
+
+
+# --- specific terms: words rare in general English that a claim brings in ---------------
+
+RARE_ZIPF = 3.5  # below this Zipf frequency (wordfreq's English list) a word is a term of art
+_INFLECTIONS = ("ing", "ed", "es", "s", "ly", "er", "ers", "ion", "ions", "ation", "able", "ably")
+
+
+@lru_cache(maxsize=65536)
+def is_rare_word(word: str) -> bool:
+    """Rare in general English, in every inflection the word could be of a common one
+    ("refreshed", "shrank" are not terms; "isometry", "spliceosome" are)."""
+    if zipf_frequency(word, "en") >= RARE_ZIPF:
+        return False
+    for suffix in _INFLECTIONS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if max(zipf_frequency(base, "en"), zipf_frequency(base + "e", "en")) >= RARE_ZIPF:
+                return False
+    return True
+
+
+def term_stems(text: str) -> set[str]:
+    """Stems of every word of ``text``, hyphenated compounds also part by part."""
+    stems: set[str] = set()
+    for word in _WORD_RE.findall(text.casefold()):
+        word = re.sub(r"'s$", "", word)
+        for part in {word, *word.split("-")}:
+            if len(part) >= 3:
+                stems.add(part[:6])
+    return stems
+
+
+def novel_terms(claim: str, reference_stems: set[str]) -> list[str]:
+    """The claim's rare words (see :func:`is_rare_word`) that the reference lacks in any
+    inflection: the vocabulary of another field, invented parts and unsupported details."""
+    found: list[str] = []
+    for word in _WORD_RE.findall(claim.casefold()):
+        word = re.sub(r"'s$", "", word)
+        for part in word.split("-"):
+            if (
+                len(part) >= 4
+                and part.isalpha()
+                and part not in STOPWORDS
+                and part[:6] not in reference_stems
+                and is_rare_word(part)
+                and not any(f[:5] == part[:5] for f in found)
+            ):
+                found.append(part)
+    return found

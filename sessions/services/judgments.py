@@ -7,9 +7,11 @@ rubric, the question, the answer's history and passages, and stores what it retu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
+from collections import Counter
 
 import numpy as np
 from django.db import transaction
@@ -19,12 +21,13 @@ from django.utils import timezone
 from core.file_guards import strip_nul
 from core.locks import JUDGMENT, advisory_lock
 from core.queueing import task_publish_on_commit
+from corpora.selectors import corpus_table_rows
 from judging.engine import JudgeOutcome, embed, judge_once
 from judging.models import Judgment, Override, RobustnessProbe, Rubric
 from judging.probes import LLM_FABRICATION, LLM_FABRICATION_EXPECTED, LLM_FAKE_INSTRUCTION, make_probes
 from judging.selectors import rubric_spec
 from judging.services import judgment_store
-from judging.text import strip_citations
+from judging.text import parse_row, strip_citations
 from llm import gateway
 from llm.config import llm_config
 from llm.types import ChatResult, LLMConfig, Passage, Provider, ProviderError
@@ -79,7 +82,9 @@ def _probes_create(
         question=answer.question.text,
         genuine_answer=answer.text,
         context=[p.text for p in context],
-        corpus_entities=None,
+        corpus_entities=_corpus_names(corpus_id=session.corpus_id, version=session.corpus.version)
+        if session.corpus_id
+        else None,
         seed=seed,
     )
     probes = [
@@ -108,6 +113,19 @@ def _probes_create(
         )
     probes = RobustnessProbe.objects.bulk_create(probes)
     return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
+
+
+@functools.lru_cache(maxsize=32)
+def _corpus_names(*, corpus_id: int, version: int) -> list[str]:
+    """The systems and methods the corpus's tables name (their rows' first cells): what an
+    entity-swap probe gives a claim to. Cached per corpus version (a new upload changes it)."""
+    rows = [row for text in corpus_table_rows(corpus_id=corpus_id) if (row := parse_row(text)) is not None]
+    # Systems and methods recur across tables under one header ("Method", "System"); one
+    # table's own variants ("Short warmup") are not names another row could be given.
+    key_of = {row.table: row.table.rsplit("|", 1)[-1] for row in rows}
+    tables_per_key = Counter(key_of.values())
+    shared = [row for row in rows if tables_per_key[key_of[row.table]] >= 2]
+    return sorted({row.label for row in shared or rows})
 
 
 def llm_probe_write(*, probe: RobustnessProbe, config: LLMConfig) -> ChatResult:

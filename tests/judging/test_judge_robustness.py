@@ -87,14 +87,14 @@ def test_every_strategy_pulls_its_expected_criteria_down(summary: RobustnessSumm
     assert [s.strategy for s in summary.strategies] == list(STRATEGIES)
     for strategy in summary.strategies:
         for drop in strategy.criteria.values():
-            assert drop.compared == 16
+            assert drop.compared == strategy.probes >= 12  # the rest skipped (see test_probes)
             assert drop.rate is not None and drop.rate >= 0.9, (strategy.strategy, drop.criterion, drop.rate)
 
 
 def test_weighted_scores_separate_genuine_from_fake(summary: RobustnessSummary) -> None:
     assert summary.auroc is not None and summary.auroc >= 0.95
     assert summary.n_genuine == 16
-    assert summary.n_fake == 16 * len(STRATEGIES)
+    assert summary.n_fake == sum(s.probes for s in summary.strategies) >= 16 * len(STRATEGIES) - 8
 
 
 def test_no_injection_probe_outscores_the_lowest_genuine_answer(

@@ -186,3 +186,32 @@ def test_with_an_llm_judge_the_model_also_writes_a_fake_that_is_judged(team, tmp
     assert RobustnessProbe.objects.filter(answer__question__session=session, origin="rule").count() == 7
     summary = session_report(session=session).robustness
     assert "llm_fabrication" in {s.strategy for s in summary.strategies}
+
+
+def test_an_endpoint_that_refuses_the_schema_is_asked_for_json_then_judged(fake_openai):
+    fake_openai.set_responder(verdict_responder)
+    fake_openai.script(["reject_json_schema"])
+    outcome = _judge(fake_openai)
+    assert outcome.status == Judgment.Status.OK and outcome.response_format == "json_object"
+    formats = [r.json.get("response_format", {}).get("type") for r in fake_openai.requests_to("/chat/completions")]
+    assert formats == ["json_schema", "json_object"]
+
+
+def test_the_llm_judge_prompt_carries_the_rubric_the_offline_judge_rates_on(fake_openai):
+    from judging.rubric import DEFAULT_RUBRIC
+
+    fake_openai.set_responder(verdict_responder)
+    spec = rubric_spec(rubric=rubric_default())
+    _judge(fake_openai)
+    request = fake_openai.requests_to("/chat/completions")[0].json
+    prompt = request["messages"][1]["content"]
+    # The stored default rubric is the one the offline judge rates on, criterion for criterion.
+    assert [(c.key, c.description, c.weight) for c in spec.criteria] == [
+        (c.key, c.description, c.weight) for c in DEFAULT_RUBRIC.criteria
+    ]
+    for criterion in spec.criteria:
+        assert f"- {criterion.name}: {criterion.description}" in prompt
+    for level in spec.scale:
+        assert f"- {level.label} ({level.points} points)" in prompt
+    schema = request["response_format"]["json_schema"]["schema"]
+    assert json.dumps([c.name for c in spec.criteria])[1:-1] in json.dumps(schema)

@@ -9,6 +9,7 @@ import numpy as np
 from judging.llm_judge import parse_verdict
 from judging.offline_judge import offline_judge, score_to_label
 from judging.rubric import DEFAULT_RUBRIC, CriterionSpec, RubricSpec, ScaleLevel
+from tests.judging.rationale_checks import FLAW_MARKERS
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -95,38 +96,6 @@ def test_custom_criteria_map_to_the_closest_known_measure(sample_items: list[dic
 def test_scores_map_onto_equal_bands_of_the_scale() -> None:
     labels = [score_to_label(score=s, rubric=DEFAULT_RUBRIC) for s in (1.0, 0.8, 0.79, 0.6, 0.41, 0.2, 0.0)]
     assert labels == ["Excellent", "Excellent", "Good", "Good", "Fair", "Bad", "Worse"]
-
-
-# What the judge's rationales say when something costs the answer its rating.
-FLAW_MARKERS = (
-    "not in the context",
-    "does not contain",
-    "answers wrongly",
-    "opposite",
-    "negat",
-    "denies",
-    "leaves out",
-    "repeat",
-    "filler",
-    "stock phrases",
-    "cut off",
-    "mid-sentence",
-    "no information",
-    "different subject",
-    "hard to follow",
-    "no checkable claim",
-    "addressed to the evaluator",
-    "the figure",
-    "leads on no column",
-    "calls ",
-    "names ",
-    "does not support",
-    "which the context lacks",
-    "not found in the context",
-    "does not answer",
-    "single claim",
-    "misses",
-)
 
 
 def test_no_rationale_describes_a_flaw_while_rating_excellent(sample_items: list[dict[str, Any]], embed: Embed) -> None:

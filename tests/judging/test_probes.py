@@ -95,10 +95,12 @@ def test_fabricated_numbers_change_every_figure_and_nothing_else(sample_items: l
 def test_fabricated_numbers_are_skipped_for_an_answer_without_figures() -> None:
     drafts = make_probes(question="Why?", genuine_answer="Because it is simpler.", context=[], seed=3)
     assert "fabricated_numbers" not in {d.strategy for d in drafts}
-    assert applicable_strategies(genuine_answer="Because it is simpler.") == tuple(
+    assert applicable_strategies(genuine_answer="Because SAT is simpler.") == tuple(
         s for s in STRATEGIES if s != "fabricated_numbers"
     )
-    assert applicable_strategies(genuine_answer="It trains 2.8M parameters.") == STRATEGIES
+    assert applicable_strategies(genuine_answer="SAT trains 2.8M parameters.") == STRATEGIES
+    # Nobody named: nothing to misattribute either.
+    assert "entity_swap" not in applicable_strategies(genuine_answer="It trains 2.8M parameters.")
 
 
 def test_contradictions_read_as_english() -> None:
@@ -130,19 +132,88 @@ def test_contradiction_inverts_every_sentence(sample_items: list[dict[str, Any]]
     assert answer[0].fake_answer == "No. LoRA is not stable."
 
 
-def test_entity_swap_replaces_names_with_other_corpus_names(sample_items: list[dict[str, Any]]) -> None:
+def test_entity_swap_gives_the_answers_main_name_to_another_corpus_name(sample_items: list[dict[str, Any]]) -> None:
     corpus = set(_corpus_entities(sample_items))
     for item in sample_items:
         if any(parse_row(p) for p in item["context"]):
             continue  # answers over table rows swap rows (next test)
-        fake = _probes(item, sample_items)["entity_swap"]
+        fake = _probes(item, sample_items).get("entity_swap")
+        if fake is None:
+            continue  # an abstention: nothing to misattribute
         genuine_names = set(extract_entities(item["answer"]))
         fake_names = set(extract_entities(fake))
-        new_names = fake_names - genuine_names
-        assert new_names, item["id"]
-        assert new_names <= corpus
-        if genuine_names:
-            assert not genuine_names & fake_names
+        assert fake != item["answer"], item["id"]
+        assert fake_names - genuine_names <= corpus, item["id"]
+        assert genuine_names - fake_names, item["id"]  # the swapped name is gone everywhere
+        # One name changes; the rest of the answer stays as it was.
+        assert len(set(fake.split()) ^ set(item["answer"].split())) <= 12, item["id"]
+
+
+_ROWS = [
+    "[Sheet: r.xlsx/Results] Row 21 (Table 3: Training cost (one GPU; 24 GB).): Method=Full fine-tuning; "
+    "Train memory (GB)=24.1; Checkpoint (MB)=1420",
+    "[Sheet: r.xlsx/Results] Row 22 (Table 3: Training cost (one GPU; 24 GB).): Method=LoRA r=8; "
+    "Train memory (GB)=13.6; Checkpoint (MB)=3.1",
+]
+
+
+def test_table_rows_with_parenthesised_titles_parse_into_one_table() -> None:
+    first, second = (parse_row(p) for p in _ROWS)
+    assert first is not None and second is not None
+    assert (first.label, second.label) == ("Full fine-tuning", "LoRA r=8")
+    assert first.table == second.table
+    assert second.cells == (("Train memory (GB)", "13.6"), ("Checkpoint (MB)", "3.1"))
+
+
+def test_entity_swap_gives_another_system_not_a_variant_of_the_same_one() -> None:
+    for seed in range(20):
+        (draft,) = make_probes(
+            question="How much training memory does LoRA need?",
+            genuine_answer="LoRA r=8 has a Train memory (GB) of 13.6. [Sheet: r.xlsx/Results Row 22]",
+            context=_ROWS[1:],
+            corpus_entities=["LoRA r=64", "LoRA (r=8)", "BitFit", "Full fine-tuning"],
+            seed=seed,
+            strategies=["entity_swap"],
+        )
+        assert draft.fake_answer.split(" has a ")[0] in {"BitFit", "Full fine-tuning"}
+        assert draft.fake_answer.endswith("of 13.6. [Sheet: r.xlsx/Results Row 22]")
+
+
+def test_probes_keep_citations_whole() -> None:
+    answer = (
+        "LoRA r=8 has the lowest Train time (h), 4.9. [Sheet: r.xlsx/Results Row 22] "
+        "Next is SAT with 5.3. [Sheet: r.xlsx/Results Row 23]"
+    )
+    probes = {
+        d.strategy: d.fake_answer
+        for d in make_probes(question="Which method trains fastest?", genuine_answer=answer, context=_ROWS, seed=3)
+    }
+    citations = re.findall(r"\[[^\]]+\]", answer)
+    for strategy in ("contradiction", "fabricated_numbers", "entity_swap"):
+        assert re.findall(r"\[[^\]]+\]", probes[strategy]) == citations, strategy
+    assert probes["contradiction"] == (
+        "LoRA r=8 does not have the lowest Train time (h), 4.9. [Sheet: r.xlsx/Results Row 22] "
+        "Next is not SAT with 5.3. [Sheet: r.xlsx/Results Row 23]"
+    )
+    assert "4.9" not in probes["fabricated_numbers"] and "5.3" not in probes["fabricated_numbers"]
+    assert probes["truncation"].count("[") == probes["truncation"].count("]")
+
+
+def test_an_abstention_skips_the_strategies_that_change_claims() -> None:
+    answer = "The documents do not say how many attention heads RoBERTa-large has."
+    assert applicable_strategies(genuine_answer=answer) == (
+        "off_topic",
+        "truncation",
+        "padding",
+        "injection",
+    )
+    made = {d.strategy for d in make_probes(question="How many heads?", genuine_answer=answer, context=[], seed=1)}
+    assert made == {"off_topic", "truncation", "padding", "injection"}
+
+
+def test_citation_numbers_are_not_figures_to_fabricate() -> None:
+    answer = "SAT adds no inference latency. [Sheet: r.xlsx/Results Row 23]"
+    assert "fabricated_numbers" not in applicable_strategies(genuine_answer=answer)
 
 
 def test_entity_swap_gives_a_rows_figures_to_another_row_of_the_same_table(sample_items: list[dict[str, Any]]) -> None:

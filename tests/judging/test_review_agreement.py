@@ -154,3 +154,27 @@ def test_fabricated_numbers_skipped_for_answers_without_figures_are_counted(team
     fabricated = next(s for s in summary.strategies if s.strategy == "fabricated_numbers")
     assert fabricated.skipped == 1 and fabricated.probes == 0
     assert fabricated.expected_criteria == STRATEGY_EXPECTED["fabricated_numbers"]
+
+
+@pytest.mark.django_db
+def test_a_running_sessions_page_shows_unfinished_judgments_as_pending(client, team, member) -> None:
+    from judging.models import CriterionVerdict
+    from sessions.models import EvaluationSession
+
+    session = judged_session(
+        team=team,
+        user=member,
+        items=[
+            {"question": "How many weights does SAT update?", "answer": "SAT updates 0.8%.", "context": []},
+            {"question": "Does SAT slow inference?", "answer": "No, it adds no latency.", "context": []},
+        ],
+    )
+    waiting = Judgment.objects.filter(answer__question__session=session).order_by("pk").last()
+    CriterionVerdict.objects.filter(judgment=waiting).delete()
+    Judgment.objects.filter(pk=waiting.pk).update(status=Judgment.Status.PENDING, raw_output="")
+    EvaluationSession.objects.filter(pk=session.pk).update(status=EvaluationSession.Status.RUNNING, score_summary={})
+
+    client.force_login(member)
+    body = client.get(session.get_absolute_url()).content.decode()
+    assert "1 pending" in body
+    assert "unparseable" not in body.casefold()

@@ -90,3 +90,24 @@ def test_another_team_cannot_rejudge_or_compare(team, tmp_path, team_factory, us
     assert not EvaluationSession.objects.filter(rejudge_of=original).exists()
     rejudge = session_rejudge(session=original)  # made by the owning team
     assert client.get(f"/sessions/{rejudge.pk}/compare/").status_code == 404
+
+
+def test_compare_page_marks_a_reviewers_override_apart_from_judge_changes(team, tmp_path, member, reviewer, client):
+    from judging.services import override_create
+
+    original = _finished_session(team, tmp_path)
+    overridden = Judgment.objects.filter(answer__question__session=original).order_by("pk").first()
+    override_create(
+        judgment=overridden, criterion_key="relevance", reviewer=reviewer, new_rating="Worse", reason="Off the point."
+    )
+    client.force_login(member)
+    with in_process_tasks():
+        client.post(f"/sessions/{original.pk}/rejudge/", {"judge_provider": "offline", "judge_model": ""})
+    rejudge = EvaluationSession.objects.get(rejudge_of=original)
+    page = client.get(f"/sessions/{rejudge.pk}/compare/")
+    body = page.content.decode()
+    # The same deterministic judge: no judge rating changed, and the override is shown as one.
+    assert page.context["comparison"].ratings_changed == 0
+    assert body.count('<span class="badge warn">override</span>') == 1
+    assert 'reviewer <span class="rating-Worse">Worse</span>' in body
+    assert "judge ratings changed (overrides apart)" in body
