@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from pgvector.django import HalfVectorField
+from pgvector.django import HalfVectorField, VectorField
 
 from accounts.models import Team
 
@@ -105,6 +105,33 @@ class Chunk(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_unique_document_ordinal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_tag} {self.text[:60]}"
+
+
+class StagedChunk(models.Model):
+    """A chunk of a document still being ingested, not yet searchable.
+
+    Ingestion commits these batch by batch, so an error or a worker lost part-way through a
+    large document keeps what was embedded: the retry (or a requeue) embeds only what is
+    missing. The transaction that marks the document ready moves them into ``Chunk``, so
+    searches never see half a document and a failed document's pieces never surface.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    ordinal = models.PositiveIntegerField()
+    key = models.CharField(max_length=64)
+    text = models.TextField()
+    locator = models.JSONField(default=dict, blank=True)
+    heading_path = models.JSONField(default=list, blank=True)
+    source_tag = models.CharField(max_length=500)
+    embedding = VectorField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "ordinal"], name="stagedchunk_unique_document_ordinal"),
         ]
 
     def __str__(self) -> str:
