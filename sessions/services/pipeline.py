@@ -128,10 +128,12 @@ def answer_complete(*, conversation_id: int, answer_id: int) -> str:
         if not acquired:
             return "busy"  # the holder hands the conversation on
         # Read under the lock: what an earlier delivery stored is visible.
-        answer = Answer.objects.select_related("question__session__corpus").filter(pk=answer_id).first()
+        try:
+            answer = Answer.objects.select_related("question__session__corpus").get(pk=answer_id)
+        except Answer.DoesNotExist:
+            return "skipped"
         if (
-            answer is None
-            or answer.status != Answer.Status.PENDING
+            answer.status != Answer.Status.PENDING
             or answer.retrieval_latency_ms is None
             or answer.question.session.status not in ACTIVE
         ):
