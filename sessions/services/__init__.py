@@ -5,7 +5,8 @@
 - ``lifecycle``: start, cancel, resume;
 - ``pipeline``: each turn's retrieval stage (rewrite, search, prompt) and generation stage;
 - ``judgments``: what ties an answer to its judgments (schedule, probes, run, re-queue,
-  finish the session, score summaries), calling the judge in ``judging.engine``.
+  a judge-only session's run, finish the session, score summaries), calling the judge in
+  ``judging.engine``.
 """
 
 from sessions.services.creation import session_create, session_create_judge_only, session_rejudge

@@ -16,13 +16,14 @@ from llm.types import Provider
 
 
 class _Unterminated:
-    """The command's stderr without the newline Django adds to every write (the bar redraws its line)."""
+    """The command's stderr without the newline and the error colour Django adds to every
+    write (the bar redraws its own line)."""
 
     def __init__(self, out) -> None:
         self.out = out
 
     def write(self, text: str) -> None:
-        self.out.write(text, ending="")
+        self.out.write(text, style_func=str, ending="")
 
     def flush(self) -> None:
         self.out.flush()
