@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -64,53 +65,73 @@ def chunk_document(
     overlap_chars: int = DEFAULT_OVERLAP_CHARS,
 ) -> list[ChunkDraft]:
     """Chunks in document order with ordinals 0, 1, 2, …; ``name`` is the file name."""
+    return list(
+        chunk_blocks(
+            blocks=parsed.blocks,
+            source_type=parsed.source_type,
+            name=name,
+            host=host,
+            max_chars=max_chars,
+            overlap_chars=overlap_chars,
+        )
+    )
+
+
+def chunk_blocks(
+    *,
+    blocks: Iterable[Block],
+    source_type: str,
+    name: str,
+    host: str | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    overlap_chars: int = DEFAULT_OVERLAP_CHARS,
+) -> Iterator[ChunkDraft]:
+    """``chunk_document`` as blocks arrive: a chunk is yielded as soon as its section ends,
+    so only one section's blocks are held at a time."""
     if max_chars < 50:
         raise ValueError("max_chars must be at least 50")
     overlap_chars = max(0, min(overlap_chars, max_chars // 2))
-    chunks: list[ChunkDraft] = []
+    ordinal = 0
 
-    def emit(text: str, block: Block) -> None:
-        chunks.append(
-            ChunkDraft(
-                text=text,
-                ordinal=len(chunks),
-                locator=dict(block.locator),
-                heading_path=list(block.heading_path),
-                source_tag=source_tag(
-                    source_type=parsed.source_type,
-                    name=name,
-                    host=host,
-                    locator=block.locator,
-                    kind=block.kind,
-                    labelled=bool(block.context),
-                ),
-            )
+    def draft(text: str, block: Block) -> ChunkDraft:
+        nonlocal ordinal
+        ordinal += 1
+        return ChunkDraft(
+            text=text,
+            ordinal=ordinal - 1,
+            locator=dict(block.locator),
+            heading_path=list(block.heading_path),
+            source_tag=source_tag(
+                source_type=source_type,
+                name=name,
+                host=host,
+                locator=block.locator,
+                kind=block.kind,
+                labelled=bool(block.context),
+            ),
         )
 
     section: list[Block] = []
 
-    def flush_section() -> None:
+    def flush_section() -> Iterator[ChunkDraft]:
         if section:
-            for text in _pack(
-                [block.text for block in section],
-                max_chars=max_chars,
-                overlap_chars=overlap_chars,
-            ):
-                emit(text, section[0])
+            texts = [block.text for block in section]
+            first = section[0]
             section.clear()
+            for text in _pack(texts, max_chars=max_chars, overlap_chars=overlap_chars):
+                yield draft(text, first)
 
-    for block in parsed.blocks:
+    for block in blocks:
         if not block.text.strip():
             continue
         if block.kind in (KIND_ROW, KIND_TABLE):
-            flush_section()
-            emit(block.text.strip(), block)
+            yield from flush_section()
+            yield draft(block.text.strip(), block)
             continue
         if section and _section_key(section[0]) != _section_key(block):
-            flush_section()
+            yield from flush_section()
         section.append(block)
-    flush_section()
-    return chunks
+    yield from flush_section()
 
 
 def source_tag(

@@ -2,13 +2,13 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from pgvector.django import VectorField
+from pgvector.django import HalfVectorField, VectorField
 
 from accounts.models import Team
 
 # Dimensions that get a partial HNSW index in migrations; another dimension gets one
 # created when the first corpus using it is created (corpora.services.vector_index_ensure).
-INDEXED_DIMENSIONS = (384, 768, 1024, 1536)  # HNSW on vector supports up to 2000 dims
+INDEXED_DIMENSIONS = (384, 768, 1024, 1536)
 
 
 class Corpus(models.Model):
@@ -89,7 +89,8 @@ class Chunk(models.Model):
     heading_path = models.JSONField(default=list, blank=True)
     source_tag = models.CharField(max_length=500)
     # No fixed dimension: each corpus chooses its model; HNSW indexes are partial per dimension.
-    embedding = VectorField(null=True, blank=True)
+    # Half precision (corpora.vector_sql): half the memory of `vector` at the same recall.
+    embedding = HalfVectorField(null=True, blank=True)
     search_vector = models.GeneratedField(
         expression=SearchVector("text", config="english"),
         output_field=SearchVectorField(),
@@ -104,6 +105,33 @@ class Chunk(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_unique_document_ordinal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_tag} {self.text[:60]}"
+
+
+class StagedChunk(models.Model):
+    """A chunk of a document still being ingested, not yet searchable.
+
+    Ingestion commits these batch by batch, so an error or a worker lost part-way through a
+    large document keeps what was embedded: the retry (or a requeue) embeds only what is
+    missing. The transaction that marks the document ready moves them into ``Chunk``, so
+    searches never see half a document and a failed document's pieces never surface.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    ordinal = models.PositiveIntegerField()
+    key = models.CharField(max_length=64)
+    text = models.TextField()
+    locator = models.JSONField(default=dict, blank=True)
+    heading_path = models.JSONField(default=list, blank=True)
+    source_tag = models.CharField(max_length=500)
+    embedding = VectorField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "ordinal"], name="stagedchunk_unique_document_ordinal"),
         ]
 
     def __str__(self) -> str:

@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.selectors import scope_to_user
 from core.tables import column_match, descending, row_parse, superlative, words
 from corpora.models import Chunk, Corpus, Document
+from corpora.vector_sql import dimension_filter, search_expression
 
 Key = TypeVar("Key")
 
 SEARCH_MODES = ("hybrid", "vector", "keyword")
 MAX_K = 100
 RRF_K0 = 60
-# ef_search: the HNSW candidate list per query. 100 reaches recall@10 >= 0.95 at 100k
-# chunks with m=16, ef_construction=64 (docs/benchmarks.md); larger searches get more.
-HNSW_EF_SEARCH = 100
+# ef_search, the HNSW candidate list per query: at least HNSW_EF_SEARCH, HNSW_EF_PER_ROW
+# per row asked for, and HNSW_EF_PER_100K per 100,000 chunks in the corpus (pgvector's
+# ceiling is 1,000): a larger graph needs a longer list for the same recall. The values
+# come from docs/benchmarks.md (with the index built as corpora.vector_sql says).
+HNSW_EF_SEARCH = 200
+HNSW_EF_PER_ROW = 5
+HNSW_EF_PER_100K = 30
 HNSW_EF_SEARCH_MAX = 1000
+# Most tuples a filtered (iterative) HNSW scan visits before it gives up.
+HNSW_MAX_SCAN_TUPLES = 50_000
+# A search over this many chunks or fewer (a small corpus, or a filter down to a few
+# documents) is exact instead of through HNSW: the graph would have to walk past every
+# other corpus's chunks that share the index to find them.
+EXACT_SCAN_MAX_ROWS = 10_000
+# Keyword search: terms used, chunks ranked in each tier (see _keyword_rows).
+KEYWORD_MAX_TERMS = 12
+KEYWORD_STRONG_CAP = 2000
+KEYWORD_WEAK_CAP = 200
 
 ACTIVE_STATUSES = (Document.Status.QUEUED, Document.Status.PROCESSING)
 
@@ -181,6 +200,7 @@ def chunks_search(
     mode: str = "hybrid",
     document_ids: list[int] | None = None,
     query_vector: list[float] | None = None,
+    source_types: list[str] | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best chunks of ``corpus`` for ``query``, rank 1 first.
 
@@ -192,7 +212,10 @@ def chunks_search(
     value of the column the question names. Each hit reports its rank in every list
     (``ranks``); passages that repeat a better-ranked one nearly word for word are folded
     into it (``duplicates``). ``query_vector`` skips embedding the query (it must come
-    from the corpus's model).
+    from the corpus's model); otherwise the query's embedding is cached per process.
+    ``document_ids`` and ``source_types`` (``Document.SourceType`` values) restrict the
+    search to those documents; a filter down to few chunks is searched exactly, a larger
+    one through HNSW with an iterative scan, so a filter does not cost recall.
     """
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}")
@@ -200,22 +223,36 @@ def chunks_search(
     query = (query or "").strip()
     if not query and query_vector is None:
         return []
+    document_ids, filtered = _filter_documents(corpus=corpus, document_ids=document_ids, source_types=source_types)
     if document_ids is not None and not document_ids:
         return []
     if mode in ("vector", "hybrid") and query_vector is None:
-        from corpora.services import embedder_for
-
-        embedder = embedder_for(name=corpus.embedding_model, dimension=corpus.embedding_dimension)
-        query_vector = embedder.embed([query])[0]
+        query_vector = list(
+            query_embedding(model=corpus.embedding_model, dimension=corpus.embedding_dimension, query=query)
+        )
 
     candidates = max(4 * k, 20) if mode == "hybrid" else k + DUPLICATE_SLACK
+    keyword = None
+    if mode in ("keyword", "hybrid") and query:
+        keyword = functools.partial(
+            _keyword_rows, corpus=corpus, query=query, limit=candidates, document_ids=document_ids
+        )
+        if mode == "hybrid" and not connection.in_atomic_block:
+            # The keyword half runs on a second connection while this one walks the graph.
+            # Not inside a transaction: another connection would not see its uncommitted rows.
+            keyword = _search_pool().submit(_on_thread_connection, keyword).result
     lists: dict[str, list] = {}
     if mode in ("vector", "hybrid"):
         lists[SIGNAL_VECTOR] = _vector_rows(
-            corpus=corpus, vector=query_vector, limit=candidates, document_ids=document_ids
+            corpus=corpus,
+            vector=query_vector,
+            limit=candidates,
+            document_ids=document_ids,
+            chunks=corpus_chunk_count(corpus_id=corpus.pk, version=corpus.version),
+            filtered=filtered,
         )
-    if mode in ("keyword", "hybrid") and query:
-        lists[SIGNAL_KEYWORD] = _keyword_rows(corpus=corpus, query=query, limit=candidates, document_ids=document_ids)
+    if keyword is not None:
+        lists[SIGNAL_KEYWORD] = keyword()
     if mode == "hybrid":
         lists[SIGNAL_TABLE] = _superlative_rows(
             corpus=corpus, query=query, candidates=[row for rows in lists.values() for row in rows]
@@ -232,16 +269,63 @@ def chunks_search(
             for rank, row in enumerate(rows, 1)
         ]
     hits: list[SearchHit] = []
+    kept_words: list[set[str]] = []
     for chunk_id, score, ranks in scored:
         row = rows_by_id[chunk_id]
-        kept = next((hit for hit in hits if _near_duplicate(hit.text, row[2])), None)
+        row_words = _word_set(row[2])
+        kept = next(
+            (hit for hit, hit_words in zip(hits, kept_words, strict=True) if _near_duplicate(hit_words, row_words)),
+            None,
+        )
         if kept is not None:
             kept.duplicates.append(chunk_id)
             continue
         if len(hits) == k:
             break
         hits.append(_hit(row, rank=len(hits) + 1, score=score, ranks=ranks))
+        kept_words.append(row_words)
     return hits
+
+
+# Threads (each with its own database connection) that run the keyword half of hybrid
+# searches while the caller's thread runs the vector half.
+SEARCH_THREADS = 4
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _search_pool() -> ThreadPoolExecutor:
+    """The process's search threads, made again after a fork (threads do not survive one)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="search"))
+        return _pool[1]
+
+
+def _on_thread_connection(function):
+    # The thread keeps its connection between searches (CONN_MAX_AGE), checked before use
+    # as Django checks a request's connection.
+    connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
+    return function()
+
+
+QUERY_EMBEDDING_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=QUERY_EMBEDDING_CACHE_SIZE)
+def _cached_embedding(model: str, dimension: int, endpoint: str, query: str) -> tuple[float, ...]:
+    from corpora.services import embedder_for
+
+    return tuple(embedder_for(name=model, dimension=dimension).embed([query])[0])
+
+
+def query_embedding(*, model: str, dimension: int, query: str) -> tuple[float, ...]:
+    """The query's embedding with ``model``, cached per process (questions repeat across
+    sessions, re-judges and the search playground). The endpoint is part of the key."""
+    from django.conf import settings
+
+    return _cached_embedding(model, dimension, settings.LLM_BASE_URL if model.startswith("openai:") else "", query)
 
 
 # Extra candidates fetched in single-list modes so that folding duplicates still leaves k.
@@ -252,11 +336,12 @@ DUPLICATE_JACCARD = 0.85
 _WORDS = re.compile(r"\w+")
 
 
-def _near_duplicate(a: str, b: str) -> bool:
-    words_a = set(_WORDS.findall(a.lower()))
-    words_b = set(_WORDS.findall(b.lower()))
-    if not words_a or not words_b:
-        return a == b
+def _word_set(text: str) -> set[str]:
+    """The passage's words; a passage without any counts as its whole text."""
+    return set(_WORDS.findall(text.lower())) or {text}
+
+
+def _near_duplicate(words_a: set[str], words_b: set[str]) -> bool:
     return len(words_a & words_b) / len(words_a | words_b) >= DUPLICATE_JACCARD
 
 
@@ -334,7 +419,53 @@ def _document_filter(document_ids: list[int] | None, params: list) -> str:
     return " AND c.document_id = ANY(%s)"
 
 
-def _vector_rows(*, corpus: Corpus, vector: list[float] | None, limit: int, document_ids: list[int] | None) -> list:
+def _filter_documents(
+    *, corpus: Corpus, document_ids: list[int] | None, source_types: list[str] | None
+) -> tuple[list[int] | None, int | None]:
+    """The documents a search may return and how many chunks they hold (None, None: all).
+
+    The count (``Document.chunk_count``) decides between an exact scan and the HNSW
+    index, and how long a candidate list the graph walk needs.
+    """
+    if document_ids is None and source_types is None:
+        return None, None
+    documents = Document.objects.filter(corpus=corpus)
+    if document_ids is not None:
+        documents = documents.filter(pk__in=[int(i) for i in document_ids])
+    if source_types is not None:
+        documents = documents.filter(source_type__in=list(source_types))
+    rows = list(documents.values_list("pk", "chunk_count"))
+    return [pk for pk, _ in rows], sum(count for _, count in rows)
+
+
+@functools.lru_cache(maxsize=1024)
+def corpus_chunk_count(*, corpus_id: int, version: int) -> int:
+    """Chunks of the corpus's documents; cached per corpus version (bumped by every ingest)."""
+    return Document.objects.filter(corpus_id=corpus_id).aggregate(total=Sum("chunk_count"))["total"] or 0
+
+
+def hnsw_ef_search(*, limit: int, chunks: int = 0, filtered: int | None = None) -> int:
+    """The HNSW candidate list for ``limit`` rows out of a corpus of ``chunks``.
+
+    A filter that passes ``filtered`` of them multiplies it by chunks / filtered, so the
+    first candidates the walk keeps hold as many rows that pass as an unfiltered search's.
+    """
+    by_size = -(-HNSW_EF_PER_100K * chunks // 100_000)
+    ef_search = max(HNSW_EF_SEARCH, HNSW_EF_PER_ROW * limit, by_size)
+    if filtered is not None and 0 < filtered < chunks:
+        ef_search = -(-ef_search * chunks // filtered)
+    return min(ef_search, HNSW_EF_SEARCH_MAX)
+
+
+def _vector_rows(
+    *,
+    corpus: Corpus,
+    vector: list[float] | None,
+    limit: int,
+    document_ids: list[int] | None,
+    chunks: int,
+    filtered: int | None,
+) -> list:
     dim = int(corpus.embedding_dimension)
     if vector is None:
         return []
@@ -344,53 +475,94 @@ def _vector_rows(*, corpus: Corpus, vector: list[float] | None, limit: int, docu
     params: list = [literal, corpus.pk]
     doc_sql = _document_filter(document_ids, params)
     params += [literal, limit]
-    # The ORDER BY expression and the WHERE on vector_dims match the partial HNSW index
-    # (corpora.vector_sql); relaxed_order may return neighbours slightly out of order,
-    # so the materialized result is sorted again.
+    expression = search_expression(dim, column="c.embedding")
+    exact = (chunks if filtered is None else filtered) <= EXACT_SCAN_MAX_ROWS
+    # The ORDER BY expression and the dimension predicate match the partial HNSW index
+    # (corpora.vector_sql). A search over few chunks is an exact scan instead (through the
+    # (corpus, document) index): "+ 0" is not the indexed expression, so HNSW is not used.
+    order_by = f"({expression} <=> %s::halfvec({dim})) + 0" if exact else f"{expression} <=> %s::halfvec({dim})"
+    # relaxed_order may return neighbours slightly out of order, so the materialized
+    # result is sorted again.
     sql = f"""
         WITH nearest AS MATERIALIZED (
             SELECT c.id, c.document_id, c.text, c.source_tag, c.locator,
-                   c.embedding::vector({dim}) <=> %s::vector({dim}) AS distance
+                   {expression} <=> %s::halfvec({dim}) AS distance
             FROM corpora_chunk c
-            WHERE vector_dims(c.embedding) = {dim} AND c.corpus_id = %s{doc_sql}
-            ORDER BY c.embedding::vector({dim}) <=> %s::vector({dim})
+            WHERE {dimension_filter(dim, column="c.embedding")} AND c.corpus_id = %s{doc_sql}
+            ORDER BY {order_by}
             LIMIT %s
         )
         SELECT id, document_id, text, source_tag, locator, distance FROM nearest ORDER BY distance + 0, id
     """
-    ef_search = min(max(HNSW_EF_SEARCH, 2 * limit), HNSW_EF_SEARCH_MAX)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Both settings for this transaction only, in one round trip.
+    # The settings and the search in one round trip: a multi-statement query runs as one
+    # implicit transaction, so set_config(..., true) ends with it (or with the caller's
+    # transaction). With a filter, the iterative scan keeps walking the graph until
+    # enough rows pass it (up to max_scan_tuples).
+    settings_sql = (
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+        " set_config('hnsw.max_scan_tuples', %s, true);"
+    )
+    with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(ef_search)],
+            settings_sql + sql,
+            [str(hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered)), str(HNSW_MAX_SCAN_TUPLES), *params],
         )
-        cursor.execute(sql, params)
+        cursor.nextset()
         return _decoded(cursor.fetchall())
 
 
 def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[int] | None) -> list:
-    params: list = [query, corpus.pk]
+    """Full-text candidates in two tiers, ranked by ts_rank over any of the query's terms.
+
+    A natural question rarely has all its terms in one chunk (plainto_tsquery ANDs them),
+    and an OR over them can match thousands of chunks, each of which ts_rank must read
+    and score. So the GIN index first finds the chunks holding at least two of the terms
+    (an OR of every pair, evaluated inside the index) and only those are ranked; chunks
+    with a single term are added, at most KEYWORD_WEAK_CAP of them in index order, only
+    when the first tier has fewer than ``limit``. Every first-tier chunk ranks above every
+    second-tier one.
+    """
+    params: list = [query, KEYWORD_MAX_TERMS, corpus.pk]
     doc_sql = _document_filter(document_ids, params)
-    params.append(limit)
-    # OR over the query's terms: plainto_tsquery ANDs them, which a natural question
-    # ("which system has the best Dev F1") almost never satisfies in one chunk.
-    # Ranked on (id, vector) first and joined for the text of the winners only; ts_rank
-    # (term frequency) rather than ts_rank_cd (cover density), which costs several times
-    # more per match and an OR query over common words can match thousands of chunks.
+    params.append(KEYWORD_STRONG_CAP)
+    params.append(corpus.pk)
+    _document_filter(document_ids, params)
+    params += [limit, KEYWORD_WEAK_CAP, limit]
+    # The query's lexemes (english configuration, stop words gone), quoted for to_tsquery
+    # ('' for a quote, \\ for a backslash); 'simple' then takes them as they are.
     sql = f"""
-        WITH q AS (
-            SELECT to_tsquery('english', replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')) AS query
-        ), ranked AS (
-            SELECT c.id, ts_rank(c.search_vector, q.query) AS score
-            FROM corpora_chunk c, q
+        WITH terms AS (
+            SELECT array(
+                SELECT '''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''
+                FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme LIMIT %s
+            ) AS terms
+        ), q AS (
+            SELECT to_tsquery('simple', coalesce(
+                       (SELECT string_agg('(' || a || ' & ' || b || ')', ' | ')
+                        FROM unnest(terms) WITH ORDINALITY AS x (a, i), unnest(terms) WITH ORDINALITY AS y (b, j)
+                        WHERE i < j),
+                       array_to_string(terms, ' | '))) AS strong,
+                   to_tsquery('simple', array_to_string(terms, ' | ')) AS query
+            FROM terms WHERE cardinality(terms) > 0
+        ), strong AS MATERIALIZED (
+            SELECT c.id, c.search_vector FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ q.strong{doc_sql}
+            LIMIT %s
+        ), weak AS MATERIALIZED (
+            SELECT c.id, c.search_vector FROM corpora_chunk c, q
             WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
-            ORDER BY score DESC, c.id
+              AND (SELECT count(*) FROM strong) < %s AND NOT c.search_vector @@ q.strong
+            LIMIT %s
+        ), ranked AS (
+            SELECT t.id, t.tier, ts_rank(t.search_vector, q.query) AS score
+            FROM (SELECT id, search_vector, 0 AS tier FROM strong
+                  UNION ALL SELECT id, search_vector, 1 FROM weak) t, q
+            ORDER BY t.tier, score DESC, t.id
             LIMIT %s
         )
         SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
         FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
-        ORDER BY ranked.score DESC, c.id
+        ORDER BY ranked.tier, ranked.score DESC, c.id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

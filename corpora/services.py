@@ -7,10 +7,11 @@ API, tasks and commands only call them.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,19 +27,18 @@ from accounts.models import Team
 from core.file_guards import SNIFF_BYTES, FileRejected, guard_file, guard_text, strip_nul
 from core.locks import DOCUMENT, advisory_lock
 from core.queueing import task_publish_on_commit
-from corpora.chunking import ChunkDraft, chunk_document, chunk_key
+from corpora.chunking import ChunkDraft, chunk_blocks, chunk_key
 from corpora.fetch import FetchError, fetch_url
-from corpora.models import INDEXED_DIMENSIONS, Chunk, Corpus, Document
-from corpora.parsers import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file, parse_html
+from corpora.models import INDEXED_DIMENSIONS, Chunk, Corpus, Document, StagedChunk
+from corpora.parsers import SUPPORTED_EXTENSIONS, BlockStream, ParseError, parse_html, stream_file
 from corpora.parsers.base import megabytes
-from corpora.vector_sql import create_index_sql, index_name
+from corpora.stages import batched, prefetched
+from corpora.vector_sql import MAX_INDEXED_DIMENSION, create_index_sql, index_name
 from llm.embeddings import Embedder, get_embedder
 from llm.types import LLMConfig, Provider, ProviderError
 
 logger = logging.getLogger(__name__)
 
-# HNSW on the `vector` type indexes at most 2,000 dimensions; larger ones are searched exactly.
-MAX_INDEXED_DIMENSION = 2000
 EMBED_BATCH = 256
 _HASH_BLOCK = 1024 * 1024
 
@@ -49,13 +49,6 @@ _CONTENT_TYPE_EXTENSIONS = {
     "text/csv": ".csv",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
 }
-
-
-@dataclass
-class _Prepared:
-    parsed: ParsedDocument
-    drafts: list[ChunkDraft]
-    vectors: list[list[float]]
 
 
 # --- embedders ------------------------------------------------------------------------
@@ -374,8 +367,7 @@ def document_ingest(*, document_id: int) -> Document:
         # Every way out of here leaves the document ready or failed with a message (or,
         # for a transient provider error, processing for the task's retry).
         try:
-            prepared = _prepare(document)
-            return _store(document_id=document_id, prepared=prepared)
+            return _ingest(document)
         except Document.DoesNotExist:
             raise
         except (ParseError, FetchError, FileRejected) as exc:
@@ -389,51 +381,101 @@ def document_ingest(*, document_id: int) -> Document:
             return document_fail(document_id=document_id, message=f"Internal error: {exc}") or document
 
 
-def _prepare(document: Document) -> _Prepared:
+# Chunks per stage batch: embedded in one call and committed in one transaction.
+INGEST_BATCH = 64
+# Distinct chunk texts whose vectors are remembered within one document (repeated table
+# rows, boilerplate paragraphs): about 1.5 MB at 384 dimensions.
+VECTOR_CACHE_SIZE = 1024
+
+
+def _ingest(document: Document) -> Document:
+    """Stream the document through parse+chunk (a thread) -> embed -> stage, then publish.
+
+    Memory is bounded by a few batches, whatever the document's size. Each batch is
+    committed on its own (``StagedChunk``); chunks staged by an earlier attempt with the
+    same key are not embedded again.
+    """
     corpus = document.corpus
-    if document.url:
-        parsed, name, host = _parse_url(document)
-    else:
-        if not document.file:
-            raise ParseError(f"{document.display_name}: the uploaded file was not stored; upload it again.")
-        name = document.original_name or Path(document.file.name).name
-        host = None
-        with document.file.open("rb") as handle:
-            parsed = _parse_stored(handle=handle, filename=name)
-    drafts = chunk_document(parsed=parsed, name=name, host=host)
-    if not drafts:
-        raise ParseError(f"{name} contains no text to index.")
     embedder = embedder_for(name=corpus.embedding_model, dimension=corpus.embedding_dimension)
-    vectors: list[list[float]] = []
-    for start in range(0, len(drafts), EMBED_BATCH):
-        vectors.extend(embedder.embed([draft.text for draft in drafts[start : start + EMBED_BATCH]]))
-    if vectors and len(vectors[0]) != corpus.embedding_dimension:
-        raise ProviderError(
-            f"{corpus.embedding_model} returned {len(vectors[0])}-dimensional vectors; "
-            f"the corpus uses {corpus.embedding_dimension}",
-            transient=False,
-        )
-    return _Prepared(parsed=parsed, drafts=drafts, vectors=vectors)
+    key_base = f"{document.pk}:{document.sha256}"
+    staged = dict(StagedChunk.objects.filter(document=document).values_list("ordinal", "key"))
+    vectors_by_text: dict[str, list[float]] = {}
+    count = pages = 0
+    with _opened_source(document) as (stream, name, host):
+        drafts = chunk_blocks(blocks=stream.blocks, source_type=stream.source_type, name=name, host=host)
+        with prefetched(batched(drafts, INGEST_BATCH), name=f"ingest-{document.pk}") as batches:
+            for batch in batches:
+                keys = [chunk_key(document_sha256=key_base, ordinal=d.ordinal, text=d.text) for d in batch]
+                fresh = [(d, key) for d, key in zip(batch, keys, strict=True) if staged.get(d.ordinal) != key]
+                vectors = _embed_once(
+                    embedder=embedder, texts=[d.text for d, _ in fresh], cache=vectors_by_text, corpus=corpus
+                )
+                chunks_stage(document_id=document.pk, drafts=fresh, vectors=vectors, replace=staged.keys())
+                count += len(batch)
+                pages = max([pages, *(d.locator["page"] for d in batch if isinstance(d.locator.get("page"), int))])
+    if not count:
+        raise ParseError(f"{name} contains no text to index.")
+    return chunks_publish(
+        document_id=document.pk, chunk_count=count, page_count=pages, title=stream.title, source_type=stream.source_type
+    )
 
 
-def _parse_stored(*, handle, filename: str) -> ParsedDocument:
-    """Parse a stored file; storages without a local path are copied to a temp file."""
+def _embed_once(
+    *, embedder: Embedder, texts: list[str], cache: dict[str, list[float]], corpus: Corpus
+) -> list[list[float]]:
+    """Vectors for ``texts``, each distinct text embedded once (within the batch and the cache)."""
+    found = {text: cache[text] for text in texts if text in cache}
+    missing = [text for text in dict.fromkeys(texts) if text not in found]
+    if missing:
+        vectors = embedder.embed(missing)
+        if vectors and len(vectors[0]) != corpus.embedding_dimension:
+            raise ProviderError(
+                f"{corpus.embedding_model} returned {len(vectors[0])}-dimensional vectors; "
+                f"the corpus uses {corpus.embedding_dimension}",
+                transient=False,
+            )
+        found.update(zip(missing, vectors, strict=True))
+        if len(cache) + len(missing) > VECTOR_CACHE_SIZE:
+            cache.clear()
+        cache.update(zip(missing, vectors, strict=True))
+    return [found[text] for text in texts]
+
+
+@contextmanager
+def _opened_source(document: Document) -> Iterator[tuple[BlockStream, str, str | None]]:
+    """The document's blocks as a stream, with its name and (for web pages) host; files
+    it needs (a stored file, a temporary copy) stay open until the block ends."""
+    if document.url:
+        with _fetched(document) as (stream, name, host):
+            yield stream, name, host
+        return
+    if not document.file:
+        raise ParseError(f"{document.display_name}: the uploaded file was not stored; upload it again.")
+    name = document.original_name or Path(document.file.name).name
+    with document.file.open("rb") as handle, _local_path(handle=handle, filename=name) as path:
+        guard_file(name=name, path=path, max_bytes=_max_bytes())
+        yield stream_file(path=path, filename=name, max_bytes=_max_bytes()), name, None
+
+
+@contextmanager
+def _local_path(*, handle, filename: str) -> Iterator[Path]:
+    """A stored file's path; storages without a local path are copied to a temp file."""
     try:
         path = Path(handle.name) if Path(handle.name).is_absolute() else None
     except (TypeError, ValueError):
         path = None
     if path is not None and path.exists():
-        guard_file(name=filename, path=path, max_bytes=_max_bytes())
-        return parse_file(path=path, filename=filename, max_bytes=_max_bytes())
+        yield path
+        return
     with tempfile.NamedTemporaryFile(suffix=Path(filename).suffix) as tmp:
         for block in iter(lambda: handle.read(_HASH_BLOCK), b""):
             tmp.write(block)
         tmp.flush()
-        guard_file(name=filename, path=Path(tmp.name), max_bytes=_max_bytes())
-        return parse_file(path=Path(tmp.name), filename=filename, max_bytes=_max_bytes())
+        yield Path(tmp.name)
 
 
-def _parse_url(document: Document) -> tuple[ParsedDocument, str, str]:
+@contextmanager
+def _fetched(document: Document) -> Iterator[tuple[BlockStream, str, str]]:
     page = fetch_url(url=document.url, allow_private=settings.FETCH_ALLOW_PRIVATE, max_bytes=_max_bytes())
     host = urlsplit(page.final_url).hostname or urlsplit(document.url).hostname or document.url
     content_type = page.content_type.split(";", 1)[0].strip().lower()
@@ -442,7 +484,8 @@ def _parse_url(document: Document) -> tuple[ParsedDocument, str, str]:
         extension = ".pdf"
     if extension is None:
         guard_text(name=document.url, head=page.body[:SNIFF_BYTES])
-        return parse_html(html=page.body, url=page.final_url), host, host
+        yield BlockStream.of(parse_html(html=page.body, url=page.final_url)), host, host
+        return
     # A PDF, text or table behind a URL: parse it like an uploaded file of that type.
     stem = Path(urlsplit(page.final_url).path).stem or host
     filename = f"{stem}{extension}"
@@ -450,41 +493,79 @@ def _parse_url(document: Document) -> tuple[ParsedDocument, str, str]:
     with tempfile.NamedTemporaryFile(suffix=extension) as tmp:
         tmp.write(page.body)
         tmp.flush()
-        return parse_file(path=Path(tmp.name), filename=filename, max_bytes=_max_bytes()), filename, host
+        yield stream_file(path=Path(tmp.name), filename=filename, max_bytes=_max_bytes()), filename, host
 
 
-def _store(*, document_id: int, prepared: _Prepared) -> Document:
+# --- chunk rows: every write of chunk rows goes through the two functions below ----------
+
+_CHUNK_COLUMNS = "document_id, ordinal, key, text, locator, heading_path, source_tag, embedding"
+
+
+def chunks_stage(
+    *, document_id: int, drafts: list[tuple[ChunkDraft, str]], vectors: list[list[float]], replace: Iterable[int]
+) -> None:
+    """Commit one batch of a document's chunks (draft, key) with their vectors, not yet searchable.
+
+    One transaction per batch, written with COPY. Ordinals in ``replace`` (staged by an
+    earlier attempt with another key) are replaced.
+    """
+    if not drafts:
+        return
+    stale = sorted({draft.ordinal for draft, _ in drafts} & set(replace))
+    with transaction.atomic(), connection.cursor() as cursor:
+        if stale:
+            cursor.execute(
+                "DELETE FROM corpora_stagedchunk WHERE document_id = %s AND ordinal = ANY(%s)", [document_id, stale]
+            )
+        # Text COPY: vectors go in pgvector's text form, which `vector` and `halfvec` columns both read.
+        with cursor.cursor.copy(f"COPY corpora_stagedchunk ({_CHUNK_COLUMNS}) FROM STDIN") as copy:
+            for (draft, key), vector in zip(drafts, vectors, strict=True):
+                copy.write_row(
+                    (
+                        document_id,
+                        draft.ordinal,
+                        key,
+                        strip_nul(draft.text),
+                        json.dumps(strip_nul(draft.locator)),
+                        json.dumps(strip_nul(draft.heading_path)),
+                        strip_nul(draft.source_tag)[:500],
+                        "[" + ",".join(map(repr, vector)) + "]",
+                    )
+                )
+
+
+def chunks_publish(*, document_id: int, chunk_count: int, page_count: int, title: str, source_type: str) -> Document:
+    """Make a document's staged chunks its searchable chunks and mark it ready, atomically.
+
+    Chunks are replaced, not added, so a re-delivered task never duplicates them; staged
+    chunks past ``chunk_count`` (an earlier attempt that chunked differently) are dropped.
+    """
     with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("corpus").filter(pk=document_id).first()
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
             raise Document.DoesNotExist(f"document {document_id} was deleted during ingestion")
         if document.status != Document.Status.PROCESSING:
             return document
-        key_base = f"{document.pk}:{document.sha256}"
-        Chunk.objects.filter(document=document).delete()
-        Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    corpus_id=document.corpus_id,
-                    document=document,
-                    key=chunk_key(document_sha256=key_base, ordinal=draft.ordinal, text=draft.text),
-                    ordinal=draft.ordinal,
-                    text=strip_nul(draft.text),
-                    locator=strip_nul(draft.locator),
-                    heading_path=strip_nul(draft.heading_path),
-                    source_tag=strip_nul(draft.source_tag)[:500],
-                    embedding=vector,
-                )
-                for draft, vector in zip(prepared.drafts, prepared.vectors, strict=True)
-            ],
-            batch_size=500,
-        )
-        pages = [draft.locator.get("page") for draft in prepared.drafts if isinstance(draft.locator.get("page"), int)]
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM corpora_chunk WHERE document_id = %s", [document_id])
+            cursor.execute(
+                f"""
+                INSERT INTO corpora_chunk (corpus_id, {_CHUNK_COLUMNS})
+                SELECT %s, {_CHUNK_COLUMNS} FROM corpora_stagedchunk
+                WHERE document_id = %s AND ordinal < %s ORDER BY ordinal
+                """,
+                [document.corpus_id, document_id, chunk_count],
+            )
+            stored = cursor.rowcount
+            cursor.execute("DELETE FROM corpora_stagedchunk WHERE document_id = %s", [document_id])
+        if stored != chunk_count:
+            # Never mark a document ready with chunks missing (its ordinals are 0..count-1).
+            raise RuntimeError(f"document {document_id}: {stored} of {chunk_count} chunks were staged")
         document.status = Document.Status.READY
-        document.source_type = prepared.parsed.source_type
-        document.title = strip_nul(prepared.parsed.title or document.title)[:500]
-        document.chunk_count = len(prepared.drafts)
-        document.page_count = max(pages, default=0)
+        document.source_type = source_type
+        document.title = strip_nul(title or document.title)[:500]
+        document.chunk_count = chunk_count
+        document.page_count = page_count
         document.error_message = ""
         document.processed_at = timezone.now()
         document.save(

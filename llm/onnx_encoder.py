@@ -29,8 +29,12 @@ OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 _lock = threading.Lock()
-_encoder: OnnxEncoder | None = None
+# One session per intra-op thread count: queries on one thread, document batches on more.
+_encoders: dict[int, OnnxEncoder] = {}
 _failed = False
+# Fast tokenizers raise "Already borrowed" when one instance is used by two threads at
+# once, and every session shares the model's tokenizer.
+_tokenizer_lock = threading.Lock()
 
 
 class OnnxEncoder:
@@ -40,12 +44,9 @@ class OnnxEncoder:
         self._session = session
         self._tokenizer = tokenizer
         self._max_length = max_length
-        # Fast tokenizers raise "Already borrowed" when one instance is used by two
-        # threads at once; tokenizing a few queries takes microseconds.
-        self._tokenizer_lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        with self._tokenizer_lock:
+        with _tokenizer_lock:
             batch = self._tokenizer(
                 list(texts), padding=True, truncation=True, max_length=self._max_length, return_tensors="np"
             )
@@ -56,21 +57,32 @@ class OnnxEncoder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.clip(norms, 1e-12, None)
 
+    def encode_batches(self, texts: list[str], *, batch_size: int) -> np.ndarray:
+        """Many texts in sub-batches of similar length, so little of each is padding;
+        the rows come back in the order of ``texts``."""
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        parts = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        encoded = [self.encode([texts[index] for index in picked]) for picked in parts]
+        out = np.empty((len(texts), encoded[0].shape[1] if encoded else 0), dtype=np.float32)
+        for picked, vectors in zip(parts, encoded, strict=True):
+            out[picked] = vectors
+        return out
+
 
 def load(*, model: Any, threads: int) -> OnnxEncoder | None:
     """The ONNX twin of the loaded SentenceTransformer ``model``, or None (stay on PyTorch)."""
-    global _encoder, _failed
+    global _failed
     if os.environ.get("EMBEDDING_ONNX", "1") == "0":
         return None
     with _lock:
-        if _encoder is not None or _failed:
-            return _encoder
+        if threads in _encoders or _failed:
+            return _encoders.get(threads)
         try:
-            _encoder = _build(model=model, threads=threads)
+            _encoders[threads] = _build(model=model, threads=threads)
         except Exception:  # noqa: BLE001 - an optional speed-up: PyTorch still works
-            logger.warning("ONNX Runtime is not used for query embeddings; staying on PyTorch", exc_info=True)
+            logger.warning("ONNX Runtime is not used for embeddings; staying on PyTorch", exc_info=True)
             _failed = True
-        return _encoder
+        return _encoders.get(threads)
 
 
 def _build(*, model: Any, threads: int) -> OnnxEncoder:

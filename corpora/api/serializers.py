@@ -128,6 +128,11 @@ class SearchQuerySerializer(serializers.Serializer):
     document = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="Restrict to these document ids."
     )
+    source_type = serializers.ListField(
+        child=serializers.ChoiceField(choices=Document.SourceType.choices),
+        required=False,
+        help_text="Restrict to documents of these source types (repeat the parameter for several).",
+    )
 
 
 class SearchHitSerializer(serializers.Serializer):

@@ -56,7 +56,7 @@ class CorpusViewSet(
     queryset = Corpus.objects.all()
     serializer_class = CorpusSerializer
     team_path = "team"
-    multi_valued_query_params = ("document",)
+    multi_valued_query_params = ("document", "source_type")
 
     def get_queryset(self):
         return corpora_with_counts(super().get_queryset())
@@ -141,7 +141,12 @@ class CorpusViewSet(
         params.is_valid(raise_exception=True)
         data = params.validated_data
         hits = chunks_search(
-            corpus=corpus, query=data["q"], k=data["k"], mode=data["mode"], document_ids=data.get("document")
+            corpus=corpus,
+            query=data["q"],
+            k=data["k"],
+            mode=data["mode"],
+            document_ids=data.get("document"),
+            source_types=data.get("source_type"),
         )
         return Response(
             SearchResultSerializer({"query": data["q"], "mode": data["mode"], "k": data["k"], "results": hits}).data

@@ -14,25 +14,28 @@ from corpora.parsers.base import (
     KIND_ROW,
     KIND_TEXT,
     Block,
+    BlockStream,
     ParsedDocument,
     ParseError,
     decode_text,
     megabytes,
 )
 from corpora.parsers.html import parse_html
-from corpora.parsers.pdf import parse_pdf
+from corpora.parsers.pdf import stream_pdf
 from corpora.parsers.text import parse_markdown, parse_plain_text
-from corpora.parsers.xlsx import parse_csv, parse_xlsx
+from corpora.parsers.xlsx import parse_csv, stream_xlsx
 
 __all__ = [
     "KIND_ROW",
     "KIND_TEXT",
     "SUPPORTED_EXTENSIONS",
     "Block",
+    "BlockStream",
     "ParseError",
     "ParsedDocument",
     "parse_file",
     "parse_html",
+    "stream_file",
 ]
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -54,6 +57,12 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 
 def parse_file(*, path: Path, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
     """Parse the file at ``path``; ``filename`` is the user's name for it (for type and title)."""
+    return stream_file(path=path, filename=filename, max_bytes=max_bytes).collect()
+
+
+def stream_file(*, path: Path, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> BlockStream:
+    """Like ``parse_file``, but PDFs and workbooks are read page by page and sheet by sheet
+    as the blocks are consumed; other types are small enough to parse at once."""
     size = path.stat().st_size
     if size == 0:
         raise ParseError(f"{filename} is empty (0 bytes); there is nothing to index.")
@@ -62,22 +71,22 @@ def parse_file(*, path: Path, filename: str, max_bytes: int = DEFAULT_MAX_BYTES)
     kind = _kind(path=path, filename=filename)
     title = Path(filename).stem or filename
     if kind == "pdf":
-        return parse_pdf(path=path)
+        return stream_pdf(path=path)
     if kind == "xlsx":
-        return parse_xlsx(path=path, fallback_title=title)
+        return stream_xlsx(path=path, fallback_title=title)
     data = path.read_bytes()
     if kind in ("csv", "tsv"):
-        return parse_csv(data=data, filename=filename, delimiter="\t" if kind == "tsv" else None)
+        return BlockStream.of(parse_csv(data=data, filename=filename, delimiter="\t" if kind == "tsv" else None))
     if kind == "html":
         parsed = parse_html(html=data)
         parsed.title = parsed.title or title
-        return parsed
+        return BlockStream.of(parsed)
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ParseError(f"{filename} does not look like a text file (it contains binary data).")
     text = decode_text(data)
     if kind == "markdown":
-        return parse_markdown(text=text, fallback_title=title)
-    return parse_plain_text(text=text, fallback_title=title)
+        return BlockStream.of(parse_markdown(text=text, fallback_title=title))
+    return BlockStream.of(parse_plain_text(text=text, fallback_title=title))
 
 
 def _kind(*, path: Path, filename: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 SOURCE_TYPES = frozenset({"pdf", "xlsx", "csv", "html", "markdown", "text", "web"})
@@ -50,6 +51,29 @@ class ParsedDocument:
     def __post_init__(self) -> None:
         if self.source_type not in SOURCE_TYPES:
             raise ValueError(f"unknown source_type {self.source_type!r}")
+
+
+@dataclass
+class BlockStream:
+    """A document parsed while it is read: blocks come one page or sheet at a time.
+
+    Ingestion consumes ``blocks`` once, so a 500-page PDF or a 50,000-row workbook never
+    sits in memory whole. ``title`` is final only once ``blocks`` is exhausted (a PDF
+    without a title property is named by its first heading). A ``ParseError`` may be raised
+    by ``blocks`` part-way through (a damaged page 300).
+    """
+
+    source_type: str
+    blocks: Iterator[Block]
+    title: str = ""
+
+    @classmethod
+    def of(cls, parsed: ParsedDocument) -> BlockStream:
+        return cls(source_type=parsed.source_type, blocks=iter(parsed.blocks), title=parsed.title)
+
+    def collect(self) -> ParsedDocument:
+        blocks = list(self.blocks)
+        return ParsedDocument(title=self.title, source_type=self.source_type, blocks=blocks)
 
 
 _FIXED_FORMAT = re.compile(r"^(?:#,##)?0(?:\.(0+))?(%?)$")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import statistics
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from corpora.parsers.base import (
     KIND_TABLE,
     KIND_TEXT,
     Block,
+    BlockStream,
     ParsedDocument,
     ParseError,
     clean_cell,
@@ -35,15 +37,33 @@ _JUNK_TITLES = {"untitled", "microsoft word", "document", "title"}
 
 
 def parse_pdf(*, path: Path) -> ParsedDocument:
+    return stream_pdf(path=path).collect()
+
+
+def stream_pdf(*, path: Path) -> BlockStream:
+    """The PDF's blocks page by page; each page's parsed objects are freed once it is read."""
     _refuse_encrypted(path)
+    stream = BlockStream(source_type="pdf", blocks=iter(()))
+    stream.blocks = _pdf_blocks(path=path, stream=stream)
+    return stream
+
+
+def _pdf_blocks(*, path: Path, stream: BlockStream) -> Iterator[Block]:
+    found_text = False
     try:
         with pdfplumber.open(path) as pdf:
             metadata_title = str((pdf.metadata or {}).get("Title") or "").strip()
-            blocks = []
+            stream.title = _title(metadata_title, [])
             # Headings carry over page breaks: (font size, text), largest first.
             headings: list[tuple[float, str]] = []
             for number, page in enumerate(pdf.pages, start=1):
-                blocks.extend(_page_blocks(page, number, headings))
+                blocks = _page_blocks(page, number, headings)
+                # pdfplumber keeps every page's characters and layout until closed: a
+                # 500-page PDF would otherwise hold them all.
+                page.close()
+                found_text = found_text or any(block.text.strip() for block in blocks)
+                stream.title = stream.title or _title("", blocks)
+                yield from blocks
     except ParseError:
         raise
     except PDFPasswordIncorrect as exc:
@@ -55,12 +75,11 @@ def parse_pdf(*, path: Path) -> ParsedDocument:
             "Re-export or re-download it and upload it again."
         ) from exc
 
-    if not any(block.text.strip() for block in blocks):
+    if not found_text:
         raise ParseError(
             "This PDF contains no extractable text (it is probably a scanned image). "
             "Run OCR on it, or export it with a text layer, and upload it again."
         )
-    return ParsedDocument(title=_title(metadata_title, blocks), source_type="pdf", blocks=blocks)
 
 
 _ENCRYPTED = "This PDF is encrypted; remove the password and upload it again."

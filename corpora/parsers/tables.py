@@ -101,13 +101,15 @@ class Table:
         pairs = [(self.column_name(index), cell) for index, cell in row.filled]
         return row_format(context=self.context(group), pairs=pairs)
 
-    def markdown(self, *, with_row_numbers: bool) -> str:
-        used = sorted({index for row, _ in self.rows for index, _ in row.filled})
+    def markdown(self, *, with_row_numbers: bool, rows: list[tuple[GridRow, str]] | None = None) -> str:
+        """The table (or ``rows``, a run of its rows) as Markdown under the table's label."""
+        rows = self.rows if rows is None else rows
+        used = sorted({index for row, _ in rows for index, _ in row.filled})
         columns = [self.column_name(index) for index in used]
-        groups = any(group for _, group in self.rows)
+        groups = any(group for _, group in rows)
         head = ([ROW_COLUMN] if with_row_numbers else []) + (["Group"] if groups else []) + columns
         body = []
-        for row, group in self.rows:
+        for row, group in rows:
             cells = [row.cells[index] if index < len(row.cells) else "" for index in used]
             body.append(([str(row.number)] if with_row_numbers else []) + ([group] if groups else []) + cells)
         return table_markdown(label=self.label, columns=head, rows=body)

@@ -170,6 +170,19 @@ def test_search_returns_ranked_hits(api, corpus, ready_document) -> None:
     assert hit["document_id"] == ready_document.pk and hit["source_tag"] == "[Doc: notes.md]"
 
 
+def test_search_filters_by_source_type(api, corpus, ready_document) -> None:
+    url = f"/api/v1/corpora/{corpus.pk}/search/"
+    table = _results_table(corpus)
+
+    kept = api.get(url, {"q": "rank fusion accuracy", "k": 10, "source_type": ["csv"]}).json()["results"]
+    both = api.get(url, {"q": "rank fusion accuracy", "k": 10, "source_type": ["csv", "markdown"]}).json()["results"]
+
+    assert kept and {hit["document_id"] for hit in kept} == {table.pk}
+    assert {hit["document_id"] for hit in both} == {table.pk, ready_document.pk}
+    refused = api.get(url, {"q": "x", "source_type": "spreadsheet"})
+    assert refused.status_code == 400 and "source_type.0" in refused.json()["errors"]
+
+
 def test_search_validates_parameters(api, corpus) -> None:
     url = f"/api/v1/corpora/{corpus.pk}/search/"
     assert api.get(url).status_code == 400

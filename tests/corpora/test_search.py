@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from corpora.models import Corpus, Document
-from corpora.selectors import chunks_search, ranks_fuse
+from corpora.selectors import _cached_embedding, chunks_search, hnsw_ef_search, ranks_fuse
 from corpora.services import corpus_create, document_ingest, document_upload
 from tests.corpora.factories import media_root, sample_corpus, sample_files  # noqa: F401 - fixtures
 
@@ -132,3 +134,77 @@ def test_query_vector_of_wrong_dimension_is_refused(sample_corpus) -> None:
 def test_unknown_mode_is_refused(sample_corpus) -> None:
     with pytest.raises(ValueError, match="unknown search mode"):
         chunks_search(corpus=sample_corpus, query="x", mode="fuzzy")
+
+
+def test_source_type_filter_restricts_every_mode(sample_corpus) -> None:
+    blog = _document(sample_corpus, "sat_blog.html")
+
+    for mode in ("vector", "keyword", "hybrid"):
+        hits = chunks_search(
+            corpus=sample_corpus, query="SAT memory learning rate", k=10, mode=mode, source_types=["html"]
+        )
+        assert hits and {hit.document_id for hit in hits} == {blog.pk}, mode
+        # Both filters at once: only documents that pass both.
+        assert (
+            chunks_search(corpus=sample_corpus, query="SAT", mode=mode, source_types=["pdf"], document_ids=[blog.pk])
+            == []
+        )
+    assert chunks_search(corpus=sample_corpus, query="SAT", source_types=["csv"]) == []
+
+
+def test_keyword_ranks_chunks_with_two_query_terms_above_one_term_repeated(sample_corpus, tmp_path) -> None:
+    for name, text in (
+        ("one.md", "Okapi notes. " + "The okapi okapi okapi okapi okapi okapi sleeps. " * 3),
+        ("two.md", "Giraffe notes. An okapi is a relative of the giraffe, and it lives in a forest."),
+    ):
+        (tmp_path / name).write_text(text + "\n")
+        document, _ = document_upload(corpus=sample_corpus, file=tmp_path / name)
+        document_ingest(document_id=document.pk)
+
+    hits = chunks_search(corpus=sample_corpus, query="okapi giraffe", mode="keyword", k=5)
+
+    assert [hit.text.split(".")[0] for hit in hits[:2]] == ["Giraffe notes", "Okapi notes"]
+    assert hits[0].score > 0 and hits[1].score > 0
+
+
+def test_keyword_query_with_quotes_and_backslashes_is_searched_not_refused(sample_corpus) -> None:
+    hits = chunks_search(corpus=sample_corpus, query="SAT's memory \\ 'warmup' \\\\ it''s", mode="keyword", k=3)
+
+    assert hits and all(hit.keyword_rank == hit.rank for hit in hits)
+    assert chunks_search(corpus=sample_corpus, query="the of and", mode="keyword") == []  # stop words only
+
+
+def test_hnsw_candidate_list_grows_with_the_rows_asked_for_and_the_corpus() -> None:
+    assert hnsw_ef_search(limit=15, chunks=50_000) == 200
+    assert hnsw_ef_search(limit=100, chunks=50_000) == 500
+    assert hnsw_ef_search(limit=15, chunks=1_000_000) == 300
+    assert hnsw_ef_search(limit=10_000, chunks=50_000) == hnsw_ef_search(limit=15, chunks=10**7) == 1000
+    # A filter passing a fifth of the corpus: five times the list (up to pgvector's ceiling).
+    assert hnsw_ef_search(limit=15, chunks=100_000, filtered=20_000) == 1000
+    assert hnsw_ef_search(limit=15, chunks=100_000, filtered=50_000) == 400
+
+
+def test_query_embedding_is_computed_once_per_query(sample_corpus) -> None:
+    before = _cached_embedding.cache_info()
+    first = chunks_search(corpus=sample_corpus, query="GPU memory of an unusual query 31337", mode="vector", k=3)
+    second = chunks_search(corpus=sample_corpus, query="GPU memory of an unusual query 31337", mode="vector", k=3)
+    after = _cached_embedding.cache_info()
+
+    assert [hit.chunk_id for hit in first] == [hit.chunk_id for hit in second]
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hybrid_outside_a_transaction_runs_the_keyword_half_on_another_connection(sample_corpus) -> None:
+    query = "How much GPU memory does SAT save with a warmup of 500 steps?"
+    with CaptureQueriesContext(connection) as own:
+        concurrent = chunks_search(corpus=sample_corpus, query=query, k=8)
+    # Inside a transaction the keyword half stays on this connection (others cannot see
+    # uncommitted rows); the answer must be the same.
+    with transaction.atomic(), CaptureQueriesContext(connection) as inside:
+        sequential = chunks_search(corpus=sample_corpus, query=query, k=8)
+
+    assert [(h.chunk_id, h.ranks) for h in concurrent] == [(h.chunk_id, h.ranks) for h in sequential]
+    assert any(h.keyword_rank for h in concurrent)
+    assert not any("ts_rank" in q["sql"] for q in own.captured_queries)
+    assert any("ts_rank" in q["sql"] for q in inside.captured_queries)

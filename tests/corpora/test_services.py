@@ -249,7 +249,7 @@ def test_unexpected_error_is_recorded_as_internal_error(corpus, tmp_path, monkey
     path = tmp_path / "a.md"
     path.write_text(GOOD_TEXT)
     document, _ = document_upload(corpus=corpus, file=path)
-    monkeypatch.setattr(services, "chunk_document", lambda **kw: 1 / 0)
+    monkeypatch.setattr(services, "chunk_blocks", lambda **kw: 1 / 0)
 
     document = document_ingest(document_id=document.pk)
 

@@ -218,3 +218,29 @@ def test_pdf_table_rows_carry_the_caption_and_prose_stays_prose(tmp_path: Path) 
     assert any(text.startswith("We compare three adapters") for text in prose)
     assert any("most accurate of the three" in text for text in prose)
     assert not any("91.7" in text for text in prose)  # table cells are not prose
+
+
+def test_a_long_table_is_written_as_markdown_parts_of_at_most_200_rows_each(tmp_path) -> None:
+    rows: list[list[object]] = [["Run", "Method", "Accuracy"]]
+    rows += [[f"run-{n}", "LoRA" if n % 2 else "SAT", 80 + n % 10] for n in range(1, 451)]
+    parsed = parse_file(path=_workbook(tmp_path / "runs.xlsx", rows), filename="runs.xlsx")
+
+    assert len(_rows(parsed)) == 450
+    parts = [block for block in parsed.blocks if block.kind == "table"]
+    assert [block.locator["rows"] for block in parts] == [[2, 201], [202, 401], [402, 451]]
+    read = [markdown_rows(block.text)[1] for block in parts]
+    assert [len(part) for part in read] == [200, 200, 50]
+    assert read[0][0] == {"Row": "2", "Run": "run-1", "Method": "LoRA", "Accuracy": "81"}
+    assert read[2][-1]["Run"] == "run-450"
+
+
+def test_merged_cells_are_read_from_the_sheet_xml_of_a_streamed_workbook(tmp_path) -> None:
+    # A merged banner over "Dev"/"Test": the read-only reader finds the merge in the XML,
+    # so the banner names both columns (it would be left blank under "Test" otherwise).
+    rows: list[list[object]] = [["System", "SQuAD", None], [None, "Dev", "Test"], ["BERT", 84.1, 85.0]]
+    path = _workbook(tmp_path / "squad.xlsx", rows, merges=("B1:C1",))
+
+    parsed = parse_file(path=path, filename="squad.xlsx")
+
+    (row,) = [text for _, text in _rows(parsed)]
+    assert "SQuAD Dev=84.1" in row and "SQuAD Test=85" in row

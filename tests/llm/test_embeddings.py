@@ -160,3 +160,17 @@ def test_embedding_onnx_0_keeps_queries_on_pytorch(monkeypatch) -> None:
     assert onnx_encoder.load(model=_load_local_model(), threads=1) is None
     embedder = LocalEmbedder()
     assert len(embedder.embed(["still works"])[0]) == 384
+
+
+def test_document_batches_on_onnx_runtime_get_the_pytorch_vectors_in_input_order() -> None:
+    """Ingestion embeds on ONNX Runtime in sub-batches sorted by length: each vector must be
+    PyTorch's for the text at its own position, whatever the sorting did."""
+    embedder = get_embedder(name=LOCAL_MODEL_NAME)
+    texts = [f"Adapter {n} trains {'sparse ' * (n * 7 % 40)}weights." for n in range(37)]
+
+    vectors = embedder.embed(texts)
+
+    expected = embedder._encode(texts)
+    assert len(vectors) == len(texts)
+    for got, want in zip(vectors, expected, strict=True):
+        assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 1e-5

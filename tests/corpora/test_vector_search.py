@@ -1,0 +1,105 @@
+"""Vector search against exact answers: filters (exact scan or HNSW), halfvec storage, migration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from corpora import selectors
+from corpora.models import Chunk, Document
+from corpora.selectors import chunks_search
+from tests.corpora.factories import CorpusFactory, DocumentFactory
+
+DIM = 384
+
+
+def _corpus_with_vectors(*, documents: int, per_document: int, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    corpus = CorpusFactory()
+    owners, vectors, chunk_ids = [], [], []
+    for d in range(documents):
+        kind = Document.SourceType.PDF if d % 2 else Document.SourceType.HTML
+        document = DocumentFactory(corpus=corpus, source_type=kind, chunk_count=per_document)
+        data = rng.normal(size=(per_document, DIM)).astype(np.float32)
+        data /= np.linalg.norm(data, axis=1, keepdims=True)
+        chunks = Chunk.objects.bulk_create(
+            Chunk(corpus=corpus, document=document, key=f"{document.pk}-{i}", ordinal=i, text=f"chunk {i}",
+                  source_tag="[Doc]", embedding=data[i].tolist())
+            for i in range(per_document)
+        )  # fmt: skip
+        owners += [document] * per_document
+        vectors.append(data)
+        chunk_ids += [chunk.pk for chunk in chunks]
+    return corpus, owners, np.concatenate(vectors), np.array(chunk_ids)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("exact_scan_max_rows", [0, 1_000_000], ids=["hnsw-iterative", "exact-scan"])
+def test_vector_search_with_and_without_filters_returns_the_exact_nearest(settings, exact_scan_max_rows, monkeypatch):
+    monkeypatch.setattr(selectors, "EXACT_SCAN_MAX_ROWS", exact_scan_max_rows)
+    corpus, owners, vectors, chunk_ids = _corpus_with_vectors(documents=4, per_document=150)
+    query = vectors[7] + 0.5 * vectors[400]
+    query /= np.linalg.norm(query)
+    wanted = owners[450]  # not the document of either vector the query is made of
+
+    hits = chunks_search(
+        corpus=corpus, query="", mode="vector", k=5, query_vector=query.tolist(), document_ids=[wanted.pk]
+    )
+
+    in_filter = np.array([owner.pk == wanted.pk for owner in owners])
+    similarities = np.where(in_filter, vectors @ query, -np.inf)
+    assert [hit.chunk_id for hit in hits] == chunk_ids[np.argsort(-similarities)[:5]].tolist()
+    # Half precision: scores agree with float32 cosine to about three decimals.
+    assert [hit.score for hit in hits] == pytest.approx(np.sort(similarities)[::-1][:5].tolist(), abs=2e-3)
+
+    everywhere = chunks_search(corpus=corpus, query="", mode="vector", k=5, query_vector=query.tolist())
+    assert [hit.chunk_id for hit in everywhere] == chunk_ids[np.argsort(-(vectors @ query))[:5]].tolist()
+
+    by_type = chunks_search(
+        corpus=corpus, query="", mode="vector", k=5, query_vector=query.tolist(), source_types=["pdf"]
+    )
+    is_pdf = np.array([owner.source_type == "pdf" for owner in owners])
+    expected = chunk_ids[np.argsort(-np.where(is_pdf, vectors @ query, -np.inf))[:5]].tolist()
+    assert [hit.chunk_id for hit in by_type] == expected
+
+
+@pytest.mark.django_db
+def test_embeddings_are_stored_as_halfvec_with_halfvec_hnsw_indexes() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = 'corpora_chunk'::regclass AND attname = 'embedding'"
+        )
+        assert cursor.fetchone() == ("halfvec",)
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_embedding_hnsw_384'")
+        (definition,) = cursor.fetchone()
+    assert "halfvec_cosine_ops" in definition and "(embedding)::halfvec(384)" in definition
+
+
+@pytest.mark.django_db(transaction=True)
+def test_halfvec_migration_converts_stored_vectors_and_back() -> None:
+    corpus, _, vectors, chunk_ids = _corpus_with_vectors(documents=1, per_document=3)
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("corpora", "0002_hnsw_indexes")])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                           "WHERE attrelid = 'corpora_chunk'::regclass AND attname = 'embedding'")  # fmt: skip
+            assert cursor.fetchone() == ("vector",)
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_embedding_hnsw_384'")
+            assert "vector_cosine_ops" in cursor.fetchone()[0]
+            # A row written while the column was `vector`, in full precision.
+            cursor.execute("UPDATE corpora_chunk SET embedding = %s::vector WHERE id = %s",
+                           [str(vectors[0].tolist()), int(chunk_ids[0])])  # fmt: skip
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    stored = np.array([Chunk.objects.get(pk=pk).embedding for pk in chunk_ids.tolist()])
+    np.testing.assert_allclose(stored, vectors, atol=1e-3)
+    hits = chunks_search(corpus=corpus, query="", mode="vector", k=1, query_vector=vectors[0].tolist())
+    assert hits[0].chunk_id == chunk_ids[0] and hits[0].score == pytest.approx(1.0, abs=1e-3)
