@@ -48,6 +48,8 @@ demo: migrate
 	trap 'kill $$(cat var/demo-worker.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 		DEBUG=0 $(MANAGE) runserver $(HOST):$(PORT) --noreload
 
+# One worker on every queue (retrieval included), for development; production runs one
+# kind of worker per queue group (README, "Running in production").
 worker: services
 	$(PY) -m celery -A config worker -Q $(WORKER_QUEUES) -P threads -c $(WORKER_CONCURRENCY) -l info
 
@@ -64,6 +66,7 @@ bench: migrate
 	$(PY) benchmarks/retrieval_bench.py --queries 150
 	$(if $(BENCH_1M),$(PY) benchmarks/retrieval_bench.py --chunks 1000000 --queries 100)
 	$(PY) benchmarks/pipeline_bench.py --latency-ms 500
+	$(PY) benchmarks/judge_bench.py --items 128 --latency-ms 500
 	$(PY) benchmarks/report_bench.py --questions 500
 
 reset: install

@@ -1,14 +1,16 @@
 """Pipeline benchmark: a session of 10 conversations × 5 turns against the fake OpenAI server.
 
 For a fixed per-call latency L it measures, in one run:
-- the session's wall time with the documented worker pool (threads, concurrency C);
+- the session's wall time with the documented worker layout (retrieval workers of their
+  own, generation and judging on threads; C = their threads in all);
 - the same calls one after another (one worker thread), the sequential baseline;
 - the bound max(critical path, total calls × L ÷ C), where the critical path is one
   conversation's sequential calls (turn 1, then a query rewrite + generation for each
   follow-up, then the last answer's judge call);
 and, with a zero-latency server, the orchestration overhead per question.
 
-Usage: python benchmarks/pipeline_bench.py [--latency-ms 500] [--concurrency 16]
+Usage: python benchmarks/pipeline_bench.py [--latency-ms 500] [--threads 8 --processes 2]
+       [--retrieval-pool threads|prefork --retrieval-concurrency 8 --retrieval-processes 2] [--shared]
 Uses its own database (assay_bench) and Redis database; needs `make services`.
 """
 
@@ -19,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,9 +66,24 @@ def _start_fake(latency_ms: int) -> tuple[subprocess.Popen, str]:
     return proc, base_url
 
 
-def _start_workers(concurrency: int, processes: int) -> list[subprocess.Popen]:
-    """`processes` thread-pool workers sharing `concurrency` threads (one process per core
-    lets the CPU-bound parts of a turn — retrieval, bookkeeping — use both cores)."""
+@dataclass(frozen=True)
+class Pool:
+    """One kind of worker process: its queues, pool, threads or processes, and how many."""
+
+    queues: str
+    pool: str = "threads"
+    concurrency: int = 8
+    processes: int = 1
+
+    def describe(self) -> str:
+        return f"{self.processes} x `-Q {self.queues} -P {self.pool} -c {self.concurrency}`"
+
+
+# Everything in one thread: the sequential baseline and the orchestration overhead.
+ONE_THREAD = [Pool(queues="ingest,retrieval,generation,judging", concurrency=1)]
+
+
+def _start_workers(layout: list[Pool]) -> list[subprocess.Popen]:
     from config.celery_app import app
 
     procs = [
@@ -78,13 +96,13 @@ def _start_workers(concurrency: int, processes: int) -> list[subprocess.Popen]:
                 "config",
                 "worker",
                 "-Q",
-                "ingest,retrieval,generation,judging",
+                pool.queues,
                 "-P",
-                "threads",
+                pool.pool,
                 "-c",
-                str(max(1, concurrency // processes)),
+                str(pool.concurrency),
                 "-n",
-                f"bench-{concurrency}-{i}@%h",
+                f"bench-{n}-{i}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "-l",
@@ -95,10 +113,11 @@ def _start_workers(concurrency: int, processes: int) -> list[subprocess.Popen]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        for i in range(processes)
+        for n, pool in enumerate(layout)
+        for i in range(pool.processes)
     ]
-    deadline = time.monotonic() + 90
-    while len(app.control.ping(timeout=0.5) or []) < processes:
+    deadline = time.monotonic() + 120
+    while len(app.control.ping(timeout=0.5) or []) < len(procs):
         if time.monotonic() > deadline:
             raise RuntimeError("workers did not start")
     return procs
@@ -112,15 +131,16 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def _run_session(*, team, corpus, base_url: str, concurrency: int, processes: int = 1) -> tuple[float, int]:
-    """Wall time of one session on freshly started workers, after a one-question warm-up
-    session (a worker's first turn opens its database connections and HTTP pool and runs
-    the embedding model for the first time: a one-off, not per-question overhead)."""
+def _run_session(*, team, corpus, base_url: str, layout: list[Pool]) -> tuple[float, int]:
+    """Wall time of one session on freshly started workers, after a two-turn warm-up
+    session per worker process (a worker's first turn opens its database connections and
+    HTTP pool and runs the embedding model for the first time: a one-off, not per-question
+    overhead)."""
     from sessions.models import Answer
 
-    workers = _start_workers(concurrency, processes)
+    workers = _start_workers(layout)
     try:
-        _session_until_done(team=team, corpus=corpus, base_url=base_url, conversations=processes, turns=1)
+        _session_until_done(team=team, corpus=corpus, base_url=base_url, conversations=len(workers), turns=2)
         wall, session = _session_until_done(
             team=team, corpus=corpus, base_url=base_url, conversations=CONVERSATIONS, turns=TURNS
         )
@@ -167,8 +187,14 @@ def _session_until_done(*, team, corpus, base_url: str, conversations: int, turn
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency-ms", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=16, help="threads in all")
-    parser.add_argument("--processes", type=int, default=2, help="worker processes sharing the threads")
+    parser.add_argument("--threads", type=int, default=8, help="threads per generation/judging worker process")
+    parser.add_argument("--processes", type=int, default=2, help="generation/judging worker processes")
+    parser.add_argument("--retrieval-pool", choices=["threads", "prefork"], default="threads")
+    parser.add_argument("--retrieval-concurrency", type=int, default=8, help="per retrieval worker process")
+    parser.add_argument("--retrieval-processes", type=int, default=2, help="retrieval worker processes")
+    parser.add_argument(
+        "--shared", action="store_true", help="the layout before the retrieval stage: every queue on the same workers"
+    )
     parser.add_argument("--only-concurrent", action="store_true", help="skip the sequential and zero-latency runs")
     parser.add_argument("--only-overhead", action="store_true", help="only the zero-latency run")
     args = parser.parse_args()
@@ -195,30 +221,39 @@ def main() -> None:
         document, _ = document_upload(corpus=corpus, file=path)
         document_ingest(document_id=document.pk)
 
+    if args.shared:
+        everything = "ingest,retrieval,generation,judging"
+        layout = [Pool(queues=everything, concurrency=args.threads, processes=args.processes)]
+    else:
+        layout = [
+            Pool(
+                queues="retrieval",
+                pool=args.retrieval_pool,
+                concurrency=args.retrieval_concurrency,
+                processes=args.retrieval_processes,
+            ),
+            Pool(queues="generation,judging", concurrency=args.threads, processes=args.processes),
+        ]
+    threads = sum(pool.concurrency * pool.processes for pool in layout)
     latency = args.latency_ms / 1000
     calls = CONVERSATIONS * TURNS + CONVERSATIONS * (TURNS - 1) + CONVERSATIONS * TURNS  # gen + rewrite + judge
     critical = (1 + 2 * (TURNS - 1) + 1) * latency
-    bound = max(critical, calls * latency / args.concurrency)
+    bound = max(critical, calls * latency / threads)
 
     if args.only_overhead:
         _overhead(team=team, corpus=corpus)
         return
     fake, base_url = _start_fake(args.latency_ms)
     try:
-        wall, _ = _run_session(
-            team=team, corpus=corpus, base_url=base_url, concurrency=args.concurrency, processes=args.processes
-        )
+        wall, _ = _run_session(team=team, corpus=corpus, base_url=base_url, layout=layout)
         sequential = None
         if not args.only_concurrent:
-            sequential, _ = _run_session(team=team, corpus=corpus, base_url=base_url, concurrency=1)
+            sequential, _ = _run_session(team=team, corpus=corpus, base_url=base_url, layout=ONE_THREAD)
     finally:
         _stop(fake)
     print(f"session: {CONVERSATIONS} conversations x {TURNS} turns, {calls} LLM calls, L = {args.latency_ms} ms")
-    print(f"worker pool: {args.processes} worker process(es) with the threads pool, {args.concurrency} threads in all")
-    print(
-        f"critical path {critical:.2f} s; calls x L / C = {calls * latency / args.concurrency:.2f} s; "
-        f"bound {bound:.2f} s"
-    )
+    print("workers: " + "; ".join(pool.describe() for pool in layout) + f" ({threads} threads or processes in all)")
+    print(f"critical path {critical:.2f} s; calls x L / C = {calls * latency / threads:.2f} s; bound {bound:.2f} s")
     print(f"wall time {wall:.2f} s = {wall / bound:.2f} x bound (target <= 1.2)")
     if sequential is None:
         return
@@ -232,14 +267,14 @@ def main() -> None:
 def _overhead(*, team, corpus) -> None:
     fake0, base_url0 = _start_fake(0)
     try:
-        zero_wall, questions = _run_session(team=team, corpus=corpus, base_url=base_url0, concurrency=1)
+        zero_wall, questions = _run_session(team=team, corpus=corpus, base_url=base_url0, layout=ONE_THREAD)
     finally:
         _stop(fake0)
 
     print(
         f"zero-latency server, 1 thread: {zero_wall:.2f} s for {questions} questions = "
         f"{1000 * zero_wall / questions:.1f} ms orchestration per question (target <= 50 ms; includes "
-        f"retrieval, 3 task hand-offs and the judge's bookkeeping)"
+        f"retrieval, 4 task hand-offs and the judge's bookkeeping)"
     )
 
 

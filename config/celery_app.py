@@ -1,7 +1,8 @@
 import os
+from dataclasses import dataclass
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -27,3 +28,20 @@ def _close_old_database_connections(sender=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@dataclass
+class WorkerState:
+    """What this process knows about the worker it runs in (nothing outside a worker)."""
+
+    pool_size: int | None = None  # -c: threads or processes (core.runmode.judge_concurrency)
+
+
+worker_state = WorkerState()
+
+
+@worker_init.connect
+def _remember_pool_size(sender=None, **kwargs) -> None:
+    concurrency = getattr(sender, "concurrency", None)
+    if isinstance(concurrency, int) and concurrency > 0:
+        worker_state.pool_size = concurrency

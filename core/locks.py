@@ -1,4 +1,4 @@
-"""PostgreSQL advisory locks: one worker at a time per conversation or judgment.
+"""PostgreSQL advisory locks: one worker at a time per conversation, judgment, judge-only session, ….
 
 Session-level locks are released when the connection closes, so a worker killed with
 SIGKILL never leaves a lock behind.
@@ -15,6 +15,7 @@ CONVERSATION = 1
 JUDGMENT = 2
 DOCUMENT = 3
 SWEEP = 4
+JUDGE_ONLY_SESSION = 5
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@ so a task sent twice is harmless; one never sent would strand its session or doc
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Sequence
 
 import redis
@@ -30,14 +32,35 @@ class BrokerUnavailable(Exception):
     """The broker refused a publish even after the retries."""
 
 
+# In-process (eager) mode: the tasks a running task sends wait here and run after it, in
+# order, as they would from a broker. Running them at once instead would nest every hop of
+# a conversation's task chain (retrieval, generation, the next retrieval, ...) inside the
+# one before: a stack as deep as the conversation is long, and locks still held.
+_eager = threading.local()
+
+
+def _run_eagerly(task: Task, args: Sequence) -> None:
+    waiting = getattr(_eager, "waiting", None)
+    if waiting is not None:
+        waiting.append((task, args))
+        return
+    _eager.waiting = waiting = deque([(task, args)])
+    try:
+        while waiting:
+            next_task, next_args = waiting.popleft()
+            next_task.delay(*next_args)
+    finally:
+        _eager.waiting = None
+
+
 def task_publish(*, task: Task, args: Sequence, keep_if_down: bool = True) -> bool:
     """Send ``task`` with ``args``; True when the broker took it.
 
     With ``keep_if_down`` a failed publish is stored for the sweep; otherwise it raises
     ``BrokerUnavailable`` (the sweep itself re-derives its work on the next round).
     """
-    if task.app.conf.task_always_eager:  # in-process mode: the task runs now, nothing is published
-        task.delay(*args)
+    if task.app.conf.task_always_eager:  # in-process mode: the task runs here, nothing is published
+        _run_eagerly(task, args)
         return True
     try:
         task.delay(*args)

@@ -7,6 +7,8 @@ change is an Override row and the effective rating is computed (judging.selector
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from accounts.selectors import membership_for
+from core.concurrency import map_bounded
 from core.errors import InvalidInput, NotAllowed
 from core.file_guards import strip_nul
 from judging.engine import JudgeOutcome, judge_once
@@ -24,6 +27,8 @@ from judging.selectors import judgment_effective, rubric_criterion_ids, rubric_d
 from judging.signals import override_created
 from llm.config import llm_config
 from llm.types import Passage, Provider
+
+logger = logging.getLogger(__name__)
 
 # What judgment_store writes when a judgment ends its pending state.
 JUDGMENT_RESULT_FIELDS = [
@@ -201,51 +206,68 @@ def rubric_create(
 
 
 def judge_items(
-    *, items: list[dict], rubric: Rubric, provider: str = Provider.OFFLINE, model: str = "", base_url: str = ""
+    *,
+    items: list[dict],
+    rubric: Rubric,
+    provider: str = Provider.OFFLINE,
+    model: str = "",
+    base_url: str = "",
+    concurrency: int = 1,
+    on_done: Callable[[int, dict], None] | None = None,
 ) -> list[dict]:
-    """Judge ready answers: items with question, history, context, answer. Used by `judge`."""
+    """Judge ready answers: items with question, history, context, answer. Used by `judge`.
+
+    Every item is checked before any is judged (a bad one is an ``InvalidInput`` naming
+    it); then up to ``concurrency`` items are judged at a time. Results come in input
+    order; an item whose judging crashed is a failed result with the error, the others
+    are kept. ``on_done(index, result)`` is called as each item ends.
+    """
     spec = rubric_spec(rubric=rubric)
     config = llm_config(provider=provider, model=model, base_url=base_url)
-    results = []
-    for index, item in enumerate(items):
-        question, answer, history, context = _judge_item(item, number=index + 1)
-        # The command's context passages are judged as given: untagged, text unchanged.
-        outcome = judge_once(
-            spec=spec,
-            config=config,
-            question=question,
-            history=history,
-            context=[Passage(tag="", text=str(c)) for c in context],
-            answer=answer,
-        )
-        results.append(
-            {
-                "id": item.get("id", index + 1),
-                "question": question,
-                "status": outcome.status,
-                "weighted_score": None if outcome.score is None else float(outcome.score),
-                "verdicts": [
-                    {
-                        "criterion": c.name,
-                        "key": c.key,
-                        "rating": outcome.ratings[c.key][0],
-                        "rationale": outcome.ratings[c.key][1],
-                    }
-                    for c in spec.criteria
-                    if c.key in outcome.ratings
-                ],
-                "raw_output": outcome.raw_output if outcome.status != Judgment.Status.OK else "",
-                "error": outcome.error,
-                "latency_ms": outcome.latency_ms,
-                "judge": {
-                    "provider": config.provider,
-                    "model": config.model,
-                    "rubric": f"{spec.name} v{spec.version}",
-                    "prompt_hash": outcome.prompt_hash,
-                },
-            }
-        )
-    return results
+    parsed = [_judge_item(item, number=index + 1) for index, item in enumerate(items)]
+
+    def judge(index: int) -> dict:
+        question, answer, history, context = parsed[index]
+        try:
+            # The command's context passages are judged as given: untagged, text unchanged.
+            outcome = judge_once(
+                spec=spec,
+                config=config,
+                question=question,
+                history=history,
+                context=[Passage(tag="", text=str(c)) for c in context],
+                answer=answer,
+            )
+        except Exception as exc:  # noqa: BLE001 - this item fails with the reason; the others go on
+            logger.exception("judging item %s crashed", index + 1)
+            outcome = JudgeOutcome(status=Judgment.Status.FAILED, error=f"Internal error in the judge: {exc!r}")
+        return {
+            "id": items[index].get("id", index + 1),
+            "question": question,
+            "status": outcome.status,
+            "weighted_score": None if outcome.score is None else float(outcome.score),
+            "verdicts": [
+                {
+                    "criterion": c.name,
+                    "key": c.key,
+                    "rating": outcome.ratings[c.key][0],
+                    "rationale": outcome.ratings[c.key][1],
+                }
+                for c in spec.criteria
+                if c.key in outcome.ratings
+            ],
+            "raw_output": outcome.raw_output if outcome.status != Judgment.Status.OK else "",
+            "error": outcome.error,
+            "latency_ms": outcome.latency_ms,
+            "judge": {
+                "provider": config.provider,
+                "model": config.model,
+                "rubric": f"{spec.name} v{spec.version}",
+                "prompt_hash": outcome.prompt_hash,
+            },
+        }
+
+    return map_bounded(judge, range(len(items)), limit=concurrency, on_done=on_done)
 
 
 def _judge_item(item: object, *, number: int) -> tuple[str, str, list[tuple[str, str]], list[str]]:

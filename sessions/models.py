@@ -95,6 +95,11 @@ class EvaluationSession(models.Model):
     def is_finished(self) -> bool:
         return self.status in (self.Status.COMPLETED, self.Status.COMPLETED_WITH_ERRORS)
 
+    @property
+    def is_judge_only(self) -> bool:
+        """Its answers came ready-made (a judge-only batch or a re-judge): nothing to retrieve or generate."""
+        return self.generator_provider == self.Provider.PROVIDED
+
 
 class Conversation(models.Model):
     session = models.ForeignKey(EvaluationSession, on_delete=models.CASCADE, related_name="conversations")

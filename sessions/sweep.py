@@ -99,11 +99,16 @@ def session_is_stalled(*, session: EvaluationSession) -> bool:
 
 
 def session_work_requeue(*, session_id: int, keep_if_down: bool = True) -> int:
-    """Queue every conversation with unfinished turns and every pending judgment again.
+    """Queue every conversation with unfinished turns and every pending judgment again (a
+    judge-only session: its one judging task).
 
     Returns how many tasks were sent. Raises ``BrokerUnavailable`` when the broker refuses
     and ``keep_if_down`` is false.
     """
+    provider = EvaluationSession.objects.filter(pk=session_id).values_list("generator_provider", flat=True).first()
+    if provider == EvaluationSession.Provider.PROVIDED:
+        task_publish(task=tasks.judge_session, args=[session_id], keep_if_down=keep_if_down)
+        return 1
     conversations = list(
         Conversation.objects.filter(session_id=session_id).values_list("pk", flat=True).order_by("position")
     )

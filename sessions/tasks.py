@@ -11,9 +11,18 @@ from sessions import services
 from sessions.reports.exports import report_export_build
 
 
+# The retrieval stage (queue "retrieval"): rewrite, embed and search the conversation's
+# next turn, then hand it to generate_answer.
 @shared_task(name="sessions.tasks.advance_conversation", acks_late=True, reject_on_worker_lost=True)
 def advance_conversation(conversation_id: int) -> str:
     return services.conversation_advance(conversation_id=conversation_id)
+
+
+# The generation stage (queue "generation"): generate the retrieved turn, then hand the
+# conversation back to advance_conversation.
+@shared_task(name="sessions.tasks.generate_answer", acks_late=True, reject_on_worker_lost=True)
+def generate_answer(conversation_id: int, answer_id: int) -> str:
+    return services.answer_complete(conversation_id=conversation_id, answer_id=answer_id)
 
 
 # Named under judging so that it keeps its queue (CELERY_TASK_ROUTES: "judging.tasks.*")
@@ -22,6 +31,12 @@ def advance_conversation(conversation_id: int) -> str:
 def run_judgment(judgment_id: int) -> str:
     judgment = services.judgment_run(judgment_id=judgment_id)
     return judgment.status if judgment is not None else "busy"
+
+
+# Judge-only sessions (queue "judging"): their judgments, JUDGE_CONCURRENCY at a time.
+@shared_task(name="sessions.tasks.judge_session", acks_late=True, reject_on_worker_lost=True)
+def judge_session(session_id: int) -> str:
+    return services.session_judge(session_id=session_id)
 
 
 @shared_task(name="sessions.tasks.build_report_export", acks_late=True, reject_on_worker_lost=True)

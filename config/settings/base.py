@@ -116,6 +116,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Threads (or processes) of a worker started without -c; `make worker` and `make demo` pass it.
+CELERY_WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=8)
+# Judge-only work (`manage.py judge`, judge-only batches and re-judges): items judged at
+# once. 0: the worker's own pool size (-c), or CELERY_WORKER_CONCURRENCY outside a worker.
+JUDGE_CONCURRENCY = env.int("JUDGE_CONCURRENCY", default=0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=20 * 60)
 # Longer than the longest task, else Redis re-delivers tasks that are still running.
@@ -137,6 +142,10 @@ CELERY_TASK_ROUTES = {
     # CPU-bound like parsing (a long PDF report): the prefork workers of the ingest queue.
     "sessions.tasks.build_report_export": {"queue": "ingest"},
     "corpora.tasks.*": {"queue": "ingest"},
+    # A turn's retrieval stage (rewrite, query embedding, search): its own workers, scaled
+    # apart from the generation and judging threads that wait on LLM calls.
+    "sessions.tasks.advance_conversation": {"queue": "retrieval"},
+    "sessions.tasks.judge_session": {"queue": "judging"},
     "sessions.tasks.*": {"queue": "generation"},
     "judging.tasks.*": {"queue": "judging"},
 }

@@ -3,9 +3,10 @@
 - ``creation``: sessions from questions, from ready answers (judge-only), re-judges;
 - ``estimate``: calls, tokens and money before a session runs;
 - ``lifecycle``: start, cancel, resume;
-- ``pipeline``: retrieval, prompt and generation of each turn;
+- ``pipeline``: each turn's retrieval stage (rewrite, search, prompt) and generation stage;
 - ``judgments``: what ties an answer to its judgments (schedule, probes, run, re-queue,
-  finish the session, score summaries), calling the judge in ``judging.engine``.
+  a judge-only session's run, finish the session, score summaries), calling the judge in
+  ``judging.engine``.
 """
 
 from sessions.services.creation import session_create, session_create_judge_only, session_rejudge
@@ -15,13 +16,22 @@ from sessions.services.judgments import (
     judgments_requeue_for_session,
     judgments_schedule_for_answer,
     session_finalize_if_done,
+    session_judge,
     session_score_summary_store,
 )
 from sessions.services.lifecycle import session_cancel, session_resume, session_start
-from sessions.services.pipeline import answer_generate, conversation_advance, prompt_render
+from sessions.services.pipeline import (
+    answer_complete,
+    answer_generate,
+    answer_retrieve,
+    conversation_advance,
+    prompt_render,
+)
 
 __all__ = [
+    "answer_complete",
     "answer_generate",
+    "answer_retrieve",
     "conversation_advance",
     "judgment_run",
     "judgments_requeue_for_session",
@@ -32,6 +42,7 @@ __all__ = [
     "session_create_judge_only",
     "session_estimate",
     "session_finalize_if_done",
+    "session_judge",
     "session_rejudge",
     "session_resume",
     "session_score_summary_store",

@@ -15,12 +15,15 @@ from collections import Counter
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.concurrency import NOT_RUN, map_bounded
 from core.file_guards import strip_nul
-from core.locks import JUDGMENT, advisory_lock
-from core.queueing import task_publish_on_commit
+from core.locks import JUDGE_ONLY_SESSION, JUDGMENT, advisory_lock
+from core.queueing import task_publish, task_publish_on_commit
+from core.runmode import judge_concurrency, tasks_run_in_process
 from corpora.selectors import corpus_table_rows
 from judging.engine import JudgeOutcome, embed, judge_once
 from judging.models import Judgment, Override, RobustnessProbe, Rubric
@@ -38,13 +41,22 @@ from sessions.selectors import session_has_pending_work
 
 logger = logging.getLogger(__name__)
 
+ACTIVE = (EvaluationSession.Status.QUEUED, EvaluationSession.Status.RUNNING)
+
+# How long one judge-only task keeps starting judgments before it re-queues the rest:
+# far below the task time limit, and other work gets the worker's threads in between.
+JUDGE_SLICE_SECONDS = 60.0
+
 
 def _judge_config(session: EvaluationSession) -> LLMConfig:
     return llm_config(provider=session.judge_provider, model=session.judge_model, base_url=session.llm_base_url)
 
 
-def judgments_schedule_for_answer(*, answer: Answer, passages: list[Passage] | None = None) -> list[Judgment]:
-    """Create the answer's pending judgments (k repeats) and its probes; enqueue them.
+def judgments_schedule_for_answer(
+    *, answer: Answer, passages: list[Passage] | None = None, enqueue: bool = True
+) -> list[Judgment]:
+    """Create the answer's pending judgments (k repeats) and its probes; enqueue them
+    (unless ``enqueue`` is false: a judge-only session's are run by ``session_judge``).
 
     Called once per answer, inside the transaction that ends its pending state (or, for
     answers that came with a judge-only session, the one that starts the session): nothing
@@ -65,7 +77,8 @@ def judgments_schedule_for_answer(*, answer: Answer, passages: list[Passage] | N
         if passages is None:
             passages = answer_passages(answer=answer)
         judgments += _probes_create(answer=answer, session=session, common=common, context=passages)
-    _enqueue([j.pk for j in judgments])
+    if enqueue:
+        _enqueue([j.pk for j in judgments])
     return judgments
 
 
@@ -165,8 +178,66 @@ def judgments_requeue_for_session(*, session: EvaluationSession) -> int:
     in_session = Q(answer__question__session=session) | Q(probe__answer__question__session=session)
     Judgment.objects.filter(in_session, status=Judgment.Status.FAILED).update(status=Judgment.Status.PENDING, error="")
     ids = list(Judgment.objects.filter(in_session, status=Judgment.Status.PENDING).values_list("pk", flat=True))
-    _enqueue(ids)
+    if session.is_judge_only:
+        if ids:
+            task_publish_on_commit(task=tasks.judge_session, args_list=[[session.pk]])
+    else:
+        _enqueue(ids)
     return len(ids)
+
+
+def session_mark_running(*, session_id: int) -> None:
+    EvaluationSession.objects.filter(pk=session_id, status=EvaluationSession.Status.QUEUED).update(
+        status=EvaluationSession.Status.RUNNING, started_at=timezone.now()
+    )
+
+
+def session_judge(*, session_id: int) -> str:
+    """Run a judge-only session's pending judgments, ``judge_concurrency()`` at a time.
+
+    They start in the order of the session's input (conversation, question; an answer's
+    own judgments before its probes') and each is ``judgment_run``: guarded by its lock
+    and status, so a judgment another task runs meanwhile is skipped. One task per session
+    at a time (a lock); after ``JUDGE_SLICE_SECONDS`` it starts no more and queues itself
+    again for the rest. Returns "judged", "sliced", "busy" or "stopped".
+    """
+    with advisory_lock(namespace=JUDGE_ONLY_SESSION, key=session_id) as acquired:
+        if not acquired:
+            return "busy"
+        if EvaluationSession.objects.filter(pk=session_id).values_list("status", flat=True).first() not in ACTIVE:
+            return "stopped"
+        session_mark_running(session_id=session_id)
+        # In-process mode runs on the caller's connection: other threads would not see its
+        # uncommitted rows (a test's transaction), so it judges one item at a time.
+        limit = 1 if tasks_run_in_process() else judge_concurrency()
+        results = map_bounded(
+            lambda pk: judgment_run(judgment_id=pk),
+            judgments_pending_in_order(session_id=session_id),
+            limit=limit,
+            stop_at=time.monotonic() + JUDGE_SLICE_SECONDS,
+        )
+    if any(result is NOT_RUN for result in results):
+        task_publish(task=tasks.judge_session, args=[session_id])
+        return "sliced"
+    return "judged"
+
+
+def judgments_pending_in_order(*, session_id: int) -> list[int]:
+    """Ids of a session's pending judgments in the order of its questions."""
+    in_session = Q(answer__question__session_id=session_id) | Q(probe__answer__question__session_id=session_id)
+    return list(
+        Judgment.objects.filter(in_session, status=Judgment.Status.PENDING)
+        .annotate(
+            conversation_position=Coalesce(
+                "answer__question__conversation__position", "probe__answer__question__conversation__position"
+            ),
+            question_position=Coalesce("answer__question__position", "probe__answer__question__position"),
+        )
+        .order_by(
+            "conversation_position", "question_position", F("probe_id").asc(nulls_first=True), "repeat_index", "pk"
+        )
+        .values_list("pk", flat=True)
+    )
 
 
 def judgment_run(*, judgment_id: int) -> Judgment | None:

@@ -30,10 +30,13 @@ def session_start(*, session: EvaluationSession) -> EvaluationSession:
         session.save(update_fields=["status", "started_at"])
         # From now on verdicts refer to this rubric: it may not change in place any more.
         Rubric.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
-        if session.generator_provider == EvaluationSession.Provider.PROVIDED:
+        if session.is_judge_only:
+            # Nothing to retrieve or generate: one task runs the judgments, a few at a time.
             for answer in Answer.objects.filter(question__session=session).select_related("question__session"):
-                judgments_schedule_for_answer(answer=answer)
-        _enqueue_conversations(session=session)
+                judgments_schedule_for_answer(answer=answer, enqueue=False)
+            task_publish_on_commit(task=tasks.judge_session, args_list=[[session.pk]])
+        else:
+            _enqueue_conversations(session=session)
     return session
 
 
@@ -79,7 +82,8 @@ def session_resume(*, session: EvaluationSession) -> EvaluationSession:
         session.finished_at = None
         session.save(update_fields=["status", "status_reason", "started_at", "finished_at"])
         judgments_requeue_for_session(session=session)
-        _enqueue_conversations(session=session)
+        if not session.is_judge_only:
+            _enqueue_conversations(session=session)
     return session
 
 

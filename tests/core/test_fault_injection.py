@@ -153,3 +153,29 @@ def test_thirty_percent_llm_faults_every_call_is_accounted_for(team, tmp_path, f
     )
     # Query rewrites, generations, judge calls and probes' fake-writing calls, retries included.
     assert recorded == len(fake_openai.requests_to("/chat/completions"))
+
+
+def test_a_turn_retrieved_while_the_broker_is_down_is_generated_once_it_is_back(
+    team, tmp_path, fake_openai, celery_worker_factory
+):
+    """The retrieval stage's hand-off to generation is kept in the database, like any other."""
+    from sessions.services import conversation_advance
+
+    fake_openai.set_responder(judge_or_echo_responder)
+    corpus = make_corpus(team=team, tmp_path=tmp_path)
+    session = _openai_session(team, corpus, fake_openai.base_url, 1)
+    conversation = session.conversations.get()
+    with broker_down():
+        session_start(session=session)
+        assert conversation_advance(conversation_id=conversation.pk) == "retrieved"  # the stage, run here
+        kept = sorted(PendingTask.objects.values_list("task_name", flat=True))
+        assert kept == ["sessions.tasks.advance_conversation", "sessions.tasks.generate_answer"]
+        first = Answer.objects.get(question__session=session)
+        assert first.status == Answer.Status.PENDING and first.passages.exists()
+
+    worker = celery_worker_factory(concurrency=4, env=FAST_SWEEP)
+    session = wait_for_session(session, timeout=120)
+    assert session.status == EvaluationSession.Status.COMPLETED
+    _assert_exactly_once(session)
+    assert worker.proc.poll() is None
+    wait_until(lambda: not PendingTask.objects.exists(), timeout=10, what="kept-back tasks sent")

@@ -1,5 +1,7 @@
-"""The worker layer: each queue gets only its own tasks, and a task delivered twice while
-the first delivery holds its lock makes no second row and no second LLM call."""
+"""The worker layer: each queue gets only its own tasks (a turn is retrieved on the
+retrieval queue, generated on the generation queue, judged on the judging queue), and a
+task of any stage delivered twice while the first delivery holds its lock makes no second
+row and no second LLM call."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from core.queueing import task_publish
 from corpora.models import Document
 from corpora.services import corpus_create, document_upload
 from judging.models import Judgment
+from llm.gateway import REWRITE_INSTRUCTION
 from sessions.models import Answer, EvaluationSession
 from sessions.services import session_start
-from sessions.tasks import advance_conversation, run_judgment
+from sessions.tasks import advance_conversation, generate_answer, run_judgment
 from tests.sessions.pipeline_support import CORPUS_TEXT, make_corpus, make_session, wait_for_session
 from tests.support.fake_openai import is_judge_request, judge_or_echo_responder
 from tests.support.waiting import wait_until
@@ -62,9 +65,23 @@ def test_a_worker_consuming_one_queue_gets_only_that_queues_tasks(team, tmp_path
     wait_until(
         lambda: Document.objects.get(pk=document.pk).status == Document.Status.READY, timeout=60, what="ingestion"
     )
-    # The ingest worker left the session's work alone: it waits in the generation queue.
+    # The ingest worker left the session's work alone: it waits in the retrieval queue.
     assert not Answer.objects.filter(question__session=session).exists()
-    assert set(_queued("generation")) == {"sessions.tasks.advance_conversation"}
+    assert set(_queued("retrieval")) == {"sessions.tasks.advance_conversation"}
+
+    celery_worker_factory(queues="retrieval", concurrency=2, env=NO_WARM_UP)
+    first = wait_until(
+        lambda: Answer.objects.filter(question__session=session, retrieval_latency_ms__isnull=False).first(),
+        timeout=60,
+        what="the first turn retrieved",
+    )
+    time.sleep(1)
+    # Retrieved, not generated: the passages and the prompt wait on the pending answer, its
+    # generation in the generation queue; the next turn waits for this one's answer.
+    first.refresh_from_db()
+    assert first.status == Answer.Status.PENDING and first.prompt and first.passages.exists()
+    assert Answer.objects.filter(question__session=session).count() == 1
+    assert set(_queued("generation")) == {"sessions.tasks.generate_answer"}
 
     celery_worker_factory(queues="generation", concurrency=2, env=NO_WARM_UP)
     wait_until(
@@ -84,6 +101,10 @@ def test_a_worker_consuming_one_queue_gets_only_that_queues_tasks(team, tmp_path
     assert session.status == EvaluationSession.Status.COMPLETED
 
 
+def _is_rewrite(request_json: dict) -> bool:
+    return request_json["messages"][0]["content"] == REWRITE_INSTRUCTION
+
+
 def test_a_task_delivered_twice_while_the_first_holds_its_lock_does_no_second_call(
     team, tmp_path, fake_openai, celery_worker_factory
 ):
@@ -91,29 +112,42 @@ def test_a_task_delivered_twice_while_the_first_holds_its_lock_does_no_second_ca
     fake_openai.set_latency(1500)
     corpus = make_corpus(team=team, tmp_path=tmp_path)
     celery_worker_factory(concurrency=4, env=NO_WARM_UP)
-    session = _fake_llm_session(team, corpus, fake_openai, [["What is SAT?"]])
+    session = _fake_llm_session(team, corpus, fake_openai, [["What is SAT?", "Does it slow down inference?"]])
     conversation = session.conversations.get()
     session_start(session=session)
 
-    # While generation is under way (the conversation's lock is held), deliver its task again.
+    # While the first turn is generated (the conversation's lock is held by the generation
+    # stage), deliver both stages' tasks again.
     wait_until(lambda: fake_openai.requests_to("/chat/completions"), timeout=30, what="generation call")
-    task_publish(task=advance_conversation, args=[conversation.pk])
-    task_publish(task=advance_conversation, args=[conversation.pk])
+    first = Answer.objects.get(question__session=session, question__position=0)
+    for _ in range(2):
+        task_publish(task=advance_conversation, args=[conversation.pk])
+        task_publish(task=generate_answer, args=[conversation.pk, first.pk])
     # The same while the judge call is under way (the judgment's lock is held).
     wait_until(
         lambda: any(is_judge_request(r.json) for r in fake_openai.requests_to("/chat/completions")),
         timeout=30,
         what="judge call",
     )
-    judgment = Judgment.objects.get(answer__question__session=session)
+    judgment = Judgment.objects.get(answer=first)
     task_publish(task=run_judgment, args=[judgment.pk])
     task_publish(task=run_judgment, args=[judgment.pk])
+    # And while the follow-up is rewritten (the lock is held by the retrieval stage).
+    wait_until(
+        lambda: any(_is_rewrite(r.json) for r in fake_openai.requests_to("/chat/completions")),
+        timeout=30,
+        what="rewrite call",
+    )
+    for _ in range(2):
+        task_publish(task=advance_conversation, args=[conversation.pk])
+        task_publish(task=generate_answer, args=[conversation.pk, first.pk])
 
     session = wait_for_session(session, timeout=60)
     time.sleep(2)  # let the duplicates run out
     assert session.status == EvaluationSession.Status.COMPLETED
-    assert Answer.objects.filter(question__session=session).count() == 1
-    assert Judgment.objects.filter(answer__question__session=session).count() == 1
+    assert Answer.objects.filter(question__session=session).count() == 2
+    assert Judgment.objects.filter(answer__question__session=session).count() == 2
     calls = fake_openai.requests_to("/chat/completions")
-    assert sum(is_judge_request(r.json) for r in calls) == 1
-    assert sum(not is_judge_request(r.json) for r in calls) == 1
+    assert sum(is_judge_request(r.json) for r in calls) == 2
+    assert sum(_is_rewrite(r.json) for r in calls) == 1
+    assert sum(not is_judge_request(r.json) and not _is_rewrite(r.json) for r in calls) == 2

@@ -57,7 +57,11 @@ def test_queries_per_turn_stay_fixed_as_a_conversation_grows(team, tmp_path):
     short = _run(make_session(team, corpus, [TURNS[:2]]))
     long = _run(make_session(team, corpus, [TURNS]))
     per_turn = (long - short) / 2
-    # 24 today, BEGIN/COMMIT included: answer row, retrieval (3), the answer's results,
-    # passages and judgment, the judgment (lock, 2 reads, history, passages, verdicts),
-    # the finish check. It was 41.5 before the conversation was read once per task.
-    assert per_turn <= 24, f"{per_turn} statements per turn"
+    # 32 today, BEGIN/COMMIT included. The retrieval task: the conversation, its lock,
+    # its turns (2), retrieval (4), the answer row inserted with its passages, the unlock.
+    # The generation task: lock, the answer, its results with the judgment, unlock. The
+    # judgment: lock, 2 reads, passages, verdicts, unlock, the finish check. It was 41.5
+    # before the conversation was read once per task, then 24 while one task both
+    # retrieved and generated a conversation's turns; the retrieval stage of its own
+    # re-reads the conversation and takes its lock once more per turn.
+    assert per_turn <= 32, f"{per_turn} statements per turn"

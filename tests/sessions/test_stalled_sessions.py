@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.models import PendingTask
-from sessions.models import EvaluationSession
+from sessions.models import Answer, EvaluationSession
 from sessions.services import session_start
 from sessions.sweep import session_is_stalled, sessions_stalled, sweep
 from tests.sessions.pipeline_support import make_corpus, make_session
@@ -120,3 +120,23 @@ def test_the_sweep_requeues_stalled_work_and_sends_what_an_outage_kept_back(team
     assert sent == sorted(expected)
     # Within the stall period the same session is not queued again.
     assert sweep().sessions_requeued == 0
+
+
+def test_the_sweep_requeues_a_stalled_judge_only_session_as_its_one_judging_task(team, settings, broker_queues):
+    from sessions.services import session_create_judge_only
+    from sessions.session_settings import SessionSettings
+
+    settings.STALL_AFTER_SECONDS = 60
+    items = [{"question": f"Q{i}?", "answer": f"A{i}.", "context": ["[Doc: d.md] text"]} for i in range(3)]
+    session = session_create_judge_only(team=team, name="judge only", items=items, settings=SessionSettings())
+    session_start(session=session)
+    assert broker_queues.messages() == [("sessions.tasks.judge_session", f"({session.pk},)")]  # not one per item
+    broker_queues.purge()
+    five_minutes_ago = timezone.now() - timedelta(minutes=5)
+    EvaluationSession.objects.filter(pk=session.pk).update(
+        status=EvaluationSession.Status.RUNNING, started_at=five_minutes_ago
+    )
+    Answer.objects.filter(question__session=session).update(started_at=five_minutes_ago, finished_at=five_minutes_ago)
+
+    assert sweep().sessions_requeued == 1
+    assert broker_queues.messages() == [("sessions.tasks.judge_session", f"({session.pk},)")]
