@@ -33,6 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -103,10 +104,9 @@ TERMS_UNSUPPORTED = 2  # a claim bringing in this many rare words is not the con
 TERMS_IGNORED_COSINE = 0.7  # ... unless it is this close to a context unit
 COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's value to another
 
-# Relevance asks for a correct answer: it falls with the mean cost of the key claims and
-# of all claims (the share of one claim that each costs Faithfulness, above).
-RELEVANCE_KEY_DOUBT = 0.5
-RELEVANCE_ALL_DOUBT = 0.3
+# Faithfulness and Relevance follow the learned combiner's probability that the answer is
+# right (``judging.combiner``); a contradicted claim keeps Faithfulness at most this.
+FAITHFUL_CONTRADICTED = 0.55
 
 SUPPORTED = "supported"
 UNSUPPORTED = "unsupported"
@@ -639,7 +639,7 @@ class _Analysis:
     def checked(self) -> list[Claim]:
         return [c for c in self.claims if c.status != ABSTENTION]
 
-    def _key_claims(self) -> list[Claim]:
+    def key_claims(self) -> list[Claim]:
         """The claims that answer the question: the ones closest to it in meaning."""
         if not self.claims:
             return []
@@ -649,51 +649,78 @@ class _Analysis:
         ranked = [int(i) for i in np.argsort(-closeness)[:keep] if closeness[int(i)] >= top - 0.15]
         return [self.claims[i] for i in sorted(ranked)]
 
-    def relevance(self) -> Measure:
+    def topicality(self) -> float:
+        """Cosine of the answer to the question; a list answer embeds poorly as a whole, so
+        its two closest claims speak for it when they are closer."""
         topical = max(float(self.a_vec @ self.q_vec), float(self.a_vec @ self.rq_vec))
         if len(self.claim_vecs):
-            # A list answer embeds poorly as a whole; its closest claims speak for it.
             closest = np.sort(np.maximum(self.claim_vecs @ self.q_vec, self.claim_vecs @ self.rq_vec))[::-1]
             topical = max(topical, float(closest[:2].mean()))
+        return topical
+
+    def question_overlap(self) -> float:
+        """Share of the question's content words (stemmed) that the answer uses."""
         question_words = {stem(w) for w in content_words(self.question)}
         answer_words = {stem(w) for w in content_words(self.answer)}
-        overlap = len(question_words & answer_words) / len(question_words) if question_words else 1.0
-        score = 0.85 * _ramp(topical, 0.05, 0.3) + 0.15 * _ramp(overlap, 0.0, 0.5)
+        return len(question_words & answer_words) / len(question_words) if question_words else 1.0
+
+    @cached_property
+    def right(self) -> tuple[float, dict[str, float]]:
+        """The learned combiner's probability that the answer is right, and what each
+        feature contributed to it (``judging.combiner``)."""
+        from judging.combiner import probability_right  # it reads this class's measurements
+
+        return probability_right(self)
+
+    def strongest_evidence_against(self, claims: Sequence[Claim]) -> str | None:
+        """The one finding that speaks most against the answer, citing its evidence: a
+        contradicted claim and what it contradicts, an invented figure or name with the
+        closest context sentence, an unsupported claim, or else the claim the context
+        supports least."""
+        checked = [c for c in claims if c.status != ABSTENTION]
+        if not checked:
+            return None
+        if contradicted := [c for c in checked if c.status == CONTRADICTED]:
+            return f'"{_short(contradicted[0].text)}" {contradicted[0].why}.'
+        unsupported = sorted(
+            (c for c in checked if c.status == UNSUPPORTED), key=lambda c: (-c.cost, c.support, c.text)
+        )
+        if unsupported:
+            claim = unsupported[0]
+            lacking = claim.absent_numbers + claim.absent_names + claim.absent_terms
+            if lacking:
+                return (
+                    f'"{_short(claim.text)}" states {_fmt_list(lacking)}, which the context does not contain '
+                    f'(closest: "{_short(claim.reference)}").'
+                )
+            return f'"{_short(claim.text)}" is not in the context (closest: "{_short(claim.reference)}").'
+        weakest = min(checked, key=lambda c: (c.support, c.text))
+        return (
+            f'The context does not support "{_short(weakest.text)}" closely '
+            f'(closest: "{_short(weakest.reference)}", similarity {weakest.support:.2f}).'
+        )
+
+    def relevance(self) -> Measure:
+        topical = self.topicality()
+        overlap = self.question_overlap()
+        on_topic = 0.85 * _ramp(topical, 0.05, 0.3) + 0.15 * _ramp(overlap, 0.0, 0.5)
+        p_right, _ = self.right
+        # Relevance asks for a correct answer to this question: on topic, and right.
+        score = min(on_topic, p_right)
         flaws: list[str] = []
         strengths = [f"It addresses the question (similarity {topical:.2f}, {round(overlap * 100)}% of its key terms)."]
         if topical < 0.25:
             flaws.append(f"It is about a different subject than the question (similarity {topical:.2f}).")
-
         checked = self.checked
         contradicted = [c for c in checked if c.status == CONTRADICTED]
-        key = self._key_claims()
-        key_contradicted = [c for c in key if c.status == CONTRADICTED]
+        key_contradicted = [c for c in self.key_claims() if c.status == CONTRADICTED]
         if contradicted:
-            # An answer whose claims invert the context answers the question wrongly.
-            share = len(contradicted) / len(checked)
-            score = min(score, (0.5 if key_contradicted else 0.58) - 0.3 * share)
             first = (key_contradicted or contradicted)[0]
             flaws.append(f'It answers wrongly: "{_short(first.text)}" {first.why}.')
-        elif checked:
-            # Correctness: what the answer's claims cost Faithfulness, the key claims' most.
-            key_checked = [c for c in key if c.status != ABSTENTION]
-            doubt_key = sum(c.cost for c in key_checked) / len(key_checked) if key_checked else 0.0
-            doubt_all = sum(c.cost for c in checked) / len(checked)
-            cap = 1 - RELEVANCE_KEY_DOUBT * doubt_key - RELEVANCE_ALL_DOUBT * doubt_all
-            if cap < score:
-                score = cap
-                first = max(key_checked or checked, key=lambda c: c.cost)
-                lacking = first.absent_numbers + first.absent_names + first.absent_terms
-                if lacking:
-                    flaws.append(
-                        f'Its answer rests on claims the context does not support: "{_short(first.text)}" '
-                        f"states {_fmt_list(lacking)}, which the context lacks."
-                    )
-                else:
-                    flaws.append(
-                        f'Its main claims are not found in the context, e.g. "{_short(first.text)}" '
-                        f'(closest: "{_short(first.reference)}").'
-                    )
+        elif checked and p_right < on_topic:
+            evidence_against = self.strongest_evidence_against(self.key_claims() or checked)
+            if evidence_against:
+                flaws.append(f"The evidence puts the chance that it is right at {p_right:.0%}: {evidence_against}")
         abstentions = [c for c in self.claims if c.status == ABSTENTION]
         if abstentions and not [c for c in checked if c.status == SUPPORTED]:
             score = min(score, 0.78)
@@ -710,7 +737,8 @@ class _Analysis:
         evidence = {
             "similarity_to_question": round(topical, 3),
             "question_term_overlap": round(overlap, 3),
-            "key_claims": len(key),
+            "probability_right": round(p_right, 3),
+            "key_claims": len(self.key_claims()),
             "contradicted_claims": len(contradicted),
         }
         return Measure(score, flaws, strengths, evidence)
@@ -721,21 +749,21 @@ class _Analysis:
         abstained = len(self.claims) - n
         if not n:
             if abstained:
+                # Saying what the context lacks is not unfaithful.
                 return Measure(
                     0.9, [], ["It asserts nothing the context could contradict; it says what the context lacks."], {}
                 )
             return Measure(0.2, ["The answer makes no checkable claim."], [], {"claims": 0})
         counts = Counter(c.status for c in checked)
-        cost = sum(c.cost for c in checked)
-        score = 1 - cost / n
+        p_right, contributions = self.right
+        score = p_right
         specific = [c for c in checked if c.status == UNSUPPORTED and c.specific]
         general = [c for c in checked if c.status == UNSUPPORTED and not c.specific]
         contradicted = [c for c in checked if c.status == CONTRADICTED]
         if contradicted:
-            score = min(score, 0.55)
-        elif specific:
-            score = min(score, 0.78)
-        flaws: list[str] = []
+            # A claim that says the opposite of the context: not every claim is supported.
+            score = min(score, FAITHFUL_CONTRADICTED)
+        flaws: list[str] = [f"The evidence puts the chance that the answer is right at {p_right:.0%}."]
         for claim in contradicted[:2]:
             flaws.append(f'"{_short(claim.text)}" {claim.why}.')
         for claim in specific[:2]:
@@ -749,6 +777,8 @@ class _Analysis:
                 f'{len(general)} claim(s) are not in the context, e.g. "{_short(general[0].text)}" '
                 f'(closest: "{_short(general[0].reference)}").'
             )
+        if len(flaws) == 1:
+            flaws.append(self.strongest_evidence_against(checked) or "")
         supported = counts[SUPPORTED]
         best = max((c for c in checked if c.status == SUPPORTED), key=lambda c: c.support, default=None)
         strengths = [f"{supported} of {n} claims are supported by the context"]
@@ -765,6 +795,8 @@ class _Analysis:
             "absent_numbers": sorted({x for c in checked for x in c.absent_numbers}),
             "absent_entities": sorted({x for c in checked for x in c.absent_names}),
             "contradictions": [c.why for c in contradicted],
+            "probability_right": round(p_right, 3),
+            "feature_contributions": {k: round(v, 3) for k, v in contributions.items()},
         }
         return Measure(score, flaws, strengths, evidence)
 
@@ -950,6 +982,15 @@ def _map_custom_criteria(rubric: RubricSpec, embed: Embed) -> dict[str, str]:
     return mapping
 
 
+def analyse(
+    *, question: str, history: list[tuple[str, str]], context: list[str], answer: str, embed: Embed
+) -> _Analysis:
+    """Everything the judge measures about one answer (``judging.combiner`` reads its features)."""
+    # Citations such as "[PDF: paper.pdf p.3]" point at the context; they are not claims.
+    answer = strip_citations(answer).replace("\u2212", "-")  # a typographic minus is a minus
+    return _Analysis(question=question, history=history, context=context, answer=answer, embed=embed)
+
+
 def offline_judge(
     *,
     rubric: RubricSpec,
@@ -960,9 +1001,12 @@ def offline_judge(
     embed: Embed,
 ) -> OfflineVerdict:
     """Rate ``answer`` on every criterion of ``rubric`` from measured evidence."""
-    # Citations such as "[PDF: paper.pdf p.3]" point at the context; they are not claims.
-    answer = strip_citations(answer).replace("\u2212", "-")  # a typographic minus is a minus
-    analysis = _Analysis(question=question, history=history, context=context, answer=answer, embed=embed)
+    analysis = analyse(question=question, history=history, context=context, answer=answer, embed=embed)
+    return verdict_of(analysis=analysis, rubric=rubric, embed=embed)
+
+
+def verdict_of(*, analysis: _Analysis, rubric: RubricSpec, embed: Embed) -> OfflineVerdict:
+    """The ratings, rationales and evidence for an analysed answer."""
     measures = {
         "relevance": analysis.relevance(),
         "faithfulness": analysis.faithfulness(),

@@ -1,0 +1,171 @@
+"""Fit the offline judge's combiner on the calibration set's tune split.
+
+Computes the features of ``judging.combiner`` for every ``tune`` item of
+``tests/judging/data/calibration.json`` and fits an L2-regularised logistic regression
+(genuine = 1, fake = 0) on standardised features. The regularisation strength is chosen by
+cross-validation within tune, grouped so that items sharing a question or a context are
+never split between folds; the fold AUROC is reported for the chosen strength, beside the
+AUROC of the final fit on all of tune (which is optimistic). Answers that address the
+grader are left out: a hard rule disqualifies them whatever the model says.
+
+The result is written to ``judging/data/offline_judge_model.json``; the run is
+deterministic, and ``tests/judging/test_combiner.py`` checks that a refit reproduces the
+stored model. Never fit on the holdout split.
+
+Usage: python benchmarks/fit_offline_judge.py [--output PATH] [--check] [--verbose]
+Needs no database; scikit-learn is a development requirement only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+C_GRID = [round(float(c), 4) for c in np.logspace(-2, 1, 13)]  # inverse regularisation strengths tried
+FOLDS = 5
+DIGITS = 6  # stored precision
+
+
+def groups_of(items: list[dict[str, Any]]) -> list[int]:
+    """Items that share a question or a context are one group (connected components)."""
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        for key in (("q", item["question"].strip().casefold()), ("c", "\n".join(sorted(item["context"])))):
+            if key in first:
+                parent[find(index)] = find(first[key])
+            else:
+                first[key] = index
+    roots = {root: n for n, root in enumerate(dict.fromkeys(find(i) for i in range(len(items))))}
+    return [roots[find(i)] for i in range(len(items))]
+
+
+def tune_table(embed: Callable[[list[str]], np.ndarray]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Feature names, features, labels and groups of the tune items the model is fitted on."""
+    from judging.combiner import FEATURES, features
+    from tests.judging.calibration_support import analyse_item, calibration_items
+
+    names = list(FEATURES)
+    items, rows = [], []
+    for item in calibration_items(split="tune"):
+        analysis = analyse_item(item=item, embed=embed)
+        if analysis.injection:
+            continue  # disqualified by rule
+        items.append(item)
+        rows.append([features(analysis)[name] for name in names])
+    labels = np.array([item["label"] == "genuine" for item in items], dtype=int)
+    return names, np.array(rows, dtype=np.float64), labels, np.array(groups_of(items))
+
+
+def _pipeline(c: float):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(
+        StandardScaler(), LogisticRegression(C=c, l1_ratio=0, class_weight="balanced", max_iter=10_000)
+    )
+
+
+def _cv_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> float:
+    """Mean AUROC over grouped folds."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    values = []
+    for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
+        model = _pipeline(c).fit(x[train], y[train])
+        values.append(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1]))
+    return float(np.mean(values))
+
+
+def fit(names: list[str], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
+    """The model as stored (without its date)."""
+    from sklearn.metrics import roc_auc_score
+
+    scores = {c: _cv_auroc(x, y, groups, c) for c in C_GRID}
+    best = max(scores.values())
+    chosen = min(c for c, value in scores.items() if value >= best - 1e-9)  # ties: the stronger regularisation
+    model = _pipeline(chosen).fit(x, y)
+    scaler, logistic = model[0], model[1]
+    return {
+        "features": names,
+        "mean": [round(float(v), DIGITS) for v in scaler.mean_],
+        "scale": [round(float(v), DIGITS) for v in scaler.scale_],
+        "coef": [round(float(v), DIGITS) for v in logistic.coef_[0]],
+        "intercept": round(float(logistic.intercept_[0]), DIGITS),
+        "C": chosen,
+        "tune_items": int(len(y)),
+        "tune_genuine": int(y.sum()),
+        "tune_groups": int(len(set(groups.tolist()))),
+        "cv_folds": FOLDS,
+        "tune_cv_auroc": round(scores[chosen], 4),
+        "tune_fit_auroc": round(float(roc_auc_score(y, model.predict_proba(x)[:, 1])), 4),
+        "cv_auroc_by_C": {str(c): round(value, 4) for c, value in scores.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=None, help="default: judging/data/offline_judge_model.json")
+    parser.add_argument("--check", action="store_true", help="compare with the stored model instead of writing")
+    parser.add_argument("--verbose", action="store_true", help="print each feature's AUROC on tune alone")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from judging.combiner import MODEL_PATH
+    from tests.judging.calibration_support import local_embedder
+
+    embed, _ = local_embedder()
+    names, x, y, groups = tune_table(embed)
+    if args.verbose:
+        from sklearn.metrics import roc_auc_score
+
+        for index, name in enumerate(names):
+            print(f"  {name:28} alone AUROC {roc_auc_score(y, x[:, index]):.3f}")
+    model = fit(names, x, y, groups)
+    output = args.output or MODEL_PATH
+    if args.check:
+        stored = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+        stored.pop("fitted_on", None)
+        if stored != model:
+            sys.exit("The stored model differs from a refit: run benchmarks/fit_offline_judge.py and commit it.")
+        print("The stored model matches a refit.")
+        return
+    model["fitted_on"] = datetime.date.today().isoformat()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"{model['tune_items']} tune items ({model['tune_genuine']} genuine) in {model['tune_groups']} groups; "
+        f"C={model['C']}; grouped {FOLDS}-fold CV AUROC {model['tune_cv_auroc']:.3f}, "
+        f"fit on all of tune {model['tune_fit_auroc']:.3f}"
+    )
+    ranked = sorted(zip(names, model["coef"], strict=True), key=lambda pair: -abs(pair[1]))
+    for name, coef in ranked:
+        print(f"  {name:28} {coef:+.3f}")
+    print(f"written to {output}")
+
+
+if __name__ == "__main__":
+    main()
