@@ -107,6 +107,8 @@ COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's va
 # Faithfulness and Relevance follow the learned combiner's probability that the answer is
 # right (``judging.combiner``); a contradicted claim keeps Faithfulness at most this.
 FAITHFUL_CONTRADICTED = 0.55
+FAITHFUL_SPECIFIC = 0.78  # a figure or name the context lacks, stated as fact
+RELEVANCE_CONTRADICTED = 0.55  # a claim that says the opposite of the context answers wrongly
 
 SUPPORTED = "supported"
 UNSUPPORTED = "unsupported"
@@ -715,6 +717,7 @@ class _Analysis:
         contradicted = [c for c in checked if c.status == CONTRADICTED]
         key_contradicted = [c for c in self.key_claims() if c.status == CONTRADICTED]
         if contradicted:
+            score = min(score, RELEVANCE_CONTRADICTED)
             first = (key_contradicted or contradicted)[0]
             flaws.append(f'It answers wrongly: "{_short(first.text)}" {first.why}.')
         elif checked and p_right < on_topic:
@@ -763,6 +766,8 @@ class _Analysis:
         if contradicted:
             # A claim that says the opposite of the context: not every claim is supported.
             score = min(score, FAITHFUL_CONTRADICTED)
+        elif specific:
+            score = min(score, FAITHFUL_SPECIFIC)
         flaws: list[str] = [f"The evidence puts the chance that the answer is right at {p_right:.0%}."]
         for claim in contradicted[:2]:
             flaws.append(f'"{_short(claim.text)}" {claim.why}.')
