@@ -2,7 +2,9 @@
 
 Computes the features of ``judging.combiner`` for every ``tune`` item of
 ``tests/judging/data/calibration.json`` and fits an L2-regularised logistic regression
-(genuine = 1, fake = 0) on standardised features. The regularisation strength is chosen by
+(genuine = 1, fake = 0, classes weighted to balance) on standardised features, each
+coefficient kept on the side its feature's declared direction says (more unsupported claims
+never make an answer more likely right). The regularisation strength is chosen by
 cross-validation within tune, grouped so that items sharing a question or a context are
 never split between folds; the fold AUROC is reported for the chosen strength, beside the
 AUROC of the final fit on all of tune (which is optimistic). Answers that address the
@@ -13,7 +15,7 @@ deterministic, and ``tests/judging/test_combiner.py`` checks that a refit reprod
 stored model. Never fit on the holdout split.
 
 Usage: python benchmarks/fit_offline_judge.py [--output PATH] [--check] [--verbose]
-Needs no database; scikit-learn is a development requirement only.
+Needs no database; scikit-learn and SciPy are development requirements only.
 """
 
 from __future__ import annotations
@@ -76,25 +78,55 @@ def tune_table(embed: Callable[[list[str]], np.ndarray]) -> tuple[list[str], np.
     return names, np.array(rows, dtype=np.float64), labels, np.array(groups_of(items))
 
 
-def _pipeline(c: float):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def _fit_logistic(
+    x: np.ndarray, y: np.ndarray, c: float, directions: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Mean, scale, coefficients and intercept of an L2-regularised logistic regression on
+    standardised features, classes weighted to balance, each coefficient kept on the side
+    its feature's direction says (0: either side). Minimises
+    ½‖w‖² + C Σᵢ weightᵢ log(1 + exp(−sᵢ(zᵢ·w + b))), scikit-learn's objective for
+    ``LogisticRegression(C=C, class_weight="balanced")``, with L-BFGS-B bounds."""
+    from scipy.optimize import minimize
 
-    return make_pipeline(
-        StandardScaler(), LogisticRegression(C=c, l1_ratio=0, class_weight="balanced", max_iter=10_000)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale == 0, 1.0, scale)
+    z = (x - mean) / scale
+    sign = np.where(y == 1, 1.0, -1.0)
+    weight = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        margin = sign * (z @ w + b)
+        loss = np.logaddexp(0, -margin)
+        slope = -sign * weight / (1 + np.exp(margin))  # d loss / d (z·w + b), weighted
+        return float(0.5 * w @ w + c * (weight * loss).sum()), np.append(w + c * (z.T @ slope), c * slope.sum())
+
+    bounds = [(0, None) if d > 0 else (None, 0) if d < 0 else (None, None) for d in directions] + [(None, None)]
+    result = minimize(
+        objective,
+        np.zeros(z.shape[1] + 1),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 10_000, "gtol": 1e-10},
     )
+    return mean, scale, result.x[:-1], float(result.x[-1])
 
 
-def _cv_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> float:
+def _logit(x: np.ndarray, fitted: tuple[np.ndarray, np.ndarray, np.ndarray, float]) -> np.ndarray:
+    mean, scale, coef, intercept = fitted
+    return (x - mean) / scale @ coef + intercept
+
+
+def _cv_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, directions: list[int]) -> float:
     """Mean AUROC over grouped folds."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
 
     values = []
     for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
-        model = _pipeline(c).fit(x[train], y[train])
-        values.append(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1]))
+        fitted = _fit_logistic(x[train], y[train], c, directions)
+        values.append(roc_auc_score(y[test], _logit(x[test], fitted)))
     return float(np.mean(values))
 
 
@@ -102,24 +134,33 @@ def fit(names: list[str], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> d
     """The model as stored (without its date)."""
     from sklearn.metrics import roc_auc_score
 
-    scores = {c: _cv_auroc(x, y, groups, c) for c in C_GRID}
+    from judging.combiner import FEATURES
+
+    directions = [FEATURES[name].direction for name in names]
+    scores = {c: _cv_auroc(x, y, groups, c, directions) for c in C_GRID}
     best = max(scores.values())
     chosen = min(c for c, value in scores.items() if value >= best - 1e-9)  # ties: the stronger regularisation
-    model = _pipeline(chosen).fit(x, y)
-    scaler, logistic = model[0], model[1]
+    fitted = _fit_logistic(x, y, chosen, directions)
+    mean, scale, coef, intercept = fitted
     return {
-        "features": names,
-        "mean": [round(float(v), DIGITS) for v in scaler.mean_],
-        "scale": [round(float(v), DIGITS) for v in scaler.scale_],
-        "coef": [round(float(v), DIGITS) for v in logistic.coef_[0]],
-        "intercept": round(float(logistic.intercept_[0]), DIGITS),
+        "features": [
+            {
+                "name": name,
+                "direction": direction,
+                "mean": round(float(m), DIGITS),
+                "scale": round(float(sd), DIGITS),
+                "coef": round(float(w), DIGITS) + 0.0,  # + 0.0: no "-0.0"
+            }
+            for name, direction, m, sd, w in zip(names, directions, mean, scale, coef, strict=True)
+        ],
+        "intercept": round(intercept, DIGITS),
         "C": chosen,
         "tune_items": int(len(y)),
         "tune_genuine": int(y.sum()),
         "tune_groups": int(len(set(groups.tolist()))),
         "cv_folds": FOLDS,
         "tune_cv_auroc": round(scores[chosen], 4),
-        "tune_fit_auroc": round(float(roc_auc_score(y, model.predict_proba(x)[:, 1])), 4),
+        "tune_fit_auroc": round(float(roc_auc_score(y, _logit(x, fitted))), 4),
         "cv_auroc_by_C": {str(c): round(value, 4) for c, value in scores.items()},
     }
 
@@ -161,7 +202,7 @@ def main() -> None:
         f"C={model['C']}; grouped {FOLDS}-fold CV AUROC {model['tune_cv_auroc']:.3f}, "
         f"fit on all of tune {model['tune_fit_auroc']:.3f}"
     )
-    ranked = sorted(zip(names, model["coef"], strict=True), key=lambda pair: -abs(pair[1]))
+    ranked = sorted(((f["name"], f["coef"]) for f in model["features"]), key=lambda pair: -abs(pair[1]))
     for name, coef in ranked:
         print(f"  {name:28} {coef:+.3f}")
     print(f"written to {output}")

@@ -34,6 +34,30 @@ MODEL_PATH = Path(__file__).parent / "data" / "offline_judge_model.json"
 # Claim statuses, as ``judging.offline_judge`` sets them.
 _SUPPORTED, _UNSUPPORTED, _CONTRADICTED, _ABSTENTION = "supported", "unsupported", "contradicted", "abstention"
 
+# Which way each feature's evidence points: the fit keeps every coefficient on its side, so
+# that, say, more unsupported claims can never make an answer more likely to be right.
+FOR, AGAINST, EITHER = 1, -1, 0
+
+
+@dataclass(frozen=True)
+class Feature:
+    measure: Callable[[_Analysis], float]
+    direction: int  # FOR, AGAINST or EITHER
+    doc: str
+
+
+FEATURES: dict[str, Feature] = {}  # name → feature, in the order they are defined
+
+
+def feature(direction: int) -> Callable[[Callable[[_Analysis], float]], Callable[[_Analysis], float]]:
+    """Register a function of the analysis as a feature whose evidence points ``direction``."""
+
+    def register(measure: Callable[[_Analysis], float]) -> Callable[[_Analysis], float]:
+        FEATURES[measure.__name__] = Feature(measure, direction, " ".join((measure.__doc__ or "").split()))
+        return measure
+
+    return register
+
 
 def _checked(a: _Analysis) -> list[Claim]:
     return [c for c in a.claims if c.status != _ABSTENTION]
@@ -51,17 +75,20 @@ def _supports(a: _Analysis) -> np.ndarray:
 # --- claim statuses ---
 
 
+@feature(AGAINST)
 def share_contradicted(a: _Analysis) -> float:
     """Share of checked claims that contradict the context (an inversion, a row's value
     given to another row, a wrong figure or superlative)."""
     return _share(a, lambda c: c.status == _CONTRADICTED)
 
 
+@feature(AGAINST)
 def share_unsupported(a: _Analysis) -> float:
     """Share of checked claims nothing in the context says."""
     return _share(a, lambda c: c.status == _UNSUPPORTED)
 
 
+@feature(AGAINST)
 def share_unsupported_specific(a: _Analysis) -> float:
     """Share of checked claims that are unsupported and state a figure or name the context lacks."""
     return _share(a, lambda c: c.status == _UNSUPPORTED and c.specific)
@@ -70,16 +97,19 @@ def share_unsupported_specific(a: _Analysis) -> float:
 # --- what the claims bring in that the context lacks ---
 
 
+@feature(AGAINST)
 def absent_numbers(a: _Analysis) -> float:
     """log(1 + figures the claims state that the context neither holds nor yields)."""
     return math.log1p(len({n for c in _checked(a) for n in c.absent_numbers}))
 
 
+@feature(AGAINST)
 def absent_names(a: _Analysis) -> float:
     """log(1 + names the claims state that the context lacks)."""
     return math.log1p(len({n for c in _checked(a) for n in c.absent_names}))
 
 
+@feature(AGAINST)
 def absent_terms_per_claim(a: _Analysis) -> float:
     """Rare words (terms of art) the context lacks, per checked claim."""
     checked = _checked(a)
@@ -89,18 +119,21 @@ def absent_terms_per_claim(a: _Analysis) -> float:
 # --- how closely the claims restate the context ---
 
 
+@feature(FOR)
 def support_min(a: _Analysis) -> float:
     """The weakest claim's cosine to its closest context sentence."""
     values = _supports(a)
     return float(values.min()) if len(values) else 0.0
 
 
+@feature(FOR)
 def support_mean(a: _Analysis) -> float:
     """Mean cosine of each claim to its closest context sentence."""
     values = _supports(a)
     return float(values.mean()) if len(values) else 0.0
 
 
+@feature(FOR)
 def lexical_coverage(a: _Analysis) -> float:
     """Share of the answer's content words (stemmed) that the question, context or history hold."""
     words = {stem(w) for w in content_words(a.answer)}
@@ -108,6 +141,7 @@ def lexical_coverage(a: _Analysis) -> float:
     return len(words & reference) / len(words) if words else 0.0
 
 
+@feature(AGAINST)
 def key_share_flawed(a: _Analysis) -> float:
     """Share of the key claims that are unsupported or contradicted."""
     key = [c for c in a.key_claims() if c.status != _ABSTENTION]
@@ -117,16 +151,19 @@ def key_share_flawed(a: _Analysis) -> float:
 # --- topic ---
 
 
+@feature(FOR)
 def question_similarity(a: _Analysis) -> float:
     """Cosine of the answer (or its two closest claims) to the question."""
     return a.topicality()
 
 
+@feature(FOR)
 def context_similarity(a: _Analysis) -> float:
     """Cosine of the whole answer to its closest context sentence."""
     return float((a.unit_vecs @ a.a_vec).max()) if len(a.unit_vecs) else 0.0
 
 
+@feature(FOR)
 def question_term_overlap(a: _Analysis) -> float:
     """Share of the question's content words that the answer uses."""
     return a.question_overlap()
@@ -135,41 +172,21 @@ def question_term_overlap(a: _Analysis) -> float:
 # --- form ---
 
 
+@feature(FOR)
 def share_abstentions(a: _Analysis) -> float:
     """Share of the claims that say what the context does not hold ("the documents don't say ...")."""
     return sum(c.status == _ABSTENTION for c in a.claims) / len(a.claims) if a.claims else 0.0
 
 
+@feature(EITHER)
 def log_claims(a: _Analysis) -> float:
     """log(1 + checked claims): how much the answer asserts."""
     return math.log1p(len(_checked(a)))
 
 
-FEATURES: dict[str, Callable[[_Analysis], float]] = {
-    f.__name__: f
-    for f in (
-        share_contradicted,
-        share_unsupported,
-        share_unsupported_specific,
-        absent_numbers,
-        absent_names,
-        absent_terms_per_claim,
-        support_min,
-        support_mean,
-        lexical_coverage,
-        key_share_flawed,
-        question_similarity,
-        context_similarity,
-        question_term_overlap,
-        share_abstentions,
-        log_claims,
-    )
-}
-
-
 def features(analysis: _Analysis, names: list[str] | None = None) -> dict[str, float]:
     """The named features of one analysed answer (all registered ones by default)."""
-    return {name: float(FEATURES[name](analysis)) for name in (names or list(FEATURES))}
+    return {name: float(FEATURES[name].measure(analysis)) for name in (names or list(FEATURES))}
 
 
 @dataclass(frozen=True)
@@ -200,14 +217,15 @@ class Model:
 @lru_cache(maxsize=1)
 def load_model(path: Path = MODEL_PATH) -> Model:
     data = json.loads(path.read_text(encoding="utf-8"))
-    unknown = [name for name in data["features"] if name not in FEATURES]
+    entries = data["features"]
+    unknown = [entry["name"] for entry in entries if entry["name"] not in FEATURES]
     if unknown:
         raise ValueError(f"The stored offline judge model uses unknown features: {', '.join(unknown)}.")
     return Model(
-        features=list(data["features"]),
-        mean=np.array(data["mean"], dtype=np.float64),
-        scale=np.array(data["scale"], dtype=np.float64),
-        coef=np.array(data["coef"], dtype=np.float64),
+        features=[entry["name"] for entry in entries],
+        mean=np.array([entry["mean"] for entry in entries], dtype=np.float64),
+        scale=np.array([entry["scale"] for entry in entries], dtype=np.float64),
+        coef=np.array([entry["coef"] for entry in entries], dtype=np.float64),
         intercept=float(data["intercept"]),
     )
 

@@ -16,10 +16,14 @@ and figures, and decides:
   which costs less;
 - an **abstention** ("the context does not say ...") asserts nothing and costs nothing.
 
-Faithfulness follows the weighted share of unsupported and contradicted claims;
-Relevance asks whether the answer answers this question *correctly*, so an on-topic
-answer whose key claims are contradicted or invented is not "Excellent"; Completeness
-weighs the context facts the question needs. Text addressed to the grader disqualifies
+What the claims come to is weighed by a learned combiner (``judging.combiner``): a
+logistic model over per-answer features (shares of unsupported, specific and contradicted
+claims, absent figures, names and terms, support cosines, lexical coverage, topicality …),
+fitted on the calibration set's tune split, gives the probability that the answer is
+right. Faithfulness follows that probability, and cannot be "Excellent" with an invented
+figure or name, nor above "Fair" with a contradicted claim; Relevance asks whether the
+answer answers this question *correctly*: the lower of how on-topic it is and that
+probability. Completeness weighs the context facts the question needs. Text addressed to the grader disqualifies
 the answer on every criterion. Each rationale cites its evidence, and states flaws only
 when they cost the rating something, so a best rating never comes with a flaw.
 
@@ -94,15 +98,8 @@ MISATTRIBUTION_COSINE = 0.6  # a claim this close to a sentence restates it, nam
 ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
 
-# What each kind of claim costs Faithfulness, as a share of one claim.
-COST_GENERAL = 0.3  # unsupported, but no figure or name the context lacks
-COST_SPECIFIC = 0.5  # unsupported figures or names stated as fact ...
-COST_PER_SPECIFIC = 0.15  # ... and this much more for each of them
-COST_SPECIFIC_MAX = 1.2
-COST_PER_TERM = 0.15  # each rare word the context lacks
 TERMS_UNSUPPORTED = 2  # a claim bringing in this many rare words is not the context's ...
 TERMS_IGNORED_COSINE = 0.7  # ... unless it is this close to a context unit
-COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's value to another
 
 # Faithfulness and Relevance follow the learned combiner's probability that the answer is
 # right (``judging.combiner``); a contradicted claim keeps Faithfulness at most this.
@@ -160,20 +157,9 @@ class Claim:
         return bool(self.absent_numbers or self.absent_names)
 
     @property
-    def cost(self) -> float:
-        if self.status == CONTRADICTED:
-            return COST_CONTRADICTED
-        if self.status == UNSUPPORTED:
-            # Terms of art the context lacks make a claim more specific than background.
-            terms = COST_PER_TERM * len(self.absent_terms)
-            if not self.specific:
-                return min(COST_SPECIFIC_MAX, COST_GENERAL + terms)
-            # Each invented figure or name adds to the cost of the claim that states it.
-            return min(
-                COST_SPECIFIC_MAX,
-                COST_SPECIFIC + COST_PER_SPECIFIC * len(self.absent_numbers + self.absent_names) + terms,
-            )
-        return 0.0
+    def lacking(self) -> list[str]:
+        """The figures, names and terms of art it states that the context lacks."""
+        return self.absent_numbers + self.absent_names + self.absent_terms
 
 
 @dataclass
@@ -685,14 +671,14 @@ class _Analysis:
         if contradicted := [c for c in checked if c.status == CONTRADICTED]:
             return f'"{_short(contradicted[0].text)}" {contradicted[0].why}.'
         unsupported = sorted(
-            (c for c in checked if c.status == UNSUPPORTED), key=lambda c: (-c.cost, c.support, c.text)
+            (c for c in checked if c.status == UNSUPPORTED),
+            key=lambda c: (not c.specific, -len(c.lacking), c.support, c.text),
         )
         if unsupported:
             claim = unsupported[0]
-            lacking = claim.absent_numbers + claim.absent_names + claim.absent_terms
-            if lacking:
+            if claim.lacking:
                 return (
-                    f'"{_short(claim.text)}" states {_fmt_list(lacking)}, which the context does not contain '
+                    f'"{_short(claim.text)}" states {_fmt_list(claim.lacking)}, which the context does not contain '
                     f'(closest: "{_short(claim.reference)}").'
                 )
             return f'"{_short(claim.text)}" is not in the context (closest: "{_short(claim.reference)}").'

@@ -32,6 +32,7 @@ def _close(stored: Any, refit: Any, path: str = "") -> list[str]:
     return [] if stored == refit else [f"{path}: stored {stored!r}, refit {refit!r}"]
 
 
+@pytest.mark.timeout(900)  # embeds the 116 tune items
 def test_refitting_on_the_tune_split_reproduces_the_stored_model(embed: Callable[[list[str]], np.ndarray]) -> None:
     stored = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     assert stored.pop("fitted_on")
@@ -40,6 +41,8 @@ def test_refitting_on_the_tune_split_reproduces_the_stored_model(embed: Callable
     refit = fit(names, x, y, groups)
     differences = _close(stored, refit)
     assert not differences, "Refit with `python benchmarks/fit_offline_judge.py`:\n" + "\n".join(differences)
+    # Every coefficient points the way its feature's evidence does (0 where it is free).
+    assert all(e["coef"] * e["direction"] >= 0 for e in stored["features"])
     # Cross-validated, not just fitted: the figure the docs report sits beside the fit's own.
     assert refit["tune_cv_auroc"] <= refit["tune_fit_auroc"]
 
@@ -59,14 +62,15 @@ def test_groups_join_items_that_share_a_question_or_a_context() -> None:
 def test_the_judge_rates_faithfulness_from_the_stored_models_probability(embed, sample_items, label) -> None:
     stored = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     model = load_model()
-    assert model.features == stored["features"] and all(name in FEATURES for name in model.features)
+    entries = stored["features"]
+    assert model.features == [e["name"] for e in entries] and all(name in FEATURES for name in model.features)
     item = sample_items[0]
     answer = item["answer"] if label == "genuine" else "It uses a quantum annealer with 512 qubits to rank passages."
     arguments = {"question": item["question"], "history": item["history"], "context": item["context"]}
     verdict = offline_judge(rubric=DEFAULT_RUBRIC, answer=answer, embed=embed, **arguments)
     # The probability, worked out here from the stored JSON alone: a logistic of a dot product.
-    values = features(analyse(answer=answer, embed=embed, **arguments), stored["features"])
-    x = (np.array([values[n] for n in stored["features"]]) - np.array(stored["mean"])) / np.array(stored["scale"])
-    expected = 1 / (1 + math.exp(-(x @ np.array(stored["coef"]) + stored["intercept"])))
+    values = features(analyse(answer=answer, embed=embed, **arguments), model.features)
+    logit = stored["intercept"] + sum((values[e["name"]] - e["mean"]) / e["scale"] * e["coef"] for e in entries)
+    expected = 1 / (1 + math.exp(-logit))
     assert verdict.evidence["faithfulness"]["probability_right"] == pytest.approx(expected, abs=1e-3)
     assert verdict.evidence["relevance"]["probability_right"] == pytest.approx(expected, abs=1e-3)
