@@ -873,8 +873,9 @@ class _Analysis:
         best_source: set[str] = set()
         fact_share = coverage
         if sources:
+            near = top - COMPLETENESS_CLOSE
             ranked = [
-                (len(figures & answer_numbers) / len(figures) * (1.0 if rel >= top - COMPLETENESS_CLOSE else 0.7), figures)
+                (len(figures & answer_numbers) / len(figures) * (1.0 if rel >= near else 0.7), figures)
                 for rel, figures in sources
             ]
             fact_share, best_source = max(ranked, key=lambda pair: pair[0])
