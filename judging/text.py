@@ -545,7 +545,9 @@ def claim_names(claim: str) -> list[str]:
     """The names in a claim; a list item's lead label ("Memory: Peak use ...") and the
     capital that follows it are layout, not names."""
     body = _LEAD_LABEL_RE.sub("", claim, count=1)
-    body = re.sub(r"([:–—]\s+)([A-Z])(?=[a-z])", lambda m: m.group(1) + m.group(2).lower(), body)
+    # A capital after a colon or a semicolon opens a segment ("Dev EM: SAT 88.6; Difference +2.8",
+    # an answer's table row with its header's words): layout, not a name.
+    body = re.sub(r"([:;–—]\s+)([A-Z])(?=[a-z])", lambda m: m.group(1) + m.group(2).lower(), body)
     return extract_entities(body[:1].upper() + body[1:] if body else body)
 
 
