@@ -656,14 +656,22 @@ class _Analysis:
                 self._leads_filtered(text, m, peers, numeric) for m in group
             ):
                 continue
-            column = next((c for c in columns if sum(r.value_of(c) is not None for r in peers) >= 3), None)
+            column = next(
+                (
+                    c
+                    for c in columns
+                    if row.value_of(c) is not None and sum(r.value_of(c) is not None for r in peers) >= 3
+                ),
+                None,
+            )
             if column is None:
                 continue
-            leader = max((r for r in peers if r.value_of(column) is not None), key=lambda r: r.value_of(column))
+            ranked = sorted((r for r in peers if r.value_of(column) is not None), key=lambda r: r.value_of(column))
             self.superlative_misses += 1
             return (
                 f'calls {row.label} "{word}", but among the {len(peers)} rows of its table it leads on no column '
-                f"it is compared on (for example {leader.label} is ahead of it on {column})"
+                f"it is compared on: on {column} it has {row.value_of(column):g}, between {ranked[0].label} "
+                f"({ranked[0].value_of(column):g}) and {ranked[-1].label} ({ranked[-1].value_of(column):g})"
             )
         return None
 
