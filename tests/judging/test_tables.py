@@ -24,7 +24,8 @@ from judging.text import parse_row
 TABLE = [
     "[Sheet: kilns.xlsx/Firing] Row 1: Kiln=Ember (gas); Peak temp (C)=1280; Fuel cost (USD)=41; Cracked pots (%)=2.5",
     "[Sheet: kilns.xlsx/Firing] Row 2: Kiln=Ember (wood); Peak temp (C)=1310; Fuel cost (USD)=29; Cracked pots (%)=6.1",
-    "[Sheet: kilns.xlsx/Firing] Row 3: Kiln=Solace, slow cool; Peak temp (C)=1225; Fuel cost (USD)=37; Cracked pots (%)=1.2",
+    "[Sheet: kilns.xlsx/Firing] Row 3: Kiln=Solace, slow cool; Peak temp (C)=1225; Fuel cost (USD)=37; "
+    "Cracked pots (%)=1.2",
     "[Sheet: kilns.xlsx/Firing] Row 4: Kiln=Hearth; Peak temp (C)=1190; Fuel cost (USD)=33; Cracked pots (%)=3.4",
 ]
 ROWS = [row for passage in TABLE if (row := parse_row(passage)) is not None]
