@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from judging.alignment import relation_flip, vocabulary
 from judging.rubric import RubricSpec
 from judging.tables import (
     column_before,
@@ -100,6 +101,7 @@ SUPPORT_WORDS_WITH_FIGURES = 0.5  # ... or this share, when all its figures come
 ALIGN_COSINE = 0.45  # context units this close are compared with the claim for inversions ...
 BIND_CHARS = 80  # a figure belongs to a name at most this far before it (same clause)
 MISATTRIBUTION_COSINE = 0.6  # a claim this close to a sentence restates it, names included
+RELATION_COSINE = 0.45  # a claim this close to its nearest sentence is compared with it as a whole
 ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
 
@@ -111,6 +113,10 @@ COST_SPECIFIC_MAX = 1.2
 COST_PER_TERM = 0.15  # each rare word the context lacks
 TERMS_UNSUPPORTED = 2  # a claim bringing in this many rare words is not the context's ...
 TERMS_IGNORED_COSINE = 0.7  # ... unless it is this close to a context unit
+# An answer whose words are this much neither everyday English nor the context's loses
+# Faithfulness in proportion to the excess (see judging.alignment.vocabulary).
+NOVELTY_FREE = 0.05
+NOVELTY_WEIGHT = 1.0
 COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's value to another
 
 # Relevance asks for a correct answer: it falls with the mean cost of the key claims and
@@ -166,6 +172,14 @@ class Claim:
     # "polarity" (negation, direction or antonym flip); empty when not contradicted.
     kind: str = ""
     lexical: float = 0.0  # share of the claim's content words (by stem) found in the context
+    reversed: tuple[str, str] | None = None  # (claim's word, context's word) of a reversed opposition
+    words: int = 0  # words of four letters or more
+    unfamiliar: list[str] = field(default_factory=list)  # of those, not everyday English and not in the context
+
+    @property
+    def novelty(self) -> float:
+        """Share of the claim's words that are neither everyday English nor the context's."""
+        return len(self.unfamiliar) / self.words if self.words else 0.0
 
     @property
     def specific(self) -> bool:
@@ -359,6 +373,10 @@ class _Analysis:
         )
         self._measure_injection()
         self.claims = [self._check_claim(index) for index in range(len(self.claim_texts))]
+        # The answer's share of words that are neither everyday English nor the context's.
+        asserted = [c for c in self.claims if c.status != ABSTENTION]
+        words = sum(c.words for c in asserted)
+        self.novelty = sum(len(c.unfamiliar) for c in asserted) / words if words else 0.0
 
     # --- manipulation ---
 
@@ -406,6 +424,8 @@ class _Analysis:
         claim.absent_names = [e for e in claim_names(text) if not name_in_text(e, self.reference_key)]
         named = {name_key(e) for e in claim.absent_names}
         claim.absent_terms = [t for t in novel_terms(text, self.reference_stems) if t not in named]
+        claim.words, unfamiliar = vocabulary(text, self.reference_stems)
+        claim.unfamiliar = [w for w in unfamiliar if w not in named]
 
         # Contradictions: the claim's own figures, table rows, then the sentence it restates.
         why = numeric_direction_conflict(text)
@@ -435,6 +455,15 @@ class _Analysis:
                 why = f'{found[0]} the context: "{_short(found[1])}"'
                 claim.reference = found[1]
                 claim.kind = "polarity"
+            elif claim.support >= RELATION_COSINE and (flip := relation_flip(text, claim.reference)):
+                # The whole claim against the sentence it restates: one side of an opposition
+                # where the sentence has the other ("separate" for "merged").
+                claim.reversed = flip
+                why = (
+                    f'states the opposite of the context ("{flip[0]}" where it says "{flip[1]}"): '
+                    f'"{_short(claim.reference)}"'
+                )
+                claim.kind = "relation"
         if why is not None:
             claim.status = CONTRADICTED
             claim.why = why
@@ -816,6 +845,16 @@ class _Analysis:
         elif specific:
             score = min(score, 0.78)
         flaws: list[str] = []
+        # Vocabulary the context lacks: another field's language or parts it does not have.
+        strange = max(0.0, self.novelty - NOVELTY_FREE)
+        if strange > 0:
+            score -= NOVELTY_WEIGHT * strange
+            example = max(checked, key=lambda c: (len(c.unfamiliar), c.novelty))
+            flaws.append(
+                f"{round(self.novelty * 100)}% of its words are neither everyday English nor in the context, "
+                f'e.g. {_fmt_list(example.unfamiliar)} in "{_short(example.text)}" '
+                f'(closest: "{_short(example.reference)}").'
+            )
         for claim in contradicted[:2]:
             flaws.append(f'"{_short(claim.text)}" {claim.why}.')
         for claim in specific[:2]:

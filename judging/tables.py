@@ -122,7 +122,7 @@ def _is_gap(number: str, a: float, b: float, *, approximate: bool) -> bool:
         return False
     tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
     if approximate:
-        tolerance = max(tolerance, 0.08 * abs(target))
+        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
     candidates = [abs(a - b)]
     for x, y in ((a, b), (b, a)):
         if y:

@@ -654,7 +654,9 @@ def number_is_derived(number: str, sources: Sequence[str], *, approximate: bool 
     places = decimals_of(number)
     tolerance = 0.5 * 10**-places + 1e-9
     if approximate:
-        tolerance = max(tolerance, 0.08 * abs(target))
+        # "About 40%" may round 41%, but a hedged figure with decimals keeps their precision:
+        # "about 35.5" is not 36.5.
+        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10**-places))
     values = sorted({float(n) for n in sources if _is_float(n)})
     candidates: list[float] = []
     for a in values:
