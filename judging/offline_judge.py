@@ -851,7 +851,7 @@ class _Analysis:
             score -= NOVELTY_WEIGHT * strange
             example = max(checked, key=lambda c: (len(c.unfamiliar), c.novelty))
             flaws.append(
-                f"{round(self.novelty * 100)}% of its words are neither everyday English nor in the context, "
+                f"{round(self.novelty * 100)}% of its words are not in the context and not everyday English, "
                 f'e.g. {_fmt_list(example.unfamiliar)} in "{_short(example.text)}" '
                 f'(closest: "{_short(example.reference)}").'
             )
@@ -884,6 +884,7 @@ class _Analysis:
             "absent_numbers": sorted({x for c in checked for x in c.absent_numbers}),
             "absent_entities": sorted({x for c in checked for x in c.absent_names}),
             "contradictions": [c.why for c in contradicted],
+            "novelty": round(self.novelty, 3),
         }
         return Measure(score, flaws, strengths, evidence)
 
@@ -1094,7 +1095,16 @@ def offline_judge(
     ratings: dict[str, tuple[str, str]] = {}
     evidence: dict[str, Any] = {
         "injection": analysis.injection,
-        "claims": [{"claim": c.text, "status": c.status, "support": round(c.support, 3)} for c in analysis.claims],
+        "claims": [
+            {
+                "claim": c.text,
+                "status": c.status,
+                "support": round(c.support, 3),
+                "kind": c.kind,
+                "novelty": round(c.novelty, 3),
+            }
+            for c in analysis.claims
+        ],
     }
     for criterion in rubric.criteria:
         measured_as = mapping[criterion.key]
