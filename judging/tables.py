@@ -58,7 +58,9 @@ def _header_regex(column: str) -> re.Pattern[str] | None:
 
 def column_before(lowered: str, position: int, row: TableRow, *, reach: int = 30) -> str | None:
     """The column of ``row`` named just before ``position`` in the claim ("Unemployment rate
-    0.6%"), with no figure or clause break between the name and the position."""
+    0.6%"), at most two words before it, with no figure or clause break between. A column
+    named right after a figure is that figure's unit ("4.7M trainable parameters reaches
+    91.7"), not the next figure's name."""
     best: tuple[int, str] | None = None
     for column, _ in row.cells:
         regex = _header_regex(column)
@@ -66,7 +68,9 @@ def column_before(lowered: str, position: int, row: TableRow, *, reach: int = 30
             continue
         for match in regex.finditer(lowered, max(0, position - reach - 40), position):
             gap = lowered[match.end() : position]
-            if len(gap) > reach or re.search(r"[0-9;]", gap):
+            if len(gap) > reach or re.search(r"[0-9;]", gap) or len(gap.split()) > 2:
+                continue
+            if re.search(r"[0-9][0-9.,%]*\s*[a-z]{0,2}\s*$", lowered[max(0, match.start() - 12) : match.start()]):
                 continue
             if best is None or match.end() > best[0]:
                 best = (match.end(), column)
