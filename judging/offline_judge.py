@@ -533,7 +533,8 @@ class _Analysis:
             if number in own and not is_trivial_number(number):
                 # The figure is the row's, but the claim may state it under another column
                 # ("2024: Unemployment rate 0.6%" where 0.6 is the row's GDP growth).
-                named = column_before(lowered, position, row)
+                floor = max((e for _, e, r in mentions if r is row and e <= position), default=0)
+                named = column_before(lowered, position, row, floor=floor)
                 holds = {c for member in group if (c := column_of(member, number)) is not None}
                 if named is not None and holds and named not in holds:
                     self.column_swaps += 1

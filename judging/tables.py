@@ -56,11 +56,12 @@ def _header_regex(column: str) -> re.Pattern[str] | None:
     return re.compile(r"(?<![a-z0-9])" + r"\s+".join(parts) + r"(?![a-z0-9])")
 
 
-def column_before(lowered: str, position: int, row: TableRow, *, reach: int = 30) -> str | None:
+def column_before(lowered: str, position: int, row: TableRow, *, floor: int = 0, reach: int = 30) -> str | None:
     """The column of ``row`` named just before ``position`` in the claim ("Unemployment rate
     0.6%"), at most two words before it, with no figure or clause break between. A column
     named right after a figure is that figure's unit ("4.7M trainable parameters reaches
-    91.7"), not the next figure's name."""
+    91.7"), not the next figure's name; ``floor`` is where the row's name ends ("2024:
+    Unemployment rate 0.6%": the year is the name, not a figure)."""
     best: tuple[int, str] | None = None
     for column, _ in row.cells:
         regex = _header_regex(column)
@@ -70,7 +71,7 @@ def column_before(lowered: str, position: int, row: TableRow, *, reach: int = 30
             gap = lowered[match.end() : position]
             if len(gap) > reach or re.search(r"[0-9;]", gap) or len(gap.split()) > 2:
                 continue
-            if re.search(r"[0-9][0-9.,%]*\s*[a-z]{0,2}\s*$", lowered[max(0, match.start() - 12) : match.start()]):
+            if re.search(r"[0-9][0-9.,%]*\s*[a-z]{0,2}\s*$", lowered[max(floor, match.start() - 12) : match.start()]):
                 continue
             if best is None or match.end() > best[0]:
                 best = (match.end(), column)
