@@ -74,6 +74,7 @@ from judging.text import (
     polarity_conflict,
     split_claims,
     split_paragraphs,
+    split_pipe_table,
     split_sentences,
     stem,
     strip_citations,
@@ -123,6 +124,14 @@ COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's va
 # of all claims (the share of one claim that each costs Faithfulness, above).
 RELEVANCE_KEY_DOUBT = 0.5
 RELEVANCE_ALL_DOUBT = 0.3
+
+# Completeness: context units this far below the question's closest one may hold what it
+# needs; their weight halves every COMPLETENESS_FOCUS × ln 2 below it, and a passage this
+# close (COMPLETENESS_CLOSE) answers it as well as the closest.
+COMPLETENESS_WINDOW = 0.2
+COMPLETENESS_FOCUS = 0.05
+COMPLETENESS_CLOSE = 0.05
+COMPLETENESS_LEXICAL = 0.2  # weight of the question's distinctive words in a unit's relevance
 
 SUPPORTED = "supported"
 UNSUPPORTED = "unsupported"
@@ -293,6 +302,12 @@ def _name_text(text: str) -> str:
     return re.sub(r" +", " ", re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered))
 
 
+def _column_words(text: str) -> set[str]:
+    """Stemmed words of a column name or question, short measure names included ("F1",
+    "EM", "p95"), so "Dev F1" and "Dev EM" differ."""
+    return {stem(w) for w in re.findall(r"[a-z][a-z0-9]*|[0-9]+[a-z][a-z0-9]*", text.casefold()) if w not in STOPWORDS}
+
+
 def _normalised(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -315,7 +330,22 @@ class _Analysis:
         self.history = history
         self.answer = answer
         self.passages = [strip_source_tag(p) for p in context]
-        self.rows: list[TableRow] = [row for p in context if (row := parse_row(p)) is not None]
+        self.rows: list[TableRow] = []
+        # Context units: a table row is one unit, whether its passage is the row alone or a
+        # whole Markdown table; prose is split into sentences.
+        self.units: list[str] = []
+        self.unit_rows: list[TableRow | None] = []  # the table row each unit is, if any
+        for passage, raw in zip(self.passages, context, strict=True):
+            if (row := parse_row(raw)) is not None:
+                self._add_row_unit(passage, row)
+                continue
+            prose, table_rows = split_pipe_table(raw)
+            units = _prose_units(strip_source_tag(prose) if table_rows else passage)
+            self.units += units
+            self.unit_rows += [None] * len(units)
+            caption = units[0] if table_rows and units else ""
+            for table_row in table_rows:
+                self._add_row_unit(f"({caption}) {table_row.text}" if caption else table_row.text, table_row)
         # A name that several rows share ("RocksDB" for its leveled and universal rows) names
         # any of them: one stand-in row per such name, and the rows it stands for.
         self.members: dict[int, list[TableRow]] = {}
@@ -328,14 +358,6 @@ class _Analysis:
         # Per-answer counts of the table checks that fired (features for a learned combiner).
         self.column_swaps = 0
         self.superlative_misses = 0
-        # Context units: a table row is one unit; prose is split into sentences.
-        self.units: list[str] = []
-        self.unit_rows: list[TableRow | None] = []  # the table row each unit is, if any
-        for passage, raw in zip(self.passages, context, strict=True):
-            row = parse_row(raw)
-            units = [passage] if row else _prose_units(passage)
-            self.units += units
-            self.unit_rows += [row] * len(units)
         history_units = [s for q, a in history for s in split_sentences("\n".join(unwrap_lines(a)))]
         self.answer_sentences = split_sentences("\n".join(unwrap_lines(answer)))
         self.claim_texts = [c for c in split_claims(answer) if _checkable(c)]
@@ -377,6 +399,11 @@ class _Analysis:
         asserted = [c for c in self.claims if c.status != ABSTENTION]
         words = sum(c.words for c in asserted)
         self.novelty = sum(len(c.unfamiliar) for c in asserted) / words if words else 0.0
+
+    def _add_row_unit(self, text: str, row: TableRow) -> None:
+        self.rows.append(row)
+        self.units.append(text)
+        self.unit_rows.append(row)
 
     # --- manipulation ---
 
@@ -892,18 +919,36 @@ class _Analysis:
     def completeness(self) -> Measure:
         if not len(self.unit_vecs):
             return Measure(0.5, ["No context was retrieved, so coverage cannot be measured."], [], {})
-        # A follow-up's own words carry its focus; the resolved question its subject.
-        relevance_to_question = 0.6 * (self.unit_vecs @ self.q_vec) + 0.4 * (self.unit_vecs @ self.rq_vec)
+        # A follow-up's own words carry its focus; the resolved question its subject. The
+        # question's words that few passages share ("learning rate" among passages that
+        # all name the method) single out the passages that answer it.
+        relevance_to_question = (
+            0.6 * (self.unit_vecs @ self.q_vec)
+            + 0.4 * (self.unit_vecs @ self.rq_vec)
+            + COMPLETENESS_LEXICAL * self._question_focus()
+        )
         top = float(relevance_to_question.max())
-        key = [i for i, value in enumerate(relevance_to_question) if value >= max(0.2, top - 0.2)]
+        key = [i for i, value in enumerate(relevance_to_question) if value >= max(0.2, top - COMPLETENESS_WINDOW)]
         if not key:
             return Measure(0.3, ["None of the retrieved context is relevant to the question."], [], {})
+        # A table without the columns the question asks about ("Dev F1") is not needed when
+        # another table has them, though it names the same rows.
+        asked = self._asked_stems()
+        tables_with_asked = {
+            self.unit_rows[i].table
+            for i in key
+            if self.unit_rows[i] is not None and self._asked_columns(self.unit_rows[i], asked)
+        }
+        if tables_with_asked:
+            key = [i for i in key if self.unit_rows[i] is None or self.unit_rows[i].table in tables_with_asked]
         covered_by = self.sent_unit[:, key].max(axis=0) if len(self.sent_vecs) else np.zeros(len(key))
         answer_stems = {stem(w) for w in content_words(self.answer)}
         answer_numbers = set(extract_numbers(self.answer))
         # The rows of a table answer a question together ("which method trains fastest"):
         # the answer covers the table when it names one of its rows with that row's figure.
-        named_rows = {id(row): row for _, _, row in self._rows_named(_name_text(self.answer))}
+        # A row may be in the context twice (its own passage and its whole table's).
+        named_labels = {row.label for _, _, row in self._rows_named(_name_text(self.answer))}
+        named_rows = {id(row): row for row in self.rows if row.label in named_labels}
         stated_tables = {row.table for row in named_rows.values() if answer_numbers & set(row.numbers())}
         coverage_each = []
         for i, cosine in zip(key, covered_by, strict=True):
@@ -914,26 +959,51 @@ class _Analysis:
             stems = {stem(w) for w in content_words(self.units[i])}
             lexical = len(stems & answer_stems) / len(stems) if stems else 0.0
             coverage_each.append(max(_ramp(float(cosine), 0.45, 0.8), _ramp(lexical, 0.3, 0.8)))
-        weights = [float(relevance_to_question[i]) for i in key]
+        # The closest passages weigh most: a question on one detail needs that detail, not
+        # everything else the retriever brought about the same subject.
+        weights = [float(np.exp((relevance_to_question[i] - top) / COMPLETENESS_FOCUS)) for i in key]
         coverage = sum(c * w for c, w in zip(coverage_each, weights, strict=True)) / sum(weights)
         covered = sum(c >= 0.5 for c in coverage_each)
-        # Key facts: figures of the most relevant units that the question does not state;
-        # of a table, those of the rows the answer names (else its most relevant row), in
-        # the columns the question asks about.
-        best_units = [i for i in key if relevance_to_question[i] >= top - 0.1]
-        facts: set[str] = set()
+        # Key facts: the question needs the figures of a passage that answers it; several may
+        # (two tables, a table and a sentence), and an answer drawn from any one of them is
+        # complete. A prose passage's source is its figures; a table's, the figures of the
+        # rows the answer names (else its most relevant row) in the columns the question asks
+        # about, when some table has such columns.
+        stated_in_question = set(extract_numbers(self.asked))
+        sources: list[tuple[float, set[str]]] = []
         seen_tables: set[str] = set()
-        for i in sorted(best_units, key=lambda i: -float(relevance_to_question[i])):
+        for i in sorted(key, key=lambda i: -float(relevance_to_question[i])):
             row = self.unit_rows[i]
             if row is None:
-                facts.update(extract_numbers(self.units[i]))
-            elif row.table not in seen_tables:
+                figures = set(extract_numbers(self.units[i]))
+            elif row.table in seen_tables:
+                continue
+            else:
                 seen_tables.add(row.table)
                 rows = [r for r in named_rows.values() if r.table == row.table] or [row]
-                facts.update(n for r in rows for n in self._asked_figures(r))
-        key_facts = {n for n in facts if not is_trivial_number(n)} - set(extract_numbers(self.asked))
+                figures = {n for r in rows for n in self._asked_figures(r, asked)}
+            figures = {n for n in figures if not is_trivial_number(n)} - stated_in_question
+            if figures:
+                sources.append((float(relevance_to_question[i]), figures))
+        # A lookup: the answer gives a row's figure in a column the question names.
+        for table in stated_tables - seen_tables:
+            rows = [r for r in named_rows.values() if r.table == table]
+            figures = {n for r in rows for v in self._asked_columns(r, asked) for n in extract_numbers(v)}
+            if figures & answer_numbers:
+                sources.append((top, figures - stated_in_question))
+        best_source: set[str] = set()
+        fact_share = coverage
+        if sources:
+            near = top - COMPLETENESS_CLOSE
+            ranked = [
+                (len(figures & answer_numbers) / len(figures) * (1.0 if rel >= near else 0.7), figures)
+                for rel, figures in sources
+            ]
+            fact_share, best_source = max(ranked, key=lambda pair: pair[0])
+            if fact_share == 0:
+                best_source = sources[0][1]  # nothing drawn on: the closest passage's figures are missing
+        key_facts = best_source
         mentioned = key_facts & answer_numbers
-        fact_share = len(mentioned) / len(key_facts) if key_facts else coverage
         score = 0.6 * _ramp(coverage, 0.1, 0.9) + 0.4 * _ramp(fact_share, 0.1, 0.85)
         abstained = any(c.status == ABSTENTION for c in self.claims)
         if abstained and not any(c.status == SUPPORTED for c in self.claims):
@@ -941,7 +1011,7 @@ class _Analysis:
         flaws: list[str] = []
         strengths = [
             f"It covers {covered} of the {len(key)} context passages relevant to the question"
-            + (f" and {len(mentioned)} of their {len(key_facts)} key figures." if key_facts else ".")
+            + (f" and {len(mentioned)} of the {len(key_facts)} key figures it draws on." if key_facts else ".")
         ]
         missing = sorted(key_facts - mentioned)
         if missing and fact_share < 0.85:
@@ -954,7 +1024,8 @@ class _Analysis:
         if cut_off:
             score -= 0.3
             flaws.append("The answer stops mid-sentence.")
-        groups = {self.unit_rows[i].table if self.unit_rows[i] is not None else i for i in key}
+        close = [i for i in key if relevance_to_question[i] >= top - COMPLETENESS_CLOSE]
+        groups = {self.unit_rows[i].table if self.unit_rows[i] is not None else i for i in close}
         if len(self.claims) <= 1 and len(groups) >= 2 and not abstained and not stated_tables:
             score = min(score, 0.55)
             flaws.append("It makes a single claim where the question needs more.")
@@ -968,10 +1039,39 @@ class _Analysis:
         }
         return Measure(score, flaws, strengths, evidence)
 
-    def _asked_figures(self, row: TableRow) -> list[str]:
+    def _question_focus(self) -> np.ndarray:
+        """Per context unit, the share of the question's words it holds, each word weighted
+        by how few units hold it (inverse document frequency over the context)."""
+        unit_stems = [{stem(w) for w in content_words(unit)} for unit in self.units]
+        words = [w for w in {stem(w) for w in content_words(self.question)} if any(w in u for u in unit_stems)]
+        if not words:
+            return np.zeros(len(self.units))
+        idf = {w: float(np.log(1 + len(unit_stems) / sum(w in u for u in unit_stems))) for w in words}
+        total = sum(idf.values())
+        return np.array([sum(idf[w] for w in words if w in u) / total for u in unit_stems])
+
+    def _asked_stems(self) -> set[str]:
+        """The words of the question that name what it asks for: its own, or for a follow-up
+        that names no table column ("and on the test set?"), the earlier questions' too."""
+        own = _column_words(self.question)
+        if any(self._asked_columns(row, own) for row in self.rows):
+            return own
+        return _column_words(self.asked)
+
+    @staticmethod
+    def _asked_columns(row: TableRow, asked: set[str]) -> list[str]:
+        """The row's values in the columns the question names best: those with the largest
+        share of their words in the question ("Dev F1" over "Dev EM" for "the Dev F1")."""
+        shares = []
+        for key, value in row.cells:
+            stems = _column_words(key)
+            shares.append((len(stems & asked) / len(stems) if stems else 0.0, value))
+        best = max((share for share, _ in shares), default=0.0)
+        return [value for share, value in shares if share > 0 and share == best]
+
+    def _asked_figures(self, row: TableRow, asked: set[str]) -> list[str]:
         """The row's figures in the columns the question names (all of them if it names none)."""
-        asked = {stem(w) for w in content_words(self.asked)}
-        columns = [value for key, value in row.cells if {stem(w) for w in content_words(key)} & asked]
+        columns = self._asked_columns(row, asked)
         return [n for value in (columns or [v for _, v in row.cells]) for n in extract_numbers(value)]
 
     def _repetition(self) -> dict[str, Any]:

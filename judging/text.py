@@ -623,6 +623,72 @@ def parse_row(passage: str) -> TableRow | None:
     return TableRow(table=table, label=pairs[0][1], cells=tuple(pairs[1:]), text=body)
 
 
+# A whole table as one passage: "[Sheet: book.xlsx/Results] Rows 5-17: Table 2: caption"
+# (or any prose) followed by a Markdown pipe table.
+_PIPE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_ROWS_PREFIX_RE = re.compile(r"^\s*(?:\[(?P<tag>[^\]]{1,200})\])?\s*(?:Rows \d+\s*-\s*\d+:)?\s*(?P<title>.*)$")
+
+
+def _pipe_cells(line: str) -> list[str]:
+    line = line.strip().removeprefix("|")
+    if line.endswith("|") and not line.endswith("\\|"):
+        line = line[:-1]
+    return [cell.strip().replace("\\|", "|").replace("**", "") for cell in re.split(r"(?<!\\)\|", line)]
+
+
+def _label_column(header: list[str], body: list[list[str]]) -> int | None:
+    """The column that names the rows: the first whose cells are mostly words, not figures,
+    and mostly distinct (a "Group" column repeats; a "Row" column holds numbers)."""
+    for index in range(len(header)):
+        values = [row[index] for row in body if index < len(row) and row[index]]
+        if not values:
+            continue
+        wordy = sum(parse_number(v) is None and v not in ("-", "–") for v in values)
+        if wordy >= 0.8 * len(values) and len(set(values)) >= 0.8 * len(values):
+            return index
+    return None
+
+
+def split_pipe_table(passage: str) -> tuple[str, list[TableRow]]:
+    """A passage that holds a Markdown pipe table: its prose (the caption line, any text
+    around the table) and one :class:`TableRow` per table row, keyed like the rows of a
+    spreadsheet row passage so the judge reads both alike. ``(passage, [])`` when the
+    passage holds no pipe table."""
+    lines = passage.splitlines()
+    for start in range(len(lines) - 2):
+        if "|" not in lines[start] or not _PIPE_RULE_RE.match(lines[start + 1]):
+            continue
+        end = start + 2
+        while end < len(lines) and lines[end].strip().startswith("|"):
+            end += 1
+        header = _pipe_cells(lines[start])
+        body = [_pipe_cells(line) for line in lines[start + 2 : end]]
+        label_at = _label_column(header, body)
+        if label_at is None:
+            return passage, []
+        before = "\n".join(lines[:start]).strip()
+        prefix = _ROWS_PREFIX_RE.match(before.splitlines()[0] if before else "")
+        tag = (prefix.group("tag") or "") if prefix else ""
+        title = (prefix.group("title") or "").strip() if prefix else ""
+        table = f"{tag}|{title}|{header[label_at]}"
+        rows = []
+        for cells in body:
+            if label_at >= len(cells) or not cells[label_at]:
+                continue
+            pairs = [
+                (key, value)
+                for i, (key, value) in enumerate(zip(header, cells, strict=False))
+                # The row number of a spreadsheet is where the row is, not what it says.
+                if i != label_at and value and not (key.casefold() == "row" and value.isdigit())
+            ]
+            label = cells[label_at]
+            text = "; ".join(f"{key}={value}" for key, value in [(header[label_at], label), *pairs])
+            rows.append(TableRow(table=table, label=label, cells=tuple(pairs), text=text))
+        prose = "\n".join([before, *lines[end:]]).strip()
+        return prose, rows
+    return passage, []
+
+
 # --- figures an answer may derive from the context's figures ---------------------------
 
 
