@@ -23,7 +23,6 @@ from judging.text import (
     NEGATIONS,
     STOPWORDS,
     _aligning_stems,
-    _direction,
     word_tokens,
 )
 
@@ -40,20 +39,35 @@ def relation_flip(claim: str, reference: str) -> tuple[str, str] | None:
     claim_tokens, reference_tokens = word_tokens(claim), word_tokens(reference)
     if len(_aligning_stems(claim_tokens) & _aligning_stems(reference_tokens)) < RELATION_SHARED_STEMS:
         return None
-    for one, other in ANTONYM_AXES:
-        claim_one, claim_other = _direction(claim_tokens, one), _direction(claim_tokens, other)
-        reference_one, reference_other = _direction(reference_tokens, one), _direction(reference_tokens, other)
-        if claim_one != claim_other and reference_one != reference_other and claim_one != reference_one:
-            said, meant = (one, other) if claim_one else (other, one)
-            said_at, meant_at = _first(claim_tokens, said), _first(reference_tokens, meant)
-            if _negated(claim_tokens, said_at) or _negated(reference_tokens, meant_at):
-                continue
-            return claim_tokens[said_at], reference_tokens[meant_at]
+    claim_sides, reference_sides = _sides(claim_tokens), _sides(reference_tokens)
+    for axis in sorted(claim_sides):
+        said, meant = claim_sides[axis], reference_sides.get(axis, {})
+        if len(said) != 1 or len(meant) != 1 or said.keys() == meant.keys():
+            continue
+        said_at, meant_at = next(iter(said.values())), next(iter(meant.values()))
+        if _negated(claim_tokens, said_at) or _negated(reference_tokens, meant_at):
+            continue
+        return claim_tokens[said_at], reference_tokens[meant_at]
     return None
 
 
-def _first(tokens: list[str], words: tuple[str, ...]) -> int:
-    return next(i for i, t in enumerate(tokens) if any(t.startswith(w) if len(w) > 3 else t == w for w in words))
+def _sides(tokens: list[str]) -> dict[int, dict[int, int]]:
+    """Antonym axis → side (0 or 1) → the first token on that side."""
+    sides: dict[int, dict[int, int]] = {}
+    for index, token in enumerate(tokens):
+        for axis, side in _token_sides(token):
+            sides.setdefault(axis, {}).setdefault(side, index)
+    return sides
+
+
+@lru_cache(maxsize=65536)
+def _token_sides(token: str) -> tuple[tuple[int, int], ...]:
+    return tuple(
+        (axis, side)
+        for axis, pair in enumerate(ANTONYM_AXES)
+        for side, words in enumerate(pair)
+        if any(token.startswith(w) if len(w) > 3 else token == w for w in words)
+    )
 
 
 def _negated(tokens: list[str], index: int) -> bool:

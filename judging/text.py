@@ -340,14 +340,18 @@ def _clause_tokens(text: str) -> list[list[str]]:
 
 
 def _aligning_stems(tokens: list[str]) -> set[str]:
-    return {
-        stem(t)
-        for t in tokens
-        if len(t) > 2
-        and t not in STOPWORDS
-        and t not in NEGATIONS
-        and not any(_matches(t, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
-    }
+    return {stem(t) for t in tokens if _aligning_token(t)}
+
+
+@lru_cache(maxsize=65536)
+def _aligning_token(token: str) -> bool:
+    """A content word that is no negation, direction or antonym: what aligns two clauses."""
+    return (
+        len(token) > 2
+        and token not in STOPWORDS
+        and token not in NEGATIONS
+        and not any(_matches(token, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
+    )
 
 
 def _clause_conflict(claim: list[str], reference: list[str], *, close: bool) -> str | None:
