@@ -340,14 +340,18 @@ def _clause_tokens(text: str) -> list[list[str]]:
 
 
 def _aligning_stems(tokens: list[str]) -> set[str]:
-    return {
-        stem(t)
-        for t in tokens
-        if len(t) > 2
-        and t not in STOPWORDS
-        and t not in NEGATIONS
-        and not any(_matches(t, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
-    }
+    return {stem(t) for t in tokens if _aligning_token(t)}
+
+
+@lru_cache(maxsize=65536)
+def _aligning_token(token: str) -> bool:
+    """A content word that is no negation, direction or antonym: what aligns two clauses."""
+    return (
+        len(token) > 2
+        and token not in STOPWORDS
+        and token not in NEGATIONS
+        and not any(_matches(token, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
+    )
 
 
 def _clause_conflict(claim: list[str], reference: list[str], *, close: bool) -> str | None:
@@ -545,7 +549,9 @@ def claim_names(claim: str) -> list[str]:
     """The names in a claim; a list item's lead label ("Memory: Peak use ...") and the
     capital that follows it are layout, not names."""
     body = _LEAD_LABEL_RE.sub("", claim, count=1)
-    body = re.sub(r"([:–—]\s+)([A-Z])(?=[a-z])", lambda m: m.group(1) + m.group(2).lower(), body)
+    # A capital after a colon or a semicolon opens a segment ("Dev EM: SAT 88.6; Difference +2.8",
+    # an answer's table row with its header's words): layout, not a name.
+    body = re.sub(r"([:;–—]\s+)([A-Z])(?=[a-z])", lambda m: m.group(1) + m.group(2).lower(), body)
     return extract_entities(body[:1].upper() + body[1:] if body else body)
 
 
@@ -718,7 +724,9 @@ def number_is_derived(number: str, sources: Sequence[str], *, approximate: bool 
     places = decimals_of(number)
     tolerance = 0.5 * 10**-places + 1e-9
     if approximate:
-        tolerance = max(tolerance, 0.08 * abs(target))
+        # "About 40%" may round 41%, but a hedged figure with decimals keeps their precision:
+        # "about 35.5" is not 36.5.
+        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10**-places))
     values = sorted({float(n) for n in sources if _is_float(n)})
     candidates: list[float] = []
     for a in values:
