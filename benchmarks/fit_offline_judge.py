@@ -6,8 +6,10 @@ Computes the features of ``judging.combiner`` for every ``tune`` item of
 coefficient kept on the side its feature's declared direction says (more unsupported claims
 never make an answer more likely right). The regularisation strength is chosen by
 cross-validation within tune, grouped so that items sharing a question or a context are
-never split between folds; the fold AUROC is reported for the chosen strength, beside the
-AUROC of the final fit on all of tune (which is optimistic). Answers that address the
+never split between folds: the strongest whose mean fold AUROC is within one standard error
+of the best. The fold AUROC is reported for the chosen strength, beside a nested figure (the
+choice made anew inside each outer fold) and the AUROC of the final fit on all of tune
+(which is optimistic). Answers that address the
 grader are left out: a hard rule disqualifies them whatever the model says.
 
 The result is written to ``judging/data/offline_judge_model.json``; the run is
@@ -119,8 +121,8 @@ def _logit(x: np.ndarray, fitted: tuple[np.ndarray, np.ndarray, np.ndarray, floa
     return (x - mean) / scale @ coef + intercept
 
 
-def _cv_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, directions: list[int]) -> float:
-    """Mean AUROC over grouped folds."""
+def _cv_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, directions: list[int]) -> np.ndarray:
+    """AUROC of each grouped fold."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
 
@@ -128,14 +130,18 @@ def _cv_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, direct
     for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
         fitted = _fit_logistic(x[train], y[train], c, directions)
         values.append(roc_auc_score(y[test], _logit(x[test], fitted)))
-    return float(np.mean(values))
+    return np.array(values)
 
 
 def _chosen_c(x: np.ndarray, y: np.ndarray, groups: np.ndarray, directions: list[int]) -> tuple[float, dict]:
-    """The strength with the best grouped CV AUROC (ties: the stronger regularisation), and all scores."""
-    scores = {c: _cv_auroc(x, y, groups, c, directions) for c in C_GRID}
-    best = max(scores.values())
-    return min(c for c, value in scores.items() if value >= best - 1e-9), scores
+    """The strongest regularisation whose mean fold AUROC is within one standard error of the
+    best one's (the one-standard-error rule: where the folds cannot tell strengths apart, the
+    simpler model), and every strength's mean fold AUROC."""
+    folds = {c: _cv_auroc(x, y, groups, c, directions) for c in C_GRID}
+    scores = {c: float(values.mean()) for c, values in folds.items()}
+    best = max(scores, key=lambda c: (scores[c], -c))
+    error = float(folds[best].std(ddof=1) / np.sqrt(len(folds[best])))
+    return min(c for c, value in scores.items() if value >= scores[best] - error), scores
 
 
 def _nested_cv_auroc(x: np.ndarray, y: np.ndarray, groups: np.ndarray, directions: list[int]) -> float:

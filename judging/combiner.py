@@ -116,6 +116,13 @@ def absent_terms_per_claim(a: _Analysis) -> float:
     return sum(len(c.absent_terms) for c in checked) / len(checked) if checked else 0.0
 
 
+@feature(AGAINST)
+def novelty(a: _Analysis) -> float:
+    """Share of the answer's words (four letters or more) that are neither everyday English nor
+    in the context in any inflection: another field's vocabulary, invented parts."""
+    return a.novelty
+
+
 # --- how closely the claims restate the context ---
 
 
