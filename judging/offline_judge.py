@@ -122,6 +122,7 @@ NOVELTY_FREE = 0.05
 FAITHFUL_CONTRADICTED = 0.55
 FAITHFUL_SPECIFIC = 0.78  # a figure or name the context lacks, stated as fact
 RELEVANCE_CONTRADICTED = 0.55  # a claim that says the opposite of the context answers wrongly
+RESTATED_COSINE = 0.8  # a claim this close to a sentence restates it: a figure it changes contradicts it
 
 # Completeness: context units this far below the question's closest one may hold what it
 # needs; their weight halves every COMPLETENESS_FOCUS × ln 2 below it, and a passage this
@@ -885,7 +886,15 @@ class _Analysis:
         specific = [c for c in checked if c.status == UNSUPPORTED and c.specific]
         general = [c for c in checked if c.status == UNSUPPORTED and not c.specific]
         contradicted = [c for c in checked if c.status == CONTRADICTED]
-        if contradicted:
+        # A claim that restates a sentence with one of its figures replaced by another.
+        altered = [
+            c
+            for c in specific
+            if c.absent_numbers
+            and c.support >= RESTATED_COSINE
+            and set(extract_numbers(c.reference)) - set(extract_numbers(c.text))
+        ]
+        if contradicted or altered:
             # A claim that says the opposite of the context: not every claim is supported.
             score = min(score, FAITHFUL_CONTRADICTED)
         elif specific:
