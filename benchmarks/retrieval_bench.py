@@ -34,10 +34,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "assay_bench"
+BENCH_DB = "assay_bench"  # --database changes it
 DIM = 384
 K = 10
 DOCUMENT_TYPES = ("pdf",) * 50 + ("xlsx",) * 30 + ("html",) * 20
+
+
+def _use_database(name: str) -> None:
+    global BENCH_DB
+    BENCH_DB = name
 
 
 def _admin_connect():
@@ -222,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--m", type=int, help="build the index with this m instead of the migrations' one")
     parser.add_argument("--ef-construction", type=int, help="build with this ef_construction instead")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--database", default=BENCH_DB, help="name of the benchmark database (made and dropped)")
     args = parser.parse_args(argv)
+    _use_database(args.database)
 
     _recreate_database()
     _setup_django()
