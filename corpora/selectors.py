@@ -30,7 +30,7 @@ RRF_K0 = 60
 # come from docs/benchmarks.md (with the index built as corpora.vector_sql says).
 HNSW_EF_SEARCH = 200
 HNSW_EF_PER_ROW = 5
-HNSW_EF_PER_100K = 30
+HNSW_EF_PER_100K = 60
 HNSW_EF_SEARCH_MAX = 1000
 # Most tuples a filtered (iterative) HNSW scan visits before it gives up.
 HNSW_MAX_SCAN_TUPLES = 50_000
@@ -409,7 +409,7 @@ def _superlative_rows(*, corpus: Corpus, query: str, candidates: list) -> list:
     question_words = words(query)
     tables: list[tuple[int, dict]] = []
     for row in candidates:
-        locator = row[4] or {}
+        locator = _locator(row[4])
         if "row" in locator and "table" in locator and row_parse(row[2]) is not None:
             # The row's table: its locator without the row (sheet and table, or page and table).
             table = (row[1], {key: value for key, value in locator.items() if key != "row"})
@@ -446,7 +446,7 @@ def _hit(row, *, rank: int, score: float, ranks: dict[str, int]) -> SearchHit:
         document_id=row[1],
         text=row[2],
         source_tag=row[3],
-        locator=row[4] if isinstance(row[4], dict) else {},
+        locator=_locator(row[4]),
         score=float(score),
         rank=rank,
         ranks=dict(ranks),
@@ -454,7 +454,7 @@ def _hit(row, *, rank: int, score: float, ranks: dict[str, int]) -> SearchHit:
 
 
 def vector_literal(vector: list[float]) -> str:
-    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+    return "[" + ",".join(map(repr, map(float, vector))) + "]"
 
 
 def _document_filter(document_ids: list[int] | None, params: list) -> str:
@@ -624,12 +624,17 @@ def _keyword_query(*, corpus: Corpus, query: str, limit: int, document_ids: list
 
 
 def _decoded(rows: list) -> list:
+    # The locator stays as it came (JSON text with Django's adapters); _locator decodes
+    # the few that are used, not every candidate's.
+    return [(row[0], row[1], row[2], row[3], row[4], float(row[5])) for row in rows]
+
+
+def _locator(value) -> dict:
     import json
 
-    return [
-        (row[0], row[1], row[2], row[3], json.loads(row[4]) if isinstance(row[4], str) else row[4], float(row[5]))
-        for row in rows
-    ]
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 def corpus_table_rows(*, corpus_id: int, limit: int = 500) -> list[str]:

@@ -177,7 +177,8 @@ def test_keyword_query_with_quotes_and_backslashes_is_searched_not_refused(sampl
 def test_hnsw_candidate_list_grows_with_the_rows_asked_for_and_the_corpus() -> None:
     assert hnsw_ef_search(limit=15, chunks=50_000) == 200
     assert hnsw_ef_search(limit=100, chunks=50_000) == 500
-    assert hnsw_ef_search(limit=15, chunks=1_000_000) == 300
+    assert hnsw_ef_search(limit=15, chunks=1_000_000) == 600
+    assert hnsw_ef_search(limit=15, chunks=500_000) == 300
     assert hnsw_ef_search(limit=10_000, chunks=50_000) == hnsw_ef_search(limit=15, chunks=10**7) == 1000
     # A filter passing a fifth of the corpus: five times the list (up to pgvector's ceiling).
     assert hnsw_ef_search(limit=15, chunks=100_000, filtered=20_000) == 1000
