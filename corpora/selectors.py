@@ -339,8 +339,8 @@ def _alongside(sql: str, params: list):
     from django.conf import settings
 
     search = _search_connection()
-    with search.cursor():  # the health check and (re)connection, as for any query
-        pass
+    search.close_if_health_check_failed()  # what Django does before any query's cursor
+    search.ensure_connection()
     raw = search.connection
     prepare = settings.SEARCH_PREPARED_STATEMENTS
     if prepare and raw.prepare_threshold is None:
