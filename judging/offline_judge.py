@@ -37,7 +37,18 @@ from typing import Any
 
 import numpy as np
 
+from judging.alignment import relation_flip, vocabulary
 from judging.rubric import RubricSpec
+from judging.tables import (
+    column_before,
+    column_of,
+    columns_asked,
+    leads_on,
+    row_gap,
+    row_name_pattern,
+    shared_cores,
+    superlatives,
+)
 from judging.text import (
     _FILLER_RE,
     _WORD_RE,
@@ -63,6 +74,7 @@ from judging.text import (
     polarity_conflict,
     split_claims,
     split_paragraphs,
+    split_pipe_table,
     split_sentences,
     stem,
     strip_citations,
@@ -90,6 +102,7 @@ SUPPORT_WORDS_WITH_FIGURES = 0.5  # ... or this share, when all its figures come
 ALIGN_COSINE = 0.45  # context units this close are compared with the claim for inversions ...
 BIND_CHARS = 80  # a figure belongs to a name at most this far before it (same clause)
 MISATTRIBUTION_COSINE = 0.6  # a claim this close to a sentence restates it, names included
+RELATION_COSINE = 0.45  # a claim this close to its nearest sentence is compared with it as a whole
 ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
 
@@ -101,6 +114,10 @@ COST_SPECIFIC_MAX = 1.2
 COST_PER_TERM = 0.15  # each rare word the context lacks
 TERMS_UNSUPPORTED = 2  # a claim bringing in this many rare words is not the context's ...
 TERMS_IGNORED_COSINE = 0.7  # ... unless it is this close to a context unit
+# An answer whose words are this much neither everyday English nor the context's loses
+# Faithfulness in proportion to the excess (see judging.alignment.vocabulary).
+NOVELTY_FREE = 0.05
+NOVELTY_WEIGHT = 1.0
 COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's value to another
 
 # Relevance asks for a correct answer: it falls with the mean cost of the key claims and
@@ -108,18 +125,24 @@ COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's va
 RELEVANCE_KEY_DOUBT = 0.5
 RELEVANCE_ALL_DOUBT = 0.3
 
+# Completeness: context units this far below the question's closest one may hold what it
+# needs; their weight halves every COMPLETENESS_FOCUS × ln 2 below it, and a passage this
+# close (COMPLETENESS_CLOSE) answers it as well as the closest.
+COMPLETENESS_WINDOW = 0.2
+COMPLETENESS_FOCUS = 0.05
+COMPLETENESS_CLOSE = 0.05
+COMPLETENESS_LEXICAL = 0.2  # weight of the question's distinctive words in a unit's relevance
+
 SUPPORTED = "supported"
 UNSUPPORTED = "unsupported"
 CONTRADICTED = "contradicted"
 ABSTENTION = "abstention"
 
-_SUPERLATIVE_RE = re.compile(
-    r"\b(?:best|highest|top|leading|leads|strongest|largest|greatest|lowest|smallest|worst|weakest|"
-    r"fewest|outperforms? (?:all|every)|beats? (?:all|every))\b",
-    re.IGNORECASE,
+# After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>";
+# or "in <name>" right after it ("4.4% in T cells").
+_FOR_NAME_RE = re.compile(
+    r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s|\s*%?\s*in\s"
 )
-# After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>".
-_FOR_NAME_RE = re.compile(r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s")
 _ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
 # Words that end the stretch of text a figure can belong to the name before it: another
 # clause, or a pronoun that refers to someone else ("..., and it is better on QNLI (94.8)").
@@ -152,6 +175,20 @@ class Claim:
     absent_names: list[str] = field(default_factory=list)
     absent_terms: list[str] = field(default_factory=list)  # rare words the context lacks
     why: str = ""  # what the contradiction is
+    # Which check found the contradiction: "direction" (the claim's own figures), "row" (a
+    # figure another row holds or no row has), "column" (a row's figure under another of its
+    # columns), "superlative" (a row crowned that leads on nothing), "misattribution",
+    # "polarity" (negation, direction or antonym flip); empty when not contradicted.
+    kind: str = ""
+    lexical: float = 0.0  # share of the claim's content words (by stem) found in the context
+    reversed: tuple[str, str] | None = None  # (claim's word, context's word) of a reversed opposition
+    words: int = 0  # words of four letters or more
+    unfamiliar: list[str] = field(default_factory=list)  # of those, not everyday English and not in the context
+
+    @property
+    def novelty(self) -> float:
+        """Share of the claim's words that are neither everyday English nor the context's."""
+        return len(self.unfamiliar) / self.words if self.words else 0.0
 
     @property
     def specific(self) -> bool:
@@ -261,8 +298,14 @@ def _without_row_keys(text: str) -> str:
 
 def _name_text(text: str) -> str:
     """Lower-case words, figures kept whole: where row names and their figures are looked up."""
-    lowered = re.sub(r"[^a-z0-9.,%]+", " ", text.casefold())
+    lowered = re.sub(r"[^a-z0-9.,%;]+", " ", text.casefold())
     return re.sub(r" +", " ", re.sub(r"(?<![0-9])[.,]|[.,](?![0-9])", " ", lowered))
+
+
+def _column_words(text: str) -> set[str]:
+    """Stemmed words of a column name or question, short measure names included ("F1",
+    "EM", "p95"), so "Dev F1" and "Dev EM" differ."""
+    return {stem(w) for w in re.findall(r"[a-z][a-z0-9]*|[0-9]+[a-z][a-z0-9]*", text.casefold()) if w not in STOPWORDS}
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
@@ -287,15 +330,34 @@ class _Analysis:
         self.history = history
         self.answer = answer
         self.passages = [strip_source_tag(p) for p in context]
-        self.rows: list[TableRow] = [row for p in context if (row := parse_row(p)) is not None]
-        # Context units: a table row is one unit; prose is split into sentences.
+        self.rows: list[TableRow] = []
+        # Context units: a table row is one unit, whether its passage is the row alone or a
+        # whole Markdown table; prose is split into sentences.
         self.units: list[str] = []
         self.unit_rows: list[TableRow | None] = []  # the table row each unit is, if any
         for passage, raw in zip(self.passages, context, strict=True):
-            row = parse_row(raw)
-            units = [passage] if row else _prose_units(passage)
+            if (row := parse_row(raw)) is not None:
+                self._add_row_unit(passage, row)
+                continue
+            prose, table_rows = split_pipe_table(raw)
+            units = _prose_units(strip_source_tag(prose) if table_rows else passage)
             self.units += units
-            self.unit_rows += [row] * len(units)
+            self.unit_rows += [None] * len(units)
+            caption = units[0] if table_rows and units else ""
+            for table_row in table_rows:
+                self._add_row_unit(f"({caption}) {table_row.text}" if caption else table_row.text, table_row)
+        # A name that several rows share ("RocksDB" for its leveled and universal rows) names
+        # any of them: one stand-in row per such name, and the rows it stands for.
+        self.members: dict[int, list[TableRow]] = {}
+        self.core_rows: list[tuple[str, TableRow]] = []
+        for core, group in shared_cores(self.rows).items():
+            alias = TableRow(table=group[0].table, label=core, cells=group[0].cells, text=group[0].text)
+            self.members[id(alias)] = group
+            self.core_rows.append((core, alias))
+        self.shared = {core for core, _ in self.core_rows}
+        # Per-answer counts of the table checks that fired (features for a learned combiner).
+        self.column_swaps = 0
+        self.superlative_misses = 0
         history_units = [s for q, a in history for s in split_sentences("\n".join(unwrap_lines(a)))]
         self.answer_sentences = split_sentences("\n".join(unwrap_lines(answer)))
         self.claim_texts = [c for c in split_claims(answer) if _checkable(c)]
@@ -333,6 +395,15 @@ class _Analysis:
         )
         self._measure_injection()
         self.claims = [self._check_claim(index) for index in range(len(self.claim_texts))]
+        # The answer's share of words that are neither everyday English nor the context's.
+        asserted = [c for c in self.claims if c.status != ABSTENTION]
+        words = sum(c.words for c in asserted)
+        self.novelty = sum(len(c.unfamiliar) for c in asserted) / words if words else 0.0
+
+    def _add_row_unit(self, text: str, row: TableRow) -> None:
+        self.rows.append(row)
+        self.units.append(text)
+        self.unit_rows.append(row)
 
     # --- manipulation ---
 
@@ -374,16 +445,32 @@ class _Analysis:
             and not number_is_derived(n, nearby_numbers + grounded_numbers, approximate=n in hedged)
             and not (n in hedged and number_is_derived(n, sorted(context_numbers), approximate=True))
         ]
+        # Figures in scientific notation ("3e-7") are figures too; extract_numbers reads only their digits.
+        context_scientific = {float(x) for x in _SCIENTIFIC_RE.findall(self.reference_text)}
+        claim.absent_numbers += [x for x in _SCIENTIFIC_RE.findall(text) if float(x) not in context_scientific]
         claim.absent_names = [e for e in claim_names(text) if not name_in_text(e, self.reference_key)]
         named = {name_key(e) for e in claim.absent_names}
         claim.absent_terms = [t for t in novel_terms(text, self.reference_stems) if t not in named]
+        claim.words, unfamiliar = vocabulary(text, self.reference_stems)
+        claim.unfamiliar = [w for w in unfamiliar if w not in named]
 
         # Contradictions: the claim's own figures, table rows, then the sentence it restates.
         why = numeric_direction_conflict(text)
+        claim.kind = "direction" if why else ""
         if why is None:
+            swaps, misses = self.column_swaps, self.superlative_misses
             why = self._row_conflict(text)
+            if why is not None:
+                claim.kind = (
+                    "column"
+                    if self.column_swaps > swaps
+                    else "superlative"
+                    if self.superlative_misses > misses
+                    else "row"
+                )
         if why is None and len(order):
             why = self._misattribution(text, self.support_units[int(order[0])], claim.support)
+            claim.kind = "misattribution" if why else ""
         if why is None:
             # Inversions are judged against what the claim restates: its closest units only.
             aligned = [
@@ -394,6 +481,16 @@ class _Analysis:
             if found := polarity_conflict(text, aligned):
                 why = f'{found[0]} the context: "{_short(found[1])}"'
                 claim.reference = found[1]
+                claim.kind = "polarity"
+            elif claim.support >= RELATION_COSINE and (flip := relation_flip(text, claim.reference)):
+                # The whole claim against the sentence it restates: one side of an opposition
+                # where the sentence has the other ("separate" for "merged").
+                claim.reversed = flip
+                why = (
+                    f'states the opposite of the context ("{flip[0]}" where it says "{flip[1]}"): '
+                    f'"{_short(claim.reference)}"'
+                )
+                claim.kind = "relation"
         if why is not None:
             claim.status = CONTRADICTED
             claim.why = why
@@ -402,6 +499,7 @@ class _Analysis:
         words = {stem(w) for w in content_words(text)}
         context_words = {stem(w) for w in content_words(self.reference_text + "\n" + "\n".join(nearby))}
         lexical = len(words & context_words) / len(words) if words else 0.0
+        claim.lexical = lexical
         # Figures are the strongest evidence: a claim whose figures all come from the context
         # (or are worked out from it), in the context's words, restates it.
         figures_grounded = bool(own_numbers) and not claim.absent_numbers and bool(grounded_numbers)
@@ -427,9 +525,13 @@ class _Analysis:
         ``_row_conflict``) mentions, longest names first."""
         found: list[tuple[int, int, TableRow]] = []
         taken: list[tuple[int, int]] = []
-        names = sorted(((name, row) for row in self.rows for name in _row_names(row.label)), key=lambda p: -len(p[0]))
+        names = sorted(
+            [(name, row) for row in self.rows for name in _row_names(row.label) if name not in self.shared]
+            + self.core_rows,
+            key=lambda p: -len(p[0]),
+        )
         for label, row in names:
-            for match in re.finditer(r"(?<![a-z0-9])" + re.escape(label) + r"(?![a-z0-9])", lowered):
+            for match in re.finditer(row_name_pattern(label), lowered):
                 span = (match.start(), match.end())
                 if any(s < span[1] and span[0] < e for s, e in taken):
                     continue
@@ -450,14 +552,31 @@ class _Analysis:
         hedged = hedged_numbers(text)
         # A gap or ratio is computed from the rows the claim compares, not from any two cells.
         compared = [n for _, _, named in mentions for n in named.numbers()] + extract_numbers(text)
-        for number, row in self._bind_figures(lowered, mentions):
-            own = set(row.numbers())
+        for number, row, position in self._bind_figures(lowered, mentions):
+            group = self.members.get(id(row), [row])
+            own = {n for member in group for n in member.numbers()}
             if number in own and self._denied(lowered, row, number):
                 return f'denies that {row.label} has {number}, but its row reads: "{_short(row.text)}"'
+            if number in own and not is_trivial_number(number):
+                # The figure is the row's, but the claim may state it under another column
+                # ("2024: Unemployment rate 0.6%" where 0.6 is the row's GDP growth).
+                floor = max((e for _, e, r in mentions if r is row and e <= position), default=0)
+                named = column_before(lowered, position, row, floor=floor)
+                holds = {c for member in group if (c := column_of(member, number)) is not None}
+                if named is not None and holds and named not in holds:
+                    self.column_swaps += 1
+                    return (
+                        f"gives {row.label} the figure {number} as its {named}, but {number} is its "
+                        f'{_fmt_list(sorted(holds))}: "{_short(row.text)}"'
+                    )
             if is_trivial_number(number) or number in own or not own:
                 continue
             others = [n for n in compared if n != number]
             if number_is_derived(number, others, approximate=number in hedged):
+                continue
+            # A gap between the row and another row of its table in one column.
+            peers = [r for r in self.rows if r.table == row.table]
+            if any(row_gap(number, member, peers, approximate=number in hedged) for member in group):
                 continue
             # Who holds the figure: a row of the same table, else a differently named row of
             # another table ("LoRA r=64 needs 13.6 GB" where the cost table gives 13.6 to LoRA r=8).
@@ -544,11 +663,14 @@ class _Analysis:
         return None
 
     @staticmethod
-    def _bind_figures(lowered: str, mentions: list[tuple[int, int, TableRow]]) -> list[tuple[str, TableRow]]:
-        """(figure, row) for the figures the claim attributes to a named row: a figure
-        followed by "for <name>" belongs to that name ("0.612 for BM25"); otherwise to the
-        closest name before it in the same clause ("BM25 reaches 0.612")."""
-        bound: list[tuple[str, TableRow]] = []
+    def _bind_figures(lowered: str, mentions: list[tuple[int, int, TableRow]]) -> list[tuple[str, TableRow, int]]:
+        """(figure, row, position) for the figures the claim attributes to a named row: a
+        figure followed by "for <name>" belongs to that name ("0.612 for BM25"); otherwise to
+        the closest name before it in the same clause ("BM25 reaches 0.612"), unless that name
+        owns a figure written before it ("8.2% in HEK293T down to 4.4% in T cells": the claim
+        names its rows after their figures, and 4.4 belongs to a name it did not match)."""
+        bound: list[tuple[str, TableRow, int]] = []
+        trailing: set[int] = set()  # starts of names that own a figure written before them
         for match in _NUMBER_SPAN_RE.finditer(lowered):
             number = normalise_number(match.group(1))
             after = lowered[match.end() : match.end() + 40]
@@ -557,81 +679,96 @@ class _Analysis:
             if forward is not None:
                 start = match.end() + forward.end()
                 owner = next((row for s, _, row in mentions if s == start), None)
+                if owner is not None:
+                    trailing.add(start)
             if owner is None:
                 before = [(s, e, row) for s, e, row in mentions if e <= match.start()]
-                if before:
+                if before and before[-1][0] not in trailing:
                     between = lowered[before[-1][1] : match.start()]
                     if not _CLAUSE_BREAK_RE.search(between) and len(between) <= BIND_CHARS:
                         owner = before[-1][2]
             if owner is not None:
-                bound.append((number, owner))
+                bound.append((number, owner, match.start()))
         return bound
 
     def _superlative_conflict(self, text: str, mentions: list[tuple[int, int, TableRow]]) -> str | None:
-        match = _SUPERLATIVE_RE.search(text)
-        if match is None or len({id(row) for _, _, row in mentions}) != 1:
-            return None
-        row = mentions[0][2]
-        lowered = re.sub(r" +", " ", re.sub(r"[^a-z0-9.,%]+", " ", text.casefold()))
-        word = match.group(0).casefold()
-        # The superlative must be said of the row: within a few words of its name, same clause.
-        near = re.search(
-            r"(?:" + "|".join(re.escape(n) for n in _row_names(row.label)) + r")\b(?:(?!\b(?:while|whereas|but|"
-            r"however|although)\b)[^;]){0,60}?\b"
-            + re.escape(word.split()[0])
-            + r"\b|\b"
-            + re.escape(word.split()[0])
-            + r"\b[^;]{0,40}?(?:"
-            + "|".join(re.escape(n) for n in _row_names(row.label))
-            + ")",
-            lowered,
-        )
-        if near is None:
-            return None
-        peers = [r for r in self.rows if r.table == row.table]
-        if len(peers) < 3:
-            return None
-        columns = [key for key, value in row.cells if row.value_of(key) is not None]
+        """A superlative said of a row ("Ripple tops ... at 94.6", "cheapest", "the winner is
+        X") that is neither the largest nor the smallest of its table in the column the claim
+        gives its figure in (else the columns the question or claim names, else any column)."""
+        lowered = _name_text(text)
+        bound = self._bind_figures(lowered, mentions)
+        for start, end, word in superlatives(lowered):
+            row = self._crowned(lowered, start, end, mentions)
+            if row is None:
+                continue
+            peers = [r for r in self.rows if r.table == row.table]
+            if len(peers) < 3:
+                continue
+            group = self.members.get(id(row), [row])
+            numeric = [key for key, _ in row.cells if row.value_of(key) is not None]
+            stated = [c for n, r, _ in bound if r is row for m in group if (c := column_of(m, n)) is not None]
+            columns = stated or [c for c in columns_asked(f"{text}\n{self.asked}", row) if c in numeric] or numeric
+            labels = {m.label for m in group}
+            if leads_on(row, peers, columns, labels=labels) or any(
+                self._leads_filtered(text, m, peers, numeric) for m in group
+            ):
+                continue
+            column = next(
+                (
+                    c
+                    for c in columns
+                    if row.value_of(c) is not None and sum(r.value_of(c) is not None for r in peers) >= 3
+                ),
+                None,
+            )
+            if column is None:
+                continue
+            ranked = sorted((r for r in peers if r.value_of(column) is not None), key=lambda r: r.value_of(column))
+            self.superlative_misses += 1
+            return (
+                f'calls {row.label} "{word}", but among the {len(peers)} rows of its table it leads on no column '
+                f"it is compared on: on {column} it has {row.value_of(column):g}, between {ranked[0].label} "
+                f"({ranked[0].value_of(column):g}) and {ranked[-1].label} ({ranked[-1].value_of(column):g})"
+            )
+        return None
+
+    @staticmethod
+    def _crowned(lowered: str, start: int, end: int, mentions: list[tuple[int, int, TableRow]]) -> TableRow | None:
+        """The row a superlative is said of: the closest name in its clause, before or after."""
+        best: tuple[int, TableRow] | None = None
+        for s, e, row in mentions:
+            if e <= start:
+                gap, between, reach = start - e, lowered[e:start], 60
+            elif s >= end:
+                gap, between, reach = s - end, lowered[end:s], 25
+            else:
+                continue
+            clause_break = re.search(r"\b(?:while|whereas|but|however|although)\b|;", between)
+            if gap <= reach and not clause_break and (best is None or gap < best[0]):
+                best = (gap, row)
+        return best[1] if best else None
+
+    def _leads_filtered(self, text: str, row: TableRow, peers: list[TableRow], columns: list[str]) -> bool:
+        """ "The best system under 10M parameters": when the question or claim sets a bound,
+        leading among the rows on one side of another column counts."""
         filtered = bool(extract_numbers(self.asked)) or bool(
             [n for n in extract_numbers(text) if n not in row.numbers() and not is_trivial_number(n)]
         )
+        if not filtered:
+            return False
         for column in columns:
-            values = [(r.value_of(column), r) for r in peers]
-            values = [(v, r) for v, r in values if v is not None]
-            if len(values) < 3:
-                continue
+            values = [(v, r) for r in peers if (v := r.value_of(column)) is not None]
             mine = row.value_of(column)
-            extremes = (max(v for v, _ in values), min(v for v, _ in values))
-            # Rows may share a name (one cell line, two editors): any of them may lead.
-            if any(r.value_of(column) in extremes for _, r in values if r.label == row.label):
-                return None
-            if filtered:
-                # "the best system under 10M parameters": extreme among rows on one side of
-                # another column counts.
-                for other in columns:
-                    if other == column:
-                        continue
-                    pivot = row.value_of(other)
-                    for side in (1, -1):
-                        subset = [
-                            v
-                            for v, r in values
-                            if (ov := r.value_of(other)) is not None and side * (ov - pivot) <= 0  # type: ignore[operator]
-                        ]
-                        if len(subset) >= 2 and mine in (max(subset), min(subset)):
-                            return None
-        leader = None
-        for column in columns:
-            values = [(r.value_of(column), r) for r in peers if r.value_of(column) is not None]
-            if len(values) >= 3:
-                leader = max(values, key=lambda pair: pair[0])[1]
-                break
-        if leader is None:
-            return None
-        return (
-            f'calls {row.label} "{match.group(0)}", but among the {len(peers)} rows of its table it leads on no '
-            f"column (for example {leader.label} is ahead of it)"
-        )
+            for other in columns:
+                if other == column or (pivot := row.value_of(other)) is None:
+                    continue
+                for side in (1, -1):
+                    subset = [
+                        v for v, r in values if (ov := r.value_of(other)) is not None and side * (ov - pivot) <= 0
+                    ]
+                    if len(subset) >= 2 and mine in (max(subset), min(subset)):
+                        return True
+        return False
 
     # --- criteria ---
 
@@ -736,6 +873,16 @@ class _Analysis:
         elif specific:
             score = min(score, 0.78)
         flaws: list[str] = []
+        # Vocabulary the context lacks: another field's language or parts it does not have.
+        strange = max(0.0, self.novelty - NOVELTY_FREE)
+        if strange > 0:
+            score -= NOVELTY_WEIGHT * strange
+            example = max(checked, key=lambda c: (len(c.unfamiliar), c.novelty))
+            flaws.append(
+                f"{round(self.novelty * 100)}% of its words are not in the context and not everyday English, "
+                f'e.g. {_fmt_list(example.unfamiliar)} in "{_short(example.text)}" '
+                f'(closest: "{_short(example.reference)}").'
+            )
         for claim in contradicted[:2]:
             flaws.append(f'"{_short(claim.text)}" {claim.why}.')
         for claim in specific[:2]:
@@ -765,24 +912,43 @@ class _Analysis:
             "absent_numbers": sorted({x for c in checked for x in c.absent_numbers}),
             "absent_entities": sorted({x for c in checked for x in c.absent_names}),
             "contradictions": [c.why for c in contradicted],
+            "novelty": round(self.novelty, 3),
         }
         return Measure(score, flaws, strengths, evidence)
 
     def completeness(self) -> Measure:
         if not len(self.unit_vecs):
             return Measure(0.5, ["No context was retrieved, so coverage cannot be measured."], [], {})
-        # A follow-up's own words carry its focus; the resolved question its subject.
-        relevance_to_question = 0.6 * (self.unit_vecs @ self.q_vec) + 0.4 * (self.unit_vecs @ self.rq_vec)
+        # A follow-up's own words carry its focus; the resolved question its subject. The
+        # question's words that few passages share ("learning rate" among passages that
+        # all name the method) single out the passages that answer it.
+        relevance_to_question = (
+            0.6 * (self.unit_vecs @ self.q_vec)
+            + 0.4 * (self.unit_vecs @ self.rq_vec)
+            + COMPLETENESS_LEXICAL * self._question_focus()
+        )
         top = float(relevance_to_question.max())
-        key = [i for i, value in enumerate(relevance_to_question) if value >= max(0.2, top - 0.2)]
+        key = [i for i, value in enumerate(relevance_to_question) if value >= max(0.2, top - COMPLETENESS_WINDOW)]
         if not key:
             return Measure(0.3, ["None of the retrieved context is relevant to the question."], [], {})
+        # A table without the columns the question asks about ("Dev F1") is not needed when
+        # another table has them, though it names the same rows.
+        asked = self._asked_stems()
+        tables_with_asked = {
+            self.unit_rows[i].table
+            for i in key
+            if self.unit_rows[i] is not None and self._asked_columns(self.unit_rows[i], asked)
+        }
+        if tables_with_asked:
+            key = [i for i in key if self.unit_rows[i] is None or self.unit_rows[i].table in tables_with_asked]
         covered_by = self.sent_unit[:, key].max(axis=0) if len(self.sent_vecs) else np.zeros(len(key))
         answer_stems = {stem(w) for w in content_words(self.answer)}
         answer_numbers = set(extract_numbers(self.answer))
         # The rows of a table answer a question together ("which method trains fastest"):
         # the answer covers the table when it names one of its rows with that row's figure.
-        named_rows = {id(row): row for _, _, row in self._rows_named(_name_text(self.answer))}
+        # A row may be in the context twice (its own passage and its whole table's).
+        named_labels = {row.label for _, _, row in self._rows_named(_name_text(self.answer))}
+        named_rows = {id(row): row for row in self.rows if row.label in named_labels}
         stated_tables = {row.table for row in named_rows.values() if answer_numbers & set(row.numbers())}
         coverage_each = []
         for i, cosine in zip(key, covered_by, strict=True):
@@ -793,26 +959,51 @@ class _Analysis:
             stems = {stem(w) for w in content_words(self.units[i])}
             lexical = len(stems & answer_stems) / len(stems) if stems else 0.0
             coverage_each.append(max(_ramp(float(cosine), 0.45, 0.8), _ramp(lexical, 0.3, 0.8)))
-        weights = [float(relevance_to_question[i]) for i in key]
+        # The closest passages weigh most: a question on one detail needs that detail, not
+        # everything else the retriever brought about the same subject.
+        weights = [float(np.exp((relevance_to_question[i] - top) / COMPLETENESS_FOCUS)) for i in key]
         coverage = sum(c * w for c, w in zip(coverage_each, weights, strict=True)) / sum(weights)
         covered = sum(c >= 0.5 for c in coverage_each)
-        # Key facts: figures of the most relevant units that the question does not state;
-        # of a table, those of the rows the answer names (else its most relevant row), in
-        # the columns the question asks about.
-        best_units = [i for i in key if relevance_to_question[i] >= top - 0.1]
-        facts: set[str] = set()
+        # Key facts: the question needs the figures of a passage that answers it; several may
+        # (two tables, a table and a sentence), and an answer drawn from any one of them is
+        # complete. A prose passage's source is its figures; a table's, the figures of the
+        # rows the answer names (else its most relevant row) in the columns the question asks
+        # about, when some table has such columns.
+        stated_in_question = set(extract_numbers(self.asked))
+        sources: list[tuple[float, set[str]]] = []
         seen_tables: set[str] = set()
-        for i in sorted(best_units, key=lambda i: -float(relevance_to_question[i])):
+        for i in sorted(key, key=lambda i: -float(relevance_to_question[i])):
             row = self.unit_rows[i]
             if row is None:
-                facts.update(extract_numbers(self.units[i]))
-            elif row.table not in seen_tables:
+                figures = set(extract_numbers(self.units[i]))
+            elif row.table in seen_tables:
+                continue
+            else:
                 seen_tables.add(row.table)
                 rows = [r for r in named_rows.values() if r.table == row.table] or [row]
-                facts.update(n for r in rows for n in self._asked_figures(r))
-        key_facts = {n for n in facts if not is_trivial_number(n)} - set(extract_numbers(self.asked))
+                figures = {n for r in rows for n in self._asked_figures(r, asked)}
+            figures = {n for n in figures if not is_trivial_number(n)} - stated_in_question
+            if figures:
+                sources.append((float(relevance_to_question[i]), figures))
+        # A lookup: the answer gives a row's figure in a column the question names.
+        for table in stated_tables - seen_tables:
+            rows = [r for r in named_rows.values() if r.table == table]
+            figures = {n for r in rows for v in self._asked_columns(r, asked) for n in extract_numbers(v)}
+            if figures & answer_numbers:
+                sources.append((top, figures - stated_in_question))
+        best_source: set[str] = set()
+        fact_share = coverage
+        if sources:
+            near = top - COMPLETENESS_CLOSE
+            ranked = [
+                (len(figures & answer_numbers) / len(figures) * (1.0 if rel >= near else 0.7), figures)
+                for rel, figures in sources
+            ]
+            fact_share, best_source = max(ranked, key=lambda pair: pair[0])
+            if fact_share == 0:
+                best_source = sources[0][1]  # nothing drawn on: the closest passage's figures are missing
+        key_facts = best_source
         mentioned = key_facts & answer_numbers
-        fact_share = len(mentioned) / len(key_facts) if key_facts else coverage
         score = 0.6 * _ramp(coverage, 0.1, 0.9) + 0.4 * _ramp(fact_share, 0.1, 0.85)
         abstained = any(c.status == ABSTENTION for c in self.claims)
         if abstained and not any(c.status == SUPPORTED for c in self.claims):
@@ -820,7 +1011,7 @@ class _Analysis:
         flaws: list[str] = []
         strengths = [
             f"It covers {covered} of the {len(key)} context passages relevant to the question"
-            + (f" and {len(mentioned)} of their {len(key_facts)} key figures." if key_facts else ".")
+            + (f" and {len(mentioned)} of the {len(key_facts)} key figures it draws on." if key_facts else ".")
         ]
         missing = sorted(key_facts - mentioned)
         if missing and fact_share < 0.85:
@@ -833,7 +1024,8 @@ class _Analysis:
         if cut_off:
             score -= 0.3
             flaws.append("The answer stops mid-sentence.")
-        groups = {self.unit_rows[i].table if self.unit_rows[i] is not None else i for i in key}
+        close = [i for i in key if relevance_to_question[i] >= top - COMPLETENESS_CLOSE]
+        groups = {self.unit_rows[i].table if self.unit_rows[i] is not None else i for i in close}
         if len(self.claims) <= 1 and len(groups) >= 2 and not abstained and not stated_tables:
             score = min(score, 0.55)
             flaws.append("It makes a single claim where the question needs more.")
@@ -847,10 +1039,39 @@ class _Analysis:
         }
         return Measure(score, flaws, strengths, evidence)
 
-    def _asked_figures(self, row: TableRow) -> list[str]:
+    def _question_focus(self) -> np.ndarray:
+        """Per context unit, the share of the question's words it holds, each word weighted
+        by how few units hold it (inverse document frequency over the context)."""
+        unit_stems = [{stem(w) for w in content_words(unit)} for unit in self.units]
+        words = [w for w in {stem(w) for w in content_words(self.question)} if any(w in u for u in unit_stems)]
+        if not words:
+            return np.zeros(len(self.units))
+        idf = {w: float(np.log(1 + len(unit_stems) / sum(w in u for u in unit_stems))) for w in words}
+        total = sum(idf.values())
+        return np.array([sum(idf[w] for w in words if w in u) / total for u in unit_stems])
+
+    def _asked_stems(self) -> set[str]:
+        """The words of the question that name what it asks for: its own, or for a follow-up
+        that names no table column ("and on the test set?"), the earlier questions' too."""
+        own = _column_words(self.question)
+        if any(self._asked_columns(row, own) for row in self.rows):
+            return own
+        return _column_words(self.asked)
+
+    @staticmethod
+    def _asked_columns(row: TableRow, asked: set[str]) -> list[str]:
+        """The row's values in the columns the question names best: those with the largest
+        share of their words in the question ("Dev F1" over "Dev EM" for "the Dev F1")."""
+        shares = []
+        for key, value in row.cells:
+            stems = _column_words(key)
+            shares.append((len(stems & asked) / len(stems) if stems else 0.0, value))
+        best = max((share for share, _ in shares), default=0.0)
+        return [value for share, value in shares if share > 0 and share == best]
+
+    def _asked_figures(self, row: TableRow, asked: set[str]) -> list[str]:
         """The row's figures in the columns the question names (all of them if it names none)."""
-        asked = {stem(w) for w in content_words(self.asked)}
-        columns = [value for key, value in row.cells if {stem(w) for w in content_words(key)} & asked]
+        columns = self._asked_columns(row, asked)
         return [n for value in (columns or [v for _, v in row.cells]) for n in extract_numbers(value)]
 
     def _repetition(self) -> dict[str, Any]:
@@ -975,7 +1196,16 @@ def offline_judge(
     ratings: dict[str, tuple[str, str]] = {}
     evidence: dict[str, Any] = {
         "injection": analysis.injection,
-        "claims": [{"claim": c.text, "status": c.status, "support": round(c.support, 3)} for c in analysis.claims],
+        "claims": [
+            {
+                "claim": c.text,
+                "status": c.status,
+                "support": round(c.support, 3),
+                "kind": c.kind,
+                "novelty": round(c.novelty, 3),
+            }
+            for c in analysis.claims
+        ],
     }
     for criterion in rubric.criteria:
         measured_as = mapping[criterion.key]

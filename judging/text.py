@@ -340,14 +340,18 @@ def _clause_tokens(text: str) -> list[list[str]]:
 
 
 def _aligning_stems(tokens: list[str]) -> set[str]:
-    return {
-        stem(t)
-        for t in tokens
-        if len(t) > 2
-        and t not in STOPWORDS
-        and t not in NEGATIONS
-        and not any(_matches(t, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
-    }
+    return {stem(t) for t in tokens if _aligning_token(t)}
+
+
+@lru_cache(maxsize=65536)
+def _aligning_token(token: str) -> bool:
+    """A content word that is no negation, direction or antonym: what aligns two clauses."""
+    return (
+        len(token) > 2
+        and token not in STOPWORDS
+        and token not in NEGATIONS
+        and not any(_matches(token, w) for w in _DIRECTION_WORDS | _ANTONYM_WORDS)
+    )
 
 
 def _clause_conflict(claim: list[str], reference: list[str], *, close: bool) -> str | None:
@@ -545,7 +549,9 @@ def claim_names(claim: str) -> list[str]:
     """The names in a claim; a list item's lead label ("Memory: Peak use ...") and the
     capital that follows it are layout, not names."""
     body = _LEAD_LABEL_RE.sub("", claim, count=1)
-    body = re.sub(r"([:–—]\s+)([A-Z])(?=[a-z])", lambda m: m.group(1) + m.group(2).lower(), body)
+    # A capital after a colon or a semicolon opens a segment ("Dev EM: SAT 88.6; Difference +2.8",
+    # an answer's table row with its header's words): layout, not a name.
+    body = re.sub(r"([:;–—]\s+)([A-Z])(?=[a-z])", lambda m: m.group(1) + m.group(2).lower(), body)
     return extract_entities(body[:1].upper() + body[1:] if body else body)
 
 
@@ -621,6 +627,72 @@ def parse_row(passage: str) -> TableRow | None:
     return TableRow(table=table, label=pairs[0][1], cells=tuple(pairs[1:]), text=body)
 
 
+# A whole table as one passage: "[Sheet: book.xlsx/Results] Rows 5-17: Table 2: caption"
+# (or any prose) followed by a Markdown pipe table.
+_PIPE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_ROWS_PREFIX_RE = re.compile(r"^\s*(?:\[(?P<tag>[^\]]{1,200})\])?\s*(?:Rows \d+\s*-\s*\d+:)?\s*(?P<title>.*)$")
+
+
+def _pipe_cells(line: str) -> list[str]:
+    line = line.strip().removeprefix("|")
+    if line.endswith("|") and not line.endswith("\\|"):
+        line = line[:-1]
+    return [cell.strip().replace("\\|", "|").replace("**", "") for cell in re.split(r"(?<!\\)\|", line)]
+
+
+def _label_column(header: list[str], body: list[list[str]]) -> int | None:
+    """The column that names the rows: the first whose cells are mostly words, not figures,
+    and mostly distinct (a "Group" column repeats; a "Row" column holds numbers)."""
+    for index in range(len(header)):
+        values = [row[index] for row in body if index < len(row) and row[index]]
+        if not values:
+            continue
+        wordy = sum(parse_number(v) is None and v not in ("-", "–") for v in values)
+        if wordy >= 0.8 * len(values) and len(set(values)) >= 0.8 * len(values):
+            return index
+    return None
+
+
+def split_pipe_table(passage: str) -> tuple[str, list[TableRow]]:
+    """A passage that holds a Markdown pipe table: its prose (the caption line, any text
+    around the table) and one :class:`TableRow` per table row, keyed like the rows of a
+    spreadsheet row passage so the judge reads both alike. ``(passage, [])`` when the
+    passage holds no pipe table."""
+    lines = passage.splitlines()
+    for start in range(len(lines) - 2):
+        if "|" not in lines[start] or not _PIPE_RULE_RE.match(lines[start + 1]):
+            continue
+        end = start + 2
+        while end < len(lines) and lines[end].strip().startswith("|"):
+            end += 1
+        header = _pipe_cells(lines[start])
+        body = [_pipe_cells(line) for line in lines[start + 2 : end]]
+        label_at = _label_column(header, body)
+        if label_at is None:
+            return passage, []
+        before = "\n".join(lines[:start]).strip()
+        prefix = _ROWS_PREFIX_RE.match(before.splitlines()[0] if before else "")
+        tag = (prefix.group("tag") or "") if prefix else ""
+        title = (prefix.group("title") or "").strip() if prefix else ""
+        table = f"{tag}|{title}|{header[label_at]}"
+        rows = []
+        for cells in body:
+            if label_at >= len(cells) or not cells[label_at]:
+                continue
+            pairs = [
+                (key, value)
+                for i, (key, value) in enumerate(zip(header, cells, strict=False))
+                # The row number of a spreadsheet is where the row is, not what it says.
+                if i != label_at and value and not (key.casefold() == "row" and value.isdigit())
+            ]
+            label = cells[label_at]
+            text = "; ".join(f"{key}={value}" for key, value in [(header[label_at], label), *pairs])
+            rows.append(TableRow(table=table, label=label, cells=tuple(pairs), text=text))
+        prose = "\n".join([before, *lines[end:]]).strip()
+        return prose, rows
+    return passage, []
+
+
 # --- figures an answer may derive from the context's figures ---------------------------
 
 
@@ -652,7 +724,9 @@ def number_is_derived(number: str, sources: Sequence[str], *, approximate: bool 
     places = decimals_of(number)
     tolerance = 0.5 * 10**-places + 1e-9
     if approximate:
-        tolerance = max(tolerance, 0.08 * abs(target))
+        # "About 40%" may round 41%, but a hedged figure with decimals keeps their precision:
+        # "about 35.5" is not 36.5.
+        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10**-places))
     values = sorted({float(n) for n in sources if _is_float(n)})
     candidates: list[float] = []
     for a in values:
