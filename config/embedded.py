@@ -105,7 +105,40 @@ def _pg_running() -> bool:
     return bool(info is not None and info.is_running() and info.status == "ready")
 
 
+# Settings the embedded server starts with, written to PG_DIR/assay.conf (included from
+# postgresql.conf). PostgreSQL's default shared_buffers (128 MB) is smaller than a
+# 100,000-chunk corpus's table and indexes (about 340 MB), so searches kept re-reading
+# pages through the OS cache; a quarter of the machine's memory, at most 2 GB, holds them
+# (a 1M-chunk corpus's HNSW index is 1.1 GB). ASSAY_PG_SHARED_BUFFERS overrides it ("4GB").
+# Memory is taken as pages are used, not at start. A running server picks a change up when
+# it next starts (`make services-stop services`).
+PG_CONF = "assay.conf"
+SHARED_BUFFERS_MAX_MB = 2048
+
+
+def pg_settings() -> dict[str, str]:
+    shared_buffers = os.environ.get("ASSAY_PG_SHARED_BUFFERS", "")
+    if not shared_buffers:
+        memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+        shared_buffers = f"{max(128, min(memory_mb // 4, SHARED_BUFFERS_MAX_MB))}MB"
+    return {"shared_buffers": shared_buffers}
+
+
+def _pg_configure(server) -> None:
+    """Write the settings file and include it from postgresql.conf (once)."""
+    server.ensure_pgdata_inited()
+    lines = [f"{name} = '{value}'" for name, value in pg_settings().items()]
+    (PG_DIR / PG_CONF).write_text("# Written by Assay at every start (config/embedded.py).\n" + "\n".join(lines) + "\n")
+    conf = PG_DIR / "postgresql.conf"
+    include = f"include_if_exists = '{PG_CONF}'"
+    if include not in conf.read_text():
+        with conf.open("a") as handle:
+            handle.write(f"\n{include}\n")
+
+
 def _pg_start() -> None:
+    if not _pg_running():
+        _pg_configure(_pg_server(start=False))
     server = _pg_server(start=True)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
     if "(1 row)" not in exists:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.selectors import scope_to_user
@@ -29,7 +30,7 @@ RRF_K0 = 60
 # come from docs/benchmarks.md (with the index built as corpora.vector_sql says).
 HNSW_EF_SEARCH = 200
 HNSW_EF_PER_ROW = 5
-HNSW_EF_PER_100K = 30
+HNSW_EF_PER_100K = 60
 HNSW_EF_SEARCH_MAX = 1000
 # Most tuples a filtered (iterative) HNSW scan visits before it gives up.
 HNSW_MAX_SCAN_TUPLES = 50_000
@@ -226,33 +227,35 @@ def chunks_search(
     document_ids, filtered = _filter_documents(corpus=corpus, document_ids=document_ids, source_types=source_types)
     if document_ids is not None and not document_ids:
         return []
-    if mode in ("vector", "hybrid") and query_vector is None:
-        query_vector = list(
-            query_embedding(model=corpus.embedding_model, dimension=corpus.embedding_dimension, query=query)
-        )
-
     candidates = max(4 * k, 20) if mode == "hybrid" else k + DUPLICATE_SLACK
-    keyword = None
-    if mode in ("keyword", "hybrid") and query:
-        keyword = functools.partial(
-            _keyword_rows, corpus=corpus, query=query, limit=candidates, document_ids=document_ids
-        )
-        if mode == "hybrid" and not connection.in_atomic_block:
-            # The keyword half runs on a second connection while this one walks the graph.
-            # Not inside a transaction: another connection would not see its uncommitted rows.
-            keyword = _search_pool().submit(_on_thread_connection, keyword).result
     lists: dict[str, list] = {}
-    if mode in ("vector", "hybrid"):
-        lists[SIGNAL_VECTOR] = _vector_rows(
-            corpus=corpus,
-            vector=query_vector,
-            limit=candidates,
-            document_ids=document_ids,
-            chunks=corpus_chunk_count(corpus_id=corpus.pk, version=corpus.version),
-            filtered=filtered,
-        )
-    if keyword is not None:
-        lists[SIGNAL_KEYWORD] = keyword()
+    with contextlib.ExitStack() as stack:
+        keyword = None
+        if mode in ("keyword", "hybrid") and query:
+            sql, params = _keyword_query(corpus=corpus, query=query, limit=candidates, document_ids=document_ids)
+            if mode == "hybrid" and not connection.in_atomic_block:
+                # The keyword half needs no embedding: it is sent first, on this thread's
+                # second connection, and runs there while this one embeds the query and
+                # walks the graph. Not inside a transaction: another connection would not
+                # see its uncommitted rows.
+                keyword = stack.enter_context(_alongside(sql, params))
+            else:
+                keyword = functools.partial(_rows, sql, params)
+        if mode in ("vector", "hybrid") and query_vector is None:
+            query_vector = list(
+                query_embedding(model=corpus.embedding_model, dimension=corpus.embedding_dimension, query=query)
+            )
+        if mode in ("vector", "hybrid"):
+            lists[SIGNAL_VECTOR] = _vector_rows(
+                corpus=corpus,
+                vector=query_vector,
+                limit=candidates,
+                document_ids=document_ids,
+                chunks=corpus_chunk_count(corpus_id=corpus.pk, version=corpus.version),
+                filtered=filtered,
+            )
+        if keyword is not None:
+            lists[SIGNAL_KEYWORD] = keyword()
     if mode == "hybrid":
         lists[SIGNAL_TABLE] = _superlative_rows(
             corpus=corpus, query=query, candidates=[row for rows in lists.values() for row in rows]
@@ -287,27 +290,69 @@ def chunks_search(
     return hits
 
 
-# Threads (each with its own database connection) that run the keyword half of hybrid
-# searches while the caller's thread runs the vector half.
-SEARCH_THREADS = 4
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
+# Each thread's second database connection, for the keyword half of its hybrid searches.
+_search_connections = threading.local()
+# A search connection idle this long (seconds) is health-checked before use (with
+# CONN_HEALTH_CHECKS on); one used more recently is not.
+SEARCH_HEALTH_CHECK_IDLE = 1.0
+# Connections inherited through a fork: never used again, and kept from being closed, as
+# closing one would end the parent process's session on the same socket.
+_inherited_connections: list = []
 
 
-def _search_pool() -> ThreadPoolExecutor:
-    """The process's search threads, made again after a fork (threads do not survive one)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="search"))
-        return _pool[1]
+def _search_connection():
+    """This thread's second connection to the default database (opened on first use).
+
+    Checked before each search as Django checks a request's connection (age, errors, a
+    health check when CONN_HEALTH_CHECKS is on); a copy of the thread's own connection's
+    settings, so tests and benchmarks reach the same database.
+    """
+    held = getattr(_search_connections, "held", None)
+    if held is not None and held[0] != os.getpid():
+        _inherited_connections.append(held[1])
+        held = None
+    if held is None:
+        held = (os.getpid(), connection.copy())
+        _search_connections.held = held
+    search = held[1]
+    search.close_if_unusable_or_obsolete()
+    now = time.monotonic()
+    if search.connection is not None and now - getattr(search, "assay_used_at", -1e9) < SEARCH_HEALTH_CHECK_IDLE:
+        # Used a moment ago (searches of one request or task in a row): no health check
+        # round trip before each, as Django checks a connection once per request.
+        search.health_check_done = True
+    search.assay_used_at = now
+    return search
 
 
-def _on_thread_connection(function):
-    # The thread keeps its connection between searches (CONN_MAX_AGE), checked before use
-    # as Django checks a request's connection.
-    connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
-    return function()
+@contextlib.contextmanager
+def _alongside(sql: str, params: list):
+    """Send one query on this thread's second connection and go on with other work; the
+    function yielded waits for its rows. The query goes out at once (pipeline mode) and
+    PostgreSQL runs it in that connection's backend meanwhile; no thread is involved.
+
+    The statement is prepared on that connection (server-side binding): PostgreSQL plans
+    the keyword CTE once per connection instead of on every search. SEARCH_PREPARED_STATEMENTS
+    off (for a transaction-pooling PgBouncer before 1.21) sends it unprepared.
+    """
+    import psycopg
+    from django.conf import settings
+
+    search = _search_connection()
+    search.close_if_health_check_failed()  # what Django does before any query's cursor
+    search.ensure_connection()
+    raw = search.connection
+    prepare = settings.SEARCH_PREPARED_STATEMENTS
+    if prepare and raw.prepare_threshold is None:
+        raw.prepare_threshold = SEARCH_PREPARE_THRESHOLD  # only this module's cursors ask to prepare
+    with search.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=prepare)
+        yield lambda: _decoded(cursor.fetchall())
+
+
+# psycopg prepares a statement it has seen this many times; the search connection's own
+# cursors pass prepare=True, so this only matters for anything else run on it (nothing).
+SEARCH_PREPARE_THRESHOLD = 1_000_000
 
 
 QUERY_EMBEDDING_CACHE_SIZE = 1024
@@ -364,7 +409,7 @@ def _superlative_rows(*, corpus: Corpus, query: str, candidates: list) -> list:
     question_words = words(query)
     tables: list[tuple[int, dict]] = []
     for row in candidates:
-        locator = row[4] or {}
+        locator = _locator(row[4])
         if "row" in locator and "table" in locator and row_parse(row[2]) is not None:
             # The row's table: its locator without the row (sheet and table, or page and table).
             table = (row[1], {key: value for key, value in locator.items() if key != "row"})
@@ -401,7 +446,7 @@ def _hit(row, *, rank: int, score: float, ranks: dict[str, int]) -> SearchHit:
         document_id=row[1],
         text=row[2],
         source_tag=row[3],
-        locator=row[4] if isinstance(row[4], dict) else {},
+        locator=_locator(row[4]),
         score=float(score),
         rank=rank,
         ranks=dict(ranks),
@@ -409,7 +454,7 @@ def _hit(row, *, rank: int, score: float, ranks: dict[str, int]) -> SearchHit:
 
 
 def vector_literal(vector: list[float]) -> str:
-    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+    return "[" + ",".join(map(repr, map(float, vector))) + "]"
 
 
 def _document_filter(document_ids: list[int] | None, params: list) -> str:
@@ -512,6 +557,17 @@ def _vector_rows(
 
 
 def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[int] | None) -> list:
+    """The keyword half of a search, on this thread's connection (see _keyword_query)."""
+    return _rows(*_keyword_query(corpus=corpus, query=query, limit=limit, document_ids=document_ids))
+
+
+def _rows(sql: str, params: list) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _decoded(cursor.fetchall())
+
+
+def _keyword_query(*, corpus: Corpus, query: str, limit: int, document_ids: list[int] | None) -> tuple[str, list]:
     """Full-text candidates in two tiers, ranked by ts_rank over any of the query's terms.
 
     A natural question rarely has all its terms in one chunk (plainto_tsquery ANDs them),
@@ -564,18 +620,21 @@ def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[
         FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
         ORDER BY ranked.tier, ranked.score DESC, c.id
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return _decoded(cursor.fetchall())
+    return sql, params
 
 
 def _decoded(rows: list) -> list:
+    # The locator stays as it came (JSON text with Django's adapters); _locator decodes
+    # the few that are used, not every candidate's.
+    return [(row[0], row[1], row[2], row[3], row[4], float(row[5])) for row in rows]
+
+
+def _locator(value) -> dict:
     import json
 
-    return [
-        (row[0], row[1], row[2], row[3], json.loads(row[4]) if isinstance(row[4], str) else row[4], float(row[5]))
-        for row in rows
-    ]
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 def corpus_table_rows(*, corpus_id: int, limit: int = 500) -> list[str]:

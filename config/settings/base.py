@@ -74,6 +74,10 @@ else:
     DATABASES = {"default": embedded.database_settings(name=env("ASSAY_DB_NAME", default=embedded.DB_NAME))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A hybrid search's keyword half is a prepared statement on its own connection
+# (corpora.selectors). Turn off behind a transaction-pooling PgBouncer before 1.21, which
+# does not keep prepared statements.
+SEARCH_PREPARED_STATEMENTS = env.bool("SEARCH_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

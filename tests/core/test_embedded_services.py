@@ -11,8 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _services(action: str, folder: Path) -> str:
-    env = dict(os.environ, ASSAY_SERVICES_DIR=str(folder), DJANGO_SETTINGS_MODULE="config.settings.local")
+def _services(action: str, folder: Path, **extra_env: str) -> str:
+    env = dict(os.environ, ASSAY_SERVICES_DIR=str(folder), DJANGO_SETTINGS_MODULE="config.settings.local", **extra_env)
     done = subprocess.run(
         [sys.executable, "manage.py", "services", action],
         cwd=ROOT,
@@ -62,3 +62,20 @@ def test_start_is_idempotent_recovers_from_a_crash_and_stop_stops_both(folder):
     assert "postgresql  down" in out and "redis       down" in out
     status = _services("status", folder)
     assert "postgresql  down" in status and "redis       down" in status
+
+
+def test_postgresql_starts_with_the_configured_shared_buffers(folder):
+    import psycopg
+
+    def shared_buffers() -> str:
+        with psycopg.connect(dbname="postgres", host=str(folder / "pg"), user="postgres") as conn:
+            return conn.execute("SHOW shared_buffers").fetchone()[0]
+
+    _services("start", folder, ASSAY_PG_SHARED_BUFFERS="160MB")
+    assert shared_buffers() == "160MB"
+    # A change applies when the server next starts, not to the running one.
+    _services("start", folder, ASSAY_PG_SHARED_BUFFERS="192MB")
+    assert shared_buffers() == "160MB"
+    _services("stop", folder)
+    _services("start", folder, ASSAY_PG_SHARED_BUFFERS="192MB")
+    assert shared_buffers() == "192MB"

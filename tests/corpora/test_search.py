@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from corpora.models import Corpus, Document
-from corpora.selectors import _cached_embedding, chunks_search, hnsw_ef_search, ranks_fuse
+from corpora.selectors import _cached_embedding, _search_connection, chunks_search, hnsw_ef_search, ranks_fuse
 from corpora.services import corpus_create, document_ingest, document_upload
 from tests.corpora.factories import media_root, sample_corpus, sample_files  # noqa: F401 - fixtures
 
@@ -177,7 +177,8 @@ def test_keyword_query_with_quotes_and_backslashes_is_searched_not_refused(sampl
 def test_hnsw_candidate_list_grows_with_the_rows_asked_for_and_the_corpus() -> None:
     assert hnsw_ef_search(limit=15, chunks=50_000) == 200
     assert hnsw_ef_search(limit=100, chunks=50_000) == 500
-    assert hnsw_ef_search(limit=15, chunks=1_000_000) == 300
+    assert hnsw_ef_search(limit=15, chunks=1_000_000) == 600
+    assert hnsw_ef_search(limit=15, chunks=500_000) == 300
     assert hnsw_ef_search(limit=10_000, chunks=50_000) == hnsw_ef_search(limit=15, chunks=10**7) == 1000
     # A filter passing a fifth of the corpus: five times the list (up to pgvector's ceiling).
     assert hnsw_ef_search(limit=15, chunks=100_000, filtered=20_000) == 1000
@@ -208,3 +209,50 @@ def test_hybrid_outside_a_transaction_runs_the_keyword_half_on_another_connectio
     assert any(h.keyword_rank for h in concurrent)
     assert not any("ts_rank" in q["sql"] for q in own.captured_queries)
     assert any("ts_rank" in q["sql"] for q in inside.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hybrid_sends_the_keyword_half_before_embedding_the_query(team, media_root, tmp_path, settings, fake_openai):
+    settings.LLM_BASE_URL = fake_openai.base_url
+    corpus = corpus_create(team=team, name="Hosted", embedding_model="openai:fake-embedding")
+    note = tmp_path / "okapi.md"
+    note.write_text("Okapi notes. The okapi lives in the Ituri rainforest and eats leaves.\n")
+    document, _ = document_upload(corpus=corpus, file=note)
+    document_ingest(document_id=document.pk)
+    fake_openai.set_latency(300)
+    fake_openai.clear_requests()
+
+    hits = chunks_search(corpus=corpus, query="Where does the okapi live? (a question not embedded before)", k=3)
+
+    (embedding_request,) = fake_openai.requests_to("/embeddings")
+    search_backend = _search_connection().connection.info.backend_pid
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT query_start, query FROM pg_stat_activity WHERE pid = %s", [search_backend])
+        started, sql = cursor.fetchone()
+    # The keyword half needs no embedding: it was already running on the second
+    # connection when the embedding request (300 ms) reached the server.
+    assert sql.strip().startswith("WITH terms AS")  # the keyword half (its text is cut at 1 kB)
+    assert started.timestamp() < embedding_request.timestamp
+    assert hits[0].document_id == document.pk and hits[0].keyword_rank == 1 and hits[0].vector_rank == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keyword_half_is_prepared_on_the_search_connection_and_ranks_as_unprepared(sample_corpus, settings) -> None:
+    queries = ["mask warmup of 500 steps", "Which system has the best Dev F1?", "GPU memory of SAT"]
+
+    def executions() -> int:
+        with _search_connection().cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements"
+                " WHERE statement LIKE '%%ts_rank%%'"
+            )
+            return cursor.fetchone()[0]
+
+    before = executions()
+    prepared = [[(h.chunk_id, h.ranks) for h in chunks_search(corpus=sample_corpus, query=q, k=8)] for q in queries]
+    assert executions() - before == len(queries)
+    settings.SEARCH_PREPARED_STATEMENTS = False
+    plain = [[(h.chunk_id, h.ranks) for h in chunks_search(corpus=sample_corpus, query=q, k=8)] for q in queries]
+
+    assert executions() - before == len(queries)
+    assert prepared == plain and all(any("keyword" in ranks for _, ranks in hits) for hits in prepared)

@@ -4,7 +4,6 @@ import time
 
 import pytest
 
-from corpora.selectors import SEARCH_THREADS
 from judging.models import Judgment
 from sessions.models import Answer, EvaluationSession, Question
 from sessions.services import session_create, session_start
@@ -126,7 +125,7 @@ def test_worker_keeps_its_database_connections_between_tasks(team, tmp_path, fak
     # 2 conversation tasks and 12 judgment tasks ran on 2 threads; the connections that
     # served the first turn are still open after the last judgment.
     # At most one per pool thread, one in the worker's main thread (Django's checks at
-    # start), and one per search thread that ran a hybrid search's keyword half (at most
-    # one per pool thread searching at once).
-    assert 1 <= len(worker_backends) <= 3 + min(2, SEARCH_THREADS)
+    # start), and one more per pool thread that ran a hybrid search (its keyword half's
+    # connection).
+    assert 1 <= len(worker_backends) <= 3 + 2
     assert min(worker_backends) < first_turn_done
