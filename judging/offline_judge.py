@@ -16,10 +16,14 @@ and figures, and decides:
   which costs less;
 - an **abstention** ("the context does not say ...") asserts nothing and costs nothing.
 
-Faithfulness follows the weighted share of unsupported and contradicted claims;
-Relevance asks whether the answer answers this question *correctly*, so an on-topic
-answer whose key claims are contradicted or invented is not "Excellent"; Completeness
-weighs the context facts the question needs. Text addressed to the grader disqualifies
+What the claims come to is weighed by a learned combiner (``judging.combiner``): a
+logistic model over per-answer features (shares of unsupported, specific and contradicted
+claims, absent figures, names and terms, support cosines, lexical coverage, topicality …),
+fitted on the calibration set's tune split, gives the probability that the answer is
+right. Faithfulness follows that probability, and cannot be "Excellent" with an invented
+figure or name, nor above "Fair" with a contradicted claim; Relevance asks whether the
+answer answers this question *correctly*: the lower of how on-topic it is and that
+probability. Completeness weighs the context facts the question needs. Text addressed to the grader disqualifies
 the answer on every criterion. Each rationale cites its evidence, and states flaws only
 when they cost the rating something, so a best rating never comes with a flaw.
 
@@ -33,6 +37,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -106,24 +111,18 @@ RELATION_COSINE = 0.45  # a claim this close to its nearest sentence is compared
 ALIGN_MARGIN = 0.08  # ... if they are also about as close as the closest one
 INJECTION_COSINE = 0.62  # a sentence this close to an injection exemplar addresses the judge
 
-# What each kind of claim costs Faithfulness, as a share of one claim.
-COST_GENERAL = 0.3  # unsupported, but no figure or name the context lacks
-COST_SPECIFIC = 0.5  # unsupported figures or names stated as fact ...
-COST_PER_SPECIFIC = 0.15  # ... and this much more for each of them
-COST_SPECIFIC_MAX = 1.2
-COST_PER_TERM = 0.15  # each rare word the context lacks
 TERMS_UNSUPPORTED = 2  # a claim bringing in this many rare words is not the context's ...
 TERMS_IGNORED_COSINE = 0.7  # ... unless it is this close to a context unit
-# An answer whose words are this much neither everyday English nor the context's loses
-# Faithfulness in proportion to the excess (see judging.alignment.vocabulary).
+# A rationale names the vocabulary neither everyday English nor the context's when more than
+# this share of the answer's words is such (see judging.alignment.vocabulary).
 NOVELTY_FREE = 0.05
-NOVELTY_WEIGHT = 1.0
-COST_CONTRADICTED = 1.6  # says the opposite of the context, or gives a row's value to another
 
-# Relevance asks for a correct answer: it falls with the mean cost of the key claims and
-# of all claims (the share of one claim that each costs Faithfulness, above).
-RELEVANCE_KEY_DOUBT = 0.5
-RELEVANCE_ALL_DOUBT = 0.3
+# Faithfulness and Relevance follow the learned combiner's probability that the answer is
+# right (``judging.combiner``); a contradicted claim keeps Faithfulness at most this.
+FAITHFUL_CONTRADICTED = 0.55
+FAITHFUL_SPECIFIC = 0.78  # a figure or name the context lacks, stated as fact
+RELEVANCE_CONTRADICTED = 0.55  # a claim that says the opposite of the context answers wrongly
+RESTATED_COSINE = 0.8  # a claim this close to a sentence restates it: a figure it changes contradicts it
 
 # Completeness: context units this far below the question's closest one may hold what it
 # needs; their weight halves every COMPLETENESS_FOCUS × ln 2 below it, and a passage this
@@ -195,20 +194,9 @@ class Claim:
         return bool(self.absent_numbers or self.absent_names)
 
     @property
-    def cost(self) -> float:
-        if self.status == CONTRADICTED:
-            return COST_CONTRADICTED
-        if self.status == UNSUPPORTED:
-            # Terms of art the context lacks make a claim more specific than background.
-            terms = COST_PER_TERM * len(self.absent_terms)
-            if not self.specific:
-                return min(COST_SPECIFIC_MAX, COST_GENERAL + terms)
-            # Each invented figure or name adds to the cost of the claim that states it.
-            return min(
-                COST_SPECIFIC_MAX,
-                COST_SPECIFIC + COST_PER_SPECIFIC * len(self.absent_numbers + self.absent_names) + terms,
-            )
-        return 0.0
+    def lacking(self) -> list[str]:
+        """The figures, names and terms of art it states that the context lacks."""
+        return self.absent_numbers + self.absent_names + self.absent_terms
 
 
 @dataclass
@@ -776,7 +764,7 @@ class _Analysis:
     def checked(self) -> list[Claim]:
         return [c for c in self.claims if c.status != ABSTENTION]
 
-    def _key_claims(self) -> list[Claim]:
+    def key_claims(self) -> list[Claim]:
         """The claims that answer the question: the ones closest to it in meaning."""
         if not self.claims:
             return []
@@ -786,51 +774,79 @@ class _Analysis:
         ranked = [int(i) for i in np.argsort(-closeness)[:keep] if closeness[int(i)] >= top - 0.15]
         return [self.claims[i] for i in sorted(ranked)]
 
-    def relevance(self) -> Measure:
+    def topicality(self) -> float:
+        """Cosine of the answer to the question; a list answer embeds poorly as a whole, so
+        its two closest claims speak for it when they are closer."""
         topical = max(float(self.a_vec @ self.q_vec), float(self.a_vec @ self.rq_vec))
         if len(self.claim_vecs):
-            # A list answer embeds poorly as a whole; its closest claims speak for it.
             closest = np.sort(np.maximum(self.claim_vecs @ self.q_vec, self.claim_vecs @ self.rq_vec))[::-1]
             topical = max(topical, float(closest[:2].mean()))
+        return topical
+
+    def question_overlap(self) -> float:
+        """Share of the question's content words (stemmed) that the answer uses."""
         question_words = {stem(w) for w in content_words(self.question)}
         answer_words = {stem(w) for w in content_words(self.answer)}
-        overlap = len(question_words & answer_words) / len(question_words) if question_words else 1.0
-        score = 0.85 * _ramp(topical, 0.05, 0.3) + 0.15 * _ramp(overlap, 0.0, 0.5)
+        return len(question_words & answer_words) / len(question_words) if question_words else 1.0
+
+    @cached_property
+    def right(self) -> tuple[float, dict[str, float]]:
+        """The learned combiner's probability that the answer is right, and what each
+        feature contributed to it (``judging.combiner``)."""
+        from judging.combiner import probability_right  # it reads this class's measurements
+
+        return probability_right(self)
+
+    def strongest_evidence_against(self, claims: Sequence[Claim]) -> str | None:
+        """The one finding that speaks most against the answer, citing its evidence: a
+        contradicted claim and what it contradicts, an invented figure or name with the
+        closest context sentence, an unsupported claim, or else the claim the context
+        supports least."""
+        checked = [c for c in claims if c.status != ABSTENTION]
+        if not checked:
+            return None
+        if contradicted := [c for c in checked if c.status == CONTRADICTED]:
+            return f'"{_short(contradicted[0].text)}" {contradicted[0].why}.'
+        unsupported = sorted(
+            (c for c in checked if c.status == UNSUPPORTED),
+            key=lambda c: (not c.specific, -len(c.lacking), c.support, c.text),
+        )
+        if unsupported:
+            claim = unsupported[0]
+            if claim.lacking:
+                return (
+                    f'"{_short(claim.text)}" states {_fmt_list(claim.lacking)}, which the context does not contain '
+                    f'(closest: "{_short(claim.reference)}").'
+                )
+            return f'"{_short(claim.text)}" is not in the context (closest: "{_short(claim.reference)}").'
+        weakest = min(checked, key=lambda c: (c.support, c.text))
+        return (
+            f'The context does not support "{_short(weakest.text)}" closely '
+            f'(closest: "{_short(weakest.reference)}", similarity {weakest.support:.2f}).'
+        )
+
+    def relevance(self) -> Measure:
+        topical = self.topicality()
+        overlap = self.question_overlap()
+        on_topic = 0.85 * _ramp(topical, 0.05, 0.3) + 0.15 * _ramp(overlap, 0.0, 0.5)
+        p_right, _ = self.right
+        # Relevance asks for a correct answer to this question: on topic, and right.
+        score = min(on_topic, p_right)
         flaws: list[str] = []
         strengths = [f"It addresses the question (similarity {topical:.2f}, {round(overlap * 100)}% of its key terms)."]
         if topical < 0.25:
             flaws.append(f"It is about a different subject than the question (similarity {topical:.2f}).")
-
         checked = self.checked
         contradicted = [c for c in checked if c.status == CONTRADICTED]
-        key = self._key_claims()
-        key_contradicted = [c for c in key if c.status == CONTRADICTED]
+        key_contradicted = [c for c in self.key_claims() if c.status == CONTRADICTED]
         if contradicted:
-            # An answer whose claims invert the context answers the question wrongly.
-            share = len(contradicted) / len(checked)
-            score = min(score, (0.5 if key_contradicted else 0.58) - 0.3 * share)
+            score = min(score, RELEVANCE_CONTRADICTED)
             first = (key_contradicted or contradicted)[0]
             flaws.append(f'It answers wrongly: "{_short(first.text)}" {first.why}.')
-        elif checked:
-            # Correctness: what the answer's claims cost Faithfulness, the key claims' most.
-            key_checked = [c for c in key if c.status != ABSTENTION]
-            doubt_key = sum(c.cost for c in key_checked) / len(key_checked) if key_checked else 0.0
-            doubt_all = sum(c.cost for c in checked) / len(checked)
-            cap = 1 - RELEVANCE_KEY_DOUBT * doubt_key - RELEVANCE_ALL_DOUBT * doubt_all
-            if cap < score:
-                score = cap
-                first = max(key_checked or checked, key=lambda c: c.cost)
-                lacking = first.absent_numbers + first.absent_names + first.absent_terms
-                if lacking:
-                    flaws.append(
-                        f'Its answer rests on claims the context does not support: "{_short(first.text)}" '
-                        f"states {_fmt_list(lacking)}, which the context lacks."
-                    )
-                else:
-                    flaws.append(
-                        f'Its main claims are not found in the context, e.g. "{_short(first.text)}" '
-                        f'(closest: "{_short(first.reference)}").'
-                    )
+        elif checked and p_right < on_topic:
+            evidence_against = self.strongest_evidence_against(self.key_claims() or checked)
+            if evidence_against:
+                flaws.append(f"The evidence puts the chance that it is right at {p_right:.0%}: {evidence_against}")
         abstentions = [c for c in self.claims if c.status == ABSTENTION]
         if abstentions and not [c for c in checked if c.status == SUPPORTED]:
             score = min(score, 0.78)
@@ -847,7 +863,8 @@ class _Analysis:
         evidence = {
             "similarity_to_question": round(topical, 3),
             "question_term_overlap": round(overlap, 3),
-            "key_claims": len(key),
+            "probability_right": round(p_right, 3),
+            "key_claims": len(self.key_claims()),
             "contradicted_claims": len(contradicted),
         }
         return Measure(score, flaws, strengths, evidence)
@@ -858,25 +875,33 @@ class _Analysis:
         abstained = len(self.claims) - n
         if not n:
             if abstained:
+                # Saying what the context lacks is not unfaithful.
                 return Measure(
                     0.9, [], ["It asserts nothing the context could contradict; it says what the context lacks."], {}
                 )
             return Measure(0.2, ["The answer makes no checkable claim."], [], {"claims": 0})
         counts = Counter(c.status for c in checked)
-        cost = sum(c.cost for c in checked)
-        score = 1 - cost / n
+        p_right, contributions = self.right
+        score = p_right
         specific = [c for c in checked if c.status == UNSUPPORTED and c.specific]
         general = [c for c in checked if c.status == UNSUPPORTED and not c.specific]
         contradicted = [c for c in checked if c.status == CONTRADICTED]
-        if contradicted:
-            score = min(score, 0.55)
+        # A claim that restates a sentence with one of its figures replaced by another.
+        altered = [
+            c
+            for c in specific
+            if c.absent_numbers
+            and c.support >= RESTATED_COSINE
+            and set(extract_numbers(c.reference)) - set(extract_numbers(c.text))
+        ]
+        if contradicted or altered:
+            # A claim that says the opposite of the context: not every claim is supported.
+            score = min(score, FAITHFUL_CONTRADICTED)
         elif specific:
-            score = min(score, 0.78)
-        flaws: list[str] = []
+            score = min(score, FAITHFUL_SPECIFIC)
+        flaws: list[str] = [f"The evidence puts the chance that the answer is right at {p_right:.0%}."]
         # Vocabulary the context lacks: another field's language or parts it does not have.
-        strange = max(0.0, self.novelty - NOVELTY_FREE)
-        if strange > 0:
-            score -= NOVELTY_WEIGHT * strange
+        if self.novelty > NOVELTY_FREE:
             example = max(checked, key=lambda c: (len(c.unfamiliar), c.novelty))
             flaws.append(
                 f"{round(self.novelty * 100)}% of its words are not in the context and not everyday English, "
@@ -896,6 +921,8 @@ class _Analysis:
                 f'{len(general)} claim(s) are not in the context, e.g. "{_short(general[0].text)}" '
                 f'(closest: "{_short(general[0].reference)}").'
             )
+        if len(flaws) == 1:
+            flaws.append(self.strongest_evidence_against(checked) or "")
         supported = counts[SUPPORTED]
         best = max((c for c in checked if c.status == SUPPORTED), key=lambda c: c.support, default=None)
         strengths = [f"{supported} of {n} claims are supported by the context"]
@@ -913,6 +940,8 @@ class _Analysis:
             "absent_entities": sorted({x for c in checked for x in c.absent_names}),
             "contradictions": [c.why for c in contradicted],
             "novelty": round(self.novelty, 3),
+            "probability_right": round(p_right, 3),
+            "feature_contributions": {k: round(v, 3) for k, v in contributions.items()},
         }
         return Measure(score, flaws, strengths, evidence)
 
@@ -1171,6 +1200,15 @@ def _map_custom_criteria(rubric: RubricSpec, embed: Embed) -> dict[str, str]:
     return mapping
 
 
+def analyse(
+    *, question: str, history: list[tuple[str, str]], context: list[str], answer: str, embed: Embed
+) -> _Analysis:
+    """Everything the judge measures about one answer (``judging.combiner`` reads its features)."""
+    # Citations such as "[PDF: paper.pdf p.3]" point at the context; they are not claims.
+    answer = strip_citations(answer).replace("\u2212", "-")  # a typographic minus is a minus
+    return _Analysis(question=question, history=history, context=context, answer=answer, embed=embed)
+
+
 def offline_judge(
     *,
     rubric: RubricSpec,
@@ -1181,9 +1219,12 @@ def offline_judge(
     embed: Embed,
 ) -> OfflineVerdict:
     """Rate ``answer`` on every criterion of ``rubric`` from measured evidence."""
-    # Citations such as "[PDF: paper.pdf p.3]" point at the context; they are not claims.
-    answer = strip_citations(answer).replace("\u2212", "-")  # a typographic minus is a minus
-    analysis = _Analysis(question=question, history=history, context=context, answer=answer, embed=embed)
+    analysis = analyse(question=question, history=history, context=context, answer=answer, embed=embed)
+    return verdict_of(analysis=analysis, rubric=rubric, embed=embed)
+
+
+def verdict_of(*, analysis: _Analysis, rubric: RubricSpec, embed: Embed) -> OfflineVerdict:
+    """The ratings, rationales and evidence for an analysed answer."""
     measures = {
         "relevance": analysis.relevance(),
         "faithfulness": analysis.faithfulness(),

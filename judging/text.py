@@ -519,7 +519,7 @@ _ABSTENTION_RE = re.compile(
     r"retrieved (?:text|material)|paper|table|information (?:given|provided))\b[^.\n]{0,60}?"
     r"\b(?:does not|doesn't|do not|don't|did not|never|nor|no)\b[^.\n]{0,30}?"
     r"\b(?:mention|say|state|specify|provide|include|contain|report|give|describe|cover|address|"
-    r"discuss|indicate|list|detail)"
+    r"discuss|indicate|list|detail|name|identify)"
     r"|\b(?:not|isn't|aren't|wasn't|never)\s+(?:\w+\s+)?(?:mentioned|specified|stated|provided|given|"
     r"reported|covered|available|described|addressed|discussed|documented)\b[^.\n]{0,40}?"
     r"\b(?:context|passages?|sources?|documents?|excerpts?|paper|material|information)"
@@ -527,6 +527,7 @@ _ABSTENTION_RE = re.compile(
     r"(?:neither|nothing|no)\b"
     r"|\b(?:I|we)\s+(?:cannot|can't|could not|couldn't|am unable to|are unable to)\s+"
     r"(?:find|determine|tell|confirm|answer|say)"
+    r"|^\s*there(?:'s| is| are) no (?:mention|information|data|results?|details?) (?:of|on|about|for)\b"
     r"|\bno (?:information|mention|details?|data|figures?|evidence)\b[^.\n]{0,40}?"
     r"\b(?:in|from) the (?:context|passages?|sources?|documents?|excerpts?|paper|material)"
     r"|\b(?:context|passages?|sources?|documents?|excerpts?)\b[^.\n]{0,40}?\bsilent\b)",

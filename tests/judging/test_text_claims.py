@@ -4,6 +4,7 @@ names spelled another way, and words another field would use."""
 from __future__ import annotations
 
 from judging.text import (
+    is_abstention,
     name_in_text,
     name_key,
     novel_terms,
@@ -53,3 +54,18 @@ def test_novel_terms_are_rare_words_the_context_lacks_in_any_inflection() -> Non
     assert "isometry" in terms
     # Common words and inflections of the context's own words are not terms of art.
     assert novel_terms("The gradients were accumulated and the mask was refreshed.", context) == []
+
+
+def test_abstentions_in_an_llms_words_are_told_from_claims_about_the_subject() -> None:
+    for said in (
+        "The provided documents don't name the GPU model.",
+        "There's no mention of animal experiments or in-vivo delivery.",
+        "The excerpts do not identify which cards were used.",
+    ):
+        assert is_abstention(said), said
+    for claim in (
+        "There is no latency overhead at inference, because the update is merged.",
+        "The paper names SAT's mask after its warmup.",
+        "No mention of the baseline is needed: SAT wins on every task.",
+    ):
+        assert not is_abstention(claim), claim
