@@ -238,7 +238,7 @@ def chunks_search(
                 # second connection, and runs there while this one embeds the query and
                 # walks the graph. Not inside a transaction: another connection would not
                 # see its uncommitted rows.
-                keyword = stack.enter_context(_alongside(sql, params))
+                keyword = stack.enter_context(_alongside(sql, params, filtered=document_ids is not None))
             else:
                 keyword = functools.partial(_rows, sql, params)
         if mode in ("vector", "hybrid") and query_vector is None:
@@ -326,14 +326,17 @@ def _search_connection():
 
 
 @contextlib.contextmanager
-def _alongside(sql: str, params: list):
+def _alongside(sql: str, params: list, *, filtered: bool = False):
     """Send one query on this thread's second connection and go on with other work; the
     function yielded waits for its rows. The query goes out at once (pipeline mode) and
     PostgreSQL runs it in that connection's backend meanwhile; no thread is involved.
 
     The statement is prepared on that connection (server-side binding): PostgreSQL plans
     the keyword CTE once per connection instead of on every search. SEARCH_PREPARED_STATEMENTS
-    off (for a transaction-pooling PgBouncer before 1.21) sends it unprepared.
+    off (for a transaction-pooling PgBouncer before 1.21) sends it unprepared. So is a
+    search ``filtered`` to some documents: planned for unknown documents, PostgreSQL
+    would walk the document index and test every chunk of them against the query instead
+    of asking the full-text index (hundreds of times slower at 100,000 chunks).
     """
     import psycopg
     from django.conf import settings
@@ -342,7 +345,7 @@ def _alongside(sql: str, params: list):
     search.close_if_health_check_failed()  # what Django does before any query's cursor
     search.ensure_connection()
     raw = search.connection
-    prepare = settings.SEARCH_PREPARED_STATEMENTS
+    prepare = settings.SEARCH_PREPARED_STATEMENTS and not filtered
     if prepare and raw.prepare_threshold is None:
         raw.prepare_threshold = SEARCH_PREPARE_THRESHOLD  # only this module's cursors ask to prepare
     with search.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as cursor:
@@ -573,10 +576,19 @@ def _keyword_query(*, corpus: Corpus, query: str, limit: int, document_ids: list
     A natural question rarely has all its terms in one chunk (plainto_tsquery ANDs them),
     and an OR over them can match thousands of chunks, each of which ts_rank must read
     and score. So the GIN index first finds the chunks holding at least two of the terms
-    (an OR of every pair, evaluated inside the index) and only those are ranked; chunks
-    with a single term are added, at most KEYWORD_WEAK_CAP of them in index order, only
-    when the first tier has fewer than ``limit``. Every first-tier chunk ranks above every
-    second-tier one.
+    and only those are ranked; chunks with a single term are added, at most
+    KEYWORD_WEAK_CAP of them in index order, only when the first tier has fewer than
+    ``limit``. Every first-tier chunk ranks above every second-tier one, as under ts_rank
+    over all matches (it adds up the matched terms' shares, and one term's share is at
+    most 1.65 times another's).
+
+    The index is asked ``@@ ANY`` of an array of two-term queries ("a & b" for every
+    pair): the bitmap index scan runs them one by one into one bitmap, each a cheap AND
+    led by the rarer term's postings. A single tsquery OR-ing every pair finds the same
+    chunks but evaluates its whole tree for every chunk holding any of the rarer terms
+    (docs/benchmarks.md). The second tier is ``@@ ANY`` of the single terms and leaves
+    out the first tier by id; the candidates' columns ride along through the ranking
+    instead of being fetched again by id.
     """
     params: list = [query, KEYWORD_MAX_TERMS, corpus.pk]
     doc_sql = _document_filter(document_ids, params)
@@ -593,32 +605,29 @@ def _keyword_query(*, corpus: Corpus, query: str, limit: int, document_ids: list
                 FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme LIMIT %s
             ) AS terms
         ), q AS (
-            SELECT to_tsquery('simple', coalesce(
-                       (SELECT string_agg('(' || a || ' & ' || b || ')', ' | ')
+            SELECT coalesce(
+                       (SELECT array_agg(to_tsquery('simple', a || ' & ' || b))
                         FROM unnest(terms) WITH ORDINALITY AS x (a, i), unnest(terms) WITH ORDINALITY AS y (b, j)
                         WHERE i < j),
-                       array_to_string(terms, ' | '))) AS strong,
+                       s.singles) AS pairs,
+                   s.singles,
                    to_tsquery('simple', array_to_string(terms, ' | ')) AS query
-            FROM terms WHERE cardinality(terms) > 0
+            FROM terms, LATERAL (SELECT array(SELECT to_tsquery('simple', t) FROM unnest(terms) AS t) AS singles) s
+            WHERE cardinality(terms) > 0
         ), strong AS MATERIALIZED (
-            SELECT c.id, c.search_vector FROM corpora_chunk c, q
-            WHERE c.corpus_id = %s AND c.search_vector @@ q.strong{doc_sql}
+            SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, c.search_vector FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ ANY(q.pairs){doc_sql}
             LIMIT %s
         ), weak AS MATERIALIZED (
-            SELECT c.id, c.search_vector FROM corpora_chunk c, q
-            WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
-              AND (SELECT count(*) FROM strong) < %s AND NOT c.search_vector @@ q.strong
-            LIMIT %s
-        ), ranked AS (
-            SELECT t.id, t.tier, ts_rank(t.search_vector, q.query) AS score
-            FROM (SELECT id, search_vector, 0 AS tier FROM strong
-                  UNION ALL SELECT id, search_vector, 1 FROM weak) t, q
-            ORDER BY t.tier, score DESC, t.id
+            SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, c.search_vector FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ ANY(q.singles){doc_sql}
+              AND (SELECT count(*) FROM strong) < %s AND c.id NOT IN (SELECT id FROM strong)
             LIMIT %s
         )
-        SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
-        FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
-        ORDER BY ranked.tier, ranked.score DESC, c.id
+        SELECT t.id, t.document_id, t.text, t.source_tag, t.locator, ts_rank(t.search_vector, q.query) AS score
+        FROM (SELECT *, 0 AS tier FROM strong UNION ALL SELECT *, 1 FROM weak) t, q
+        ORDER BY t.tier, score DESC, t.id
+        LIMIT %s
     """
     return sql, params
 
