@@ -328,34 +328,119 @@ def _search_connection():
 @contextlib.contextmanager
 def _alongside(sql: str, params: list, *, filtered: bool = False):
     """Send one query on this thread's second connection and go on with other work; the
-    function yielded waits for its rows. The query goes out at once (pipeline mode) and
-    PostgreSQL runs it in that connection's backend meanwhile; no thread is involved.
+    function yielded waits for its rows. PostgreSQL runs the query in that connection's
+    backend meanwhile; no thread is involved.
 
-    The statement is prepared on that connection (server-side binding): PostgreSQL plans
-    the keyword CTE once per connection instead of on every search. SEARCH_PREPARED_STATEMENTS
-    off (for a transaction-pooling PgBouncer before 1.21) sends it unprepared. So is a
-    search ``filtered`` to some documents: planned for unknown documents, PostgreSQL
-    would walk the document index and test every chunk of them against the query instead
-    of asking the full-text index (hundreds of times slower at 100,000 chunks).
+    The query goes out in one message with its Sync (libpq's asynchronous send, outside
+    psycopg's cursor, which would wait for the rows), so by the time they are asked for
+    they and the end of the exchange are already on the socket: no further round trip,
+    and no second wake-up of the backend on a busy machine. (psycopg's pipeline mode,
+    used before, needed a Flush and a Sync round trip after the rows: 0.3 ms at p50,
+    several ms at p95 under load; docs/benchmarks.md.)
+
+    The statement is prepared on that connection (once per connection and SQL text):
+    PostgreSQL plans the keyword CTE once instead of on every search.
+    SEARCH_PREPARED_STATEMENTS off (for a transaction-pooling PgBouncer before 1.21)
+    sends it unprepared. So is a search ``filtered`` to some documents: planned for
+    unknown documents, PostgreSQL would walk the document index and test every chunk of
+    them against the query instead of asking the full-text index (hundreds of times
+    slower at 100,000 chunks).
     """
-    import psycopg
     from django.conf import settings
 
     search = _search_connection()
     search.close_if_health_check_failed()  # what Django does before any query's cursor
     search.ensure_connection()
-    raw = search.connection
-    prepare = settings.SEARCH_PREPARED_STATEMENTS and not filtered
-    if prepare and raw.prepare_threshold is None:
-        raw.prepare_threshold = SEARCH_PREPARE_THRESHOLD  # only this module's cursors ask to prepare
-    with search.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=prepare)
-        yield lambda: _decoded(cursor.fetchall())
+    pgconn = search.connection.pgconn
+    text = _numbered_placeholders(sql)
+    values = [_text_param(value) for value in params]
+    pending = True
+    with search.wrap_database_errors:
+        if settings.SEARCH_PREPARED_STATEMENTS and not filtered:
+            # Statements prepared on this session (a reconnected wrapper starts afresh).
+            session, prepared = getattr(search, "assay_prepared", (None, {}))
+            if session is not search.connection:
+                prepared = {}
+                search.assay_prepared = (search.connection, prepared)
+            name = prepared.get(text)
+            if name is None:
+                name = f"assay_search_{len(prepared)}".encode()
+                _raise_for(pgconn.prepare(name, text))
+                prepared[text] = name
+            pgconn.send_query_prepared(name, values)
+        else:
+            pgconn.send_query_params(text, values)
+        _flush(pgconn)
+
+        def rows() -> list:
+            nonlocal pending
+            results = _results(pgconn)
+            pending = False
+            for result in results:
+                _raise_for(result)
+            (result,) = results
+            return [
+                (
+                    int(result.get_value(i, 0)),
+                    int(result.get_value(i, 1)),
+                    result.get_value(i, 2).decode(),
+                    result.get_value(i, 3).decode(),
+                    result.get_value(i, 4).decode(),
+                    float(result.get_value(i, 5)),
+                )
+                for i in range(result.ntuples)
+            ]
+
+        try:
+            yield rows
+        finally:
+            if pending:  # the caller failed before asking: read the rows, so the connection is free again
+                _results(pgconn)
 
 
-# psycopg prepares a statement it has seen this many times; the search connection's own
-# cursors pass prepare=True, so this only matters for anything else run on it (nothing).
-SEARCH_PREPARE_THRESHOLD = 1_000_000
+def _numbered_placeholders(sql: str) -> bytes:
+    """``%s`` placeholders as PostgreSQL's ``$1``, ``$2``, … (the SQL has no other ``%``)."""
+    parts = sql.split("%s")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, 1)).encode()
+
+
+def _text_param(value) -> bytes:
+    """A parameter in PostgreSQL's text format: the query's text, a number, or a list of ids."""
+    if isinstance(value, list):
+        return ("{" + ",".join(str(int(item)) for item in value) + "}").encode()
+    return str(value).encode()
+
+
+def _flush(pgconn) -> None:
+    import select
+
+    while pgconn.flush():  # non-blocking socket: wait until the rest can be written
+        select.select([], [pgconn.socket], [])
+
+
+def _results(pgconn) -> list:
+    """Every result of the query sent, waiting for the socket as needed."""
+    import select
+
+    results = []
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            return results
+        results.append(result)
+
+
+def _raise_for(result) -> None:
+    import psycopg
+    from psycopg import pq
+
+    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.lookup((result.error_field(pq.DiagnosticField.SQLSTATE) or b"XX000").decode())(
+            (result.error_message or b"").decode(errors="replace").strip()
+        )
 
 
 QUERY_EMBEDDING_CACHE_SIZE = 1024

@@ -305,3 +305,23 @@ def test_keyword_candidates_are_the_ts_rank_ranking_of_every_match(sample_corpus
     assert len(every_match) >= 10
     assert [row[0] for row in rows] == [row[0] for row in every_match]
     assert [row[5] for row in rows] == pytest.approx([row[1] for row in every_match])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_that_fails_after_sending_its_keyword_half_leaves_the_connection_usable(
+    team, media_root, tmp_path, settings, fake_openai
+) -> None:
+    settings.LLM_BASE_URL = fake_openai.base_url
+    corpus = corpus_create(team=team, name="Hosted", embedding_model="openai:fake-embedding")
+    note = tmp_path / "okapi.md"
+    note.write_text("Okapi notes. The okapi lives in the Ituri rainforest and eats leaves.\n")
+    document, _ = document_upload(corpus=corpus, file=note)
+    document_ingest(document_id=document.pk)
+    fake_openai.script(["400"])  # the query's embedding fails after the keyword half went out
+
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the embedder raises
+        chunks_search(corpus=corpus, query="Where does the okapi live, first try?", k=3)
+    hits = chunks_search(corpus=corpus, query="Where does the okapi live, second try?", k=3)
+
+    assert hits[0].document_id == document.pk and hits[0].keyword_rank == 1 and hits[0].vector_rank == 1
+    assert fake_openai.requests_to("/embeddings")[-2].behaviour == "400"
