@@ -218,14 +218,20 @@ def test_hybrid_outside_a_transaction_runs_the_keyword_half_on_another_connectio
     assert any("ts_rank" in q["sql"] for q in inside.captured_queries)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_hybrid_sends_the_keyword_half_before_embedding_the_query(team, media_root, tmp_path, settings, fake_openai):
+def _okapi_corpus(team, tmp_path, settings, fake_openai) -> tuple[Corpus, Document]:
+    """A corpus embedded through the fake OpenAI server, with one note about the okapi."""
     settings.LLM_BASE_URL = fake_openai.base_url
     corpus = corpus_create(team=team, name="Hosted", embedding_model="openai:fake-embedding")
     note = tmp_path / "okapi.md"
     note.write_text("Okapi notes. The okapi lives in the Ituri rainforest and eats leaves.\n")
     document, _ = document_upload(corpus=corpus, file=note)
     document_ingest(document_id=document.pk)
+    return corpus, document
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hybrid_sends_the_keyword_half_before_embedding_the_query(team, media_root, tmp_path, settings, fake_openai):
+    corpus, document = _okapi_corpus(team, tmp_path, settings, fake_openai)
     fake_openai.set_latency(300)
     fake_openai.clear_requests()
 
@@ -311,12 +317,7 @@ def test_keyword_candidates_are_the_ts_rank_ranking_of_every_match(sample_corpus
 def test_a_search_that_fails_after_sending_its_keyword_half_leaves_the_connection_usable(
     team, media_root, tmp_path, settings, fake_openai
 ) -> None:
-    settings.LLM_BASE_URL = fake_openai.base_url
-    corpus = corpus_create(team=team, name="Hosted", embedding_model="openai:fake-embedding")
-    note = tmp_path / "okapi.md"
-    note.write_text("Okapi notes. The okapi lives in the Ituri rainforest and eats leaves.\n")
-    document, _ = document_upload(corpus=corpus, file=note)
-    document_ingest(document_id=document.pk)
+    corpus, document = _okapi_corpus(team, tmp_path, settings, fake_openai)
     fake_openai.script(["400"])  # the query's embedding fails after the keyword half went out
 
     with pytest.raises(Exception):  # noqa: B017 - whichever error the embedder raises
