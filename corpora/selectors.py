@@ -38,10 +38,13 @@ HNSW_MAX_SCAN_TUPLES = 50_000
 # documents) is exact instead of through HNSW: the graph would have to walk past every
 # other corpus's chunks that share the index to find them.
 EXACT_SCAN_MAX_ROWS = 10_000
-# Keyword search: terms used, chunks ranked in each tier (see _keyword_rows).
+# Keyword search: terms used, chunks ranked in each tier (see _keyword_query). The
+# single-term tier's cap: 100 instead of 200 costs a fifth less backend time at 100k chunks
+# and keeps 0.973 instead of 0.975 of the candidates as good as ts_rank's own top 40
+# (docs/benchmarks.md).
 KEYWORD_MAX_TERMS = 12
 KEYWORD_STRONG_CAP = 2000
-KEYWORD_WEAK_CAP = 200
+KEYWORD_WEAK_CAP = 100
 
 ACTIVE_STATUSES = (Document.Status.QUEUED, Document.Status.PROCESSING)
 
@@ -238,7 +241,7 @@ def chunks_search(
                 # second connection, and runs there while this one embeds the query and
                 # walks the graph. Not inside a transaction: another connection would not
                 # see its uncommitted rows.
-                keyword = stack.enter_context(_alongside(sql, params))
+                keyword = stack.enter_context(_alongside(sql, params, filtered=document_ids is not None))
             else:
                 keyword = functools.partial(_rows, sql, params)
         if mode in ("vector", "hybrid") and query_vector is None:
@@ -326,33 +329,121 @@ def _search_connection():
 
 
 @contextlib.contextmanager
-def _alongside(sql: str, params: list):
+def _alongside(sql: str, params: list, *, filtered: bool = False):
     """Send one query on this thread's second connection and go on with other work; the
-    function yielded waits for its rows. The query goes out at once (pipeline mode) and
-    PostgreSQL runs it in that connection's backend meanwhile; no thread is involved.
+    function yielded waits for its rows. PostgreSQL runs the query in that connection's
+    backend meanwhile; no thread is involved.
 
-    The statement is prepared on that connection (server-side binding): PostgreSQL plans
-    the keyword CTE once per connection instead of on every search. SEARCH_PREPARED_STATEMENTS
-    off (for a transaction-pooling PgBouncer before 1.21) sends it unprepared.
+    The query goes out in one message with its Sync (libpq's asynchronous send, outside
+    psycopg's cursor, which would wait for the rows), so by the time they are asked for
+    they and the end of the exchange are already on the socket: no further round trip,
+    and no second wake-up of the backend on a busy machine. (psycopg's pipeline mode,
+    used before, needed a Flush and a Sync round trip after the rows: 0.3 ms at p50,
+    several ms at p95 under load; docs/benchmarks.md.)
+
+    The statement is prepared on that connection (once per connection and SQL text):
+    PostgreSQL plans the keyword CTE once instead of on every search.
+    SEARCH_PREPARED_STATEMENTS off (for a transaction-pooling PgBouncer before 1.21)
+    sends it unprepared. So is a search ``filtered`` to some documents: planned for
+    unknown documents, PostgreSQL would walk the document index and test every chunk of
+    them against the query instead of asking the full-text index (hundreds of times
+    slower at 100,000 chunks).
     """
-    import psycopg
     from django.conf import settings
 
     search = _search_connection()
     search.close_if_health_check_failed()  # what Django does before any query's cursor
     search.ensure_connection()
-    raw = search.connection
-    prepare = settings.SEARCH_PREPARED_STATEMENTS
-    if prepare and raw.prepare_threshold is None:
-        raw.prepare_threshold = SEARCH_PREPARE_THRESHOLD  # only this module's cursors ask to prepare
-    with search.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=prepare)
-        yield lambda: _decoded(cursor.fetchall())
+    pgconn = search.connection.pgconn
+    text = _numbered_placeholders(sql)
+    values = [_text_param(value) for value in params]
+    pending = True
+    with search.wrap_database_errors:
+        if settings.SEARCH_PREPARED_STATEMENTS and not filtered:
+            # Statements prepared on this session (a reconnected wrapper starts afresh).
+            session, prepared = getattr(search, "assay_prepared", (None, {}))
+            if session is not search.connection:
+                prepared = {}
+                search.assay_prepared = (search.connection, prepared)
+            name = prepared.get(text)
+            if name is None:
+                name = f"assay_search_{len(prepared)}".encode()
+                _raise_for(pgconn.prepare(name, text))
+                prepared[text] = name
+            pgconn.send_query_prepared(name, values)
+        else:
+            pgconn.send_query_params(text, values)
+        _flush(pgconn)
+
+        def rows() -> list:
+            nonlocal pending
+            results = _results(pgconn)
+            pending = False
+            for result in results:
+                _raise_for(result)
+            (result,) = results
+            return [
+                (
+                    int(result.get_value(i, 0)),
+                    int(result.get_value(i, 1)),
+                    result.get_value(i, 2).decode(),
+                    result.get_value(i, 3).decode(),
+                    result.get_value(i, 4).decode(),
+                    float(result.get_value(i, 5)),
+                )
+                for i in range(result.ntuples)
+            ]
+
+        try:
+            yield rows
+        finally:
+            if pending:  # the caller failed before asking: read the rows, so the connection is free again
+                _results(pgconn)
 
 
-# psycopg prepares a statement it has seen this many times; the search connection's own
-# cursors pass prepare=True, so this only matters for anything else run on it (nothing).
-SEARCH_PREPARE_THRESHOLD = 1_000_000
+def _numbered_placeholders(sql: str) -> bytes:
+    """``%s`` placeholders as PostgreSQL's ``$1``, ``$2``, … (the SQL has no other ``%``)."""
+    parts = sql.split("%s")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, 1)).encode()
+
+
+def _text_param(value) -> bytes:
+    """A parameter in PostgreSQL's text format: the query's text, a number, or a list of ids."""
+    if isinstance(value, list):
+        return ("{" + ",".join(str(int(item)) for item in value) + "}").encode()
+    return str(value).encode()
+
+
+def _flush(pgconn) -> None:
+    import select
+
+    while pgconn.flush():  # non-blocking socket: wait until the rest can be written
+        select.select([], [pgconn.socket], [])
+
+
+def _results(pgconn) -> list:
+    """Every result of the query sent, waiting for the socket as needed."""
+    import select
+
+    results = []
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            return results
+        results.append(result)
+
+
+def _raise_for(result) -> None:
+    import psycopg
+    from psycopg import pq
+
+    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.lookup((result.error_field(pq.DiagnosticField.SQLSTATE) or b"XX000").decode())(
+            (result.error_message or b"").decode(errors="replace").strip()
+        )
 
 
 QUERY_EMBEDDING_CACHE_SIZE = 1024
@@ -573,10 +664,19 @@ def _keyword_query(*, corpus: Corpus, query: str, limit: int, document_ids: list
     A natural question rarely has all its terms in one chunk (plainto_tsquery ANDs them),
     and an OR over them can match thousands of chunks, each of which ts_rank must read
     and score. So the GIN index first finds the chunks holding at least two of the terms
-    (an OR of every pair, evaluated inside the index) and only those are ranked; chunks
-    with a single term are added, at most KEYWORD_WEAK_CAP of them in index order, only
-    when the first tier has fewer than ``limit``. Every first-tier chunk ranks above every
-    second-tier one.
+    and only those are ranked; chunks with a single term are added, at most
+    KEYWORD_WEAK_CAP of them in index order, only when the first tier has fewer than
+    ``limit``. Every first-tier chunk ranks above every second-tier one, as under ts_rank
+    over all matches (it adds up the matched terms' shares, and one term's share is at
+    most 1.65 times another's).
+
+    The index is asked ``@@ ANY`` of an array of two-term queries ("a & b" for every
+    pair): the bitmap index scan runs them one by one into one bitmap, each a cheap AND
+    led by the rarer term's postings. A single tsquery OR-ing every pair finds the same
+    chunks but evaluates its whole tree for every chunk holding any of the rarer terms
+    (docs/benchmarks.md). The second tier is ``@@ ANY`` of the single terms and leaves
+    out the first tier by id; the candidates' columns ride along through the ranking
+    instead of being fetched again by id.
     """
     params: list = [query, KEYWORD_MAX_TERMS, corpus.pk]
     doc_sql = _document_filter(document_ids, params)
@@ -593,32 +693,29 @@ def _keyword_query(*, corpus: Corpus, query: str, limit: int, document_ids: list
                 FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme LIMIT %s
             ) AS terms
         ), q AS (
-            SELECT to_tsquery('simple', coalesce(
-                       (SELECT string_agg('(' || a || ' & ' || b || ')', ' | ')
+            SELECT coalesce(
+                       (SELECT array_agg(to_tsquery('simple', a || ' & ' || b))
                         FROM unnest(terms) WITH ORDINALITY AS x (a, i), unnest(terms) WITH ORDINALITY AS y (b, j)
                         WHERE i < j),
-                       array_to_string(terms, ' | '))) AS strong,
+                       s.singles) AS pairs,
+                   s.singles,
                    to_tsquery('simple', array_to_string(terms, ' | ')) AS query
-            FROM terms WHERE cardinality(terms) > 0
+            FROM terms, LATERAL (SELECT array(SELECT to_tsquery('simple', t) FROM unnest(terms) AS t) AS singles) s
+            WHERE cardinality(terms) > 0
         ), strong AS MATERIALIZED (
-            SELECT c.id, c.search_vector FROM corpora_chunk c, q
-            WHERE c.corpus_id = %s AND c.search_vector @@ q.strong{doc_sql}
+            SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, c.search_vector FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ ANY(q.pairs){doc_sql}
             LIMIT %s
         ), weak AS MATERIALIZED (
-            SELECT c.id, c.search_vector FROM corpora_chunk c, q
-            WHERE c.corpus_id = %s AND c.search_vector @@ q.query{doc_sql}
-              AND (SELECT count(*) FROM strong) < %s AND NOT c.search_vector @@ q.strong
-            LIMIT %s
-        ), ranked AS (
-            SELECT t.id, t.tier, ts_rank(t.search_vector, q.query) AS score
-            FROM (SELECT id, search_vector, 0 AS tier FROM strong
-                  UNION ALL SELECT id, search_vector, 1 FROM weak) t, q
-            ORDER BY t.tier, score DESC, t.id
+            SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, c.search_vector FROM corpora_chunk c, q
+            WHERE c.corpus_id = %s AND c.search_vector @@ ANY(q.singles){doc_sql}
+              AND (SELECT count(*) FROM strong) < %s AND c.id NOT IN (SELECT id FROM strong)
             LIMIT %s
         )
-        SELECT c.id, c.document_id, c.text, c.source_tag, c.locator, ranked.score
-        FROM ranked JOIN corpora_chunk c ON c.id = ranked.id
-        ORDER BY ranked.tier, ranked.score DESC, c.id
+        SELECT t.id, t.document_id, t.text, t.source_tag, t.locator, ts_rank(t.search_vector, q.query) AS score
+        FROM (SELECT *, 0 AS tier FROM strong UNION ALL SELECT *, 1 FROM weak) t, q
+        ORDER BY t.tier, score DESC, t.id
+        LIMIT %s
     """
     return sql, params
 

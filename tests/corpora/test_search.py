@@ -7,7 +7,14 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from corpora.models import Corpus, Document
-from corpora.selectors import _cached_embedding, _search_connection, chunks_search, hnsw_ef_search, ranks_fuse
+from corpora.selectors import (
+    _cached_embedding,
+    _keyword_rows,
+    _search_connection,
+    chunks_search,
+    hnsw_ef_search,
+    ranks_fuse,
+)
 from corpora.services import corpus_create, document_ingest, document_upload
 from tests.corpora.factories import media_root, sample_corpus, sample_files  # noqa: F401 - fixtures
 
@@ -211,14 +218,20 @@ def test_hybrid_outside_a_transaction_runs_the_keyword_half_on_another_connectio
     assert any("ts_rank" in q["sql"] for q in inside.captured_queries)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_hybrid_sends_the_keyword_half_before_embedding_the_query(team, media_root, tmp_path, settings, fake_openai):
+def _okapi_corpus(team, tmp_path, settings, fake_openai) -> tuple[Corpus, Document]:
+    """A corpus embedded through the fake OpenAI server, with one note about the okapi."""
     settings.LLM_BASE_URL = fake_openai.base_url
     corpus = corpus_create(team=team, name="Hosted", embedding_model="openai:fake-embedding")
     note = tmp_path / "okapi.md"
     note.write_text("Okapi notes. The okapi lives in the Ituri rainforest and eats leaves.\n")
     document, _ = document_upload(corpus=corpus, file=note)
     document_ingest(document_id=document.pk)
+    return corpus, document
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hybrid_sends_the_keyword_half_before_embedding_the_query(team, media_root, tmp_path, settings, fake_openai):
+    corpus, document = _okapi_corpus(team, tmp_path, settings, fake_openai)
     fake_openai.set_latency(300)
     fake_openai.clear_requests()
 
@@ -230,23 +243,27 @@ def test_hybrid_sends_the_keyword_half_before_embedding_the_query(team, media_ro
         cursor.execute("SELECT query_start, query FROM pg_stat_activity WHERE pid = %s", [search_backend])
         started, sql = cursor.fetchone()
     # The keyword half needs no embedding: it was already running on the second
-    # connection when the embedding request (300 ms) reached the server.
+    # connection while the embedding request (300 ms) was being answered. (Compared with
+    # the request's arrival, a busy machine can start the backend a few ms after it.)
     assert sql.strip().startswith("WITH terms AS")  # the keyword half (its text is cut at 1 kB)
-    assert started.timestamp() < embedding_request.timestamp
+    assert started.timestamp() < embedding_request.timestamp + 0.3 / 2
     assert hits[0].document_id == document.pk and hits[0].keyword_rank == 1 and hits[0].vector_rank == 1
+
+
+def _prepared_executions() -> int:
+    """Executions of prepared keyword statements on this thread's search connection."""
+    with _search_connection().cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%ts_rank%%'"
+        )
+        return cursor.fetchone()[0]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_keyword_half_is_prepared_on_the_search_connection_and_ranks_as_unprepared(sample_corpus, settings) -> None:
     queries = ["mask warmup of 500 steps", "Which system has the best Dev F1?", "GPU memory of SAT"]
-
-    def executions() -> int:
-        with _search_connection().cursor() as cursor:
-            cursor.execute(
-                "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements"
-                " WHERE statement LIKE '%%ts_rank%%'"
-            )
-            return cursor.fetchone()[0]
+    executions = _prepared_executions
 
     before = executions()
     prepared = [[(h.chunk_id, h.ranks) for h in chunks_search(corpus=sample_corpus, query=q, k=8)] for q in queries]
@@ -256,3 +273,56 @@ def test_keyword_half_is_prepared_on_the_search_connection_and_ranks_as_unprepar
 
     assert executions() - before == len(queries)
     assert prepared == plain and all(any("keyword" in ranks for _, ranks in hits) for hits in prepared)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keyword_half_of_a_filtered_search_is_planned_for_its_documents(sample_corpus) -> None:
+    # A plan prepared for unknown documents walks the document index and tests each of
+    # their chunks against the query; planned for the documents given, it asks the
+    # full-text index and intersects.
+    blog = _document(sample_corpus, "sat_blog.html")
+    chunks_search(corpus=sample_corpus, query="GPU memory of SAT", k=5)  # the connection is open
+    before = _prepared_executions()
+
+    hits = chunks_search(corpus=sample_corpus, query="SAT memory learning rate", k=5, document_ids=[blog.pk])
+
+    assert _prepared_executions() == before
+    assert hits and {hit.document_id for hit in hits} == {blog.pk} and any(hit.keyword_rank for hit in hits)
+
+
+@pytest.mark.parametrize(
+    "query", ["what learning rate should I use for the warmup?", "GPU memory of SAT", "best Dev F1 of the ensemble"]
+)
+def test_keyword_candidates_are_the_ts_rank_ranking_of_every_match(sample_corpus, query) -> None:
+    # The tiers (two or more terms first, then one) are an order ts_rank over all matches
+    # already keeps, as it adds up the matched terms; so, below the tiers' caps, the
+    # candidates are exactly the best of every chunk matching any term.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, ts_rank(search_vector, q) AS score FROM corpora_chunk,"
+            " to_tsquery('simple', array_to_string(tsvector_to_array(to_tsvector('english', %s)), ' | ')) AS q"
+            " WHERE corpus_id = %s AND search_vector @@ q ORDER BY score DESC, id LIMIT 20",
+            [query, sample_corpus.pk],
+        )
+        every_match = cursor.fetchall()
+
+    rows = _keyword_rows(corpus=sample_corpus, query=query, limit=20, document_ids=None)
+
+    assert len(every_match) >= 10
+    assert [row[0] for row in rows] == [row[0] for row in every_match]
+    assert [row[5] for row in rows] == pytest.approx([row[1] for row in every_match])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_that_fails_after_sending_its_keyword_half_leaves_the_connection_usable(
+    team, media_root, tmp_path, settings, fake_openai
+) -> None:
+    corpus, document = _okapi_corpus(team, tmp_path, settings, fake_openai)
+    fake_openai.script(["400"])  # the query's embedding fails after the keyword half went out
+
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the embedder raises
+        chunks_search(corpus=corpus, query="Where does the okapi live, first try?", k=3)
+    hits = chunks_search(corpus=corpus, query="Where does the okapi live, second try?", k=3)
+
+    assert hits[0].document_id == document.pk and hits[0].keyword_rank == 1 and hits[0].vector_rank == 1
+    assert fake_openai.requests_to("/embeddings")[-2].behaviour == "400"
