@@ -98,6 +98,9 @@ _EXTREME_OF: dict[str, str] = {
     "strongest": "best",
     "worst": "worst",
     "weakest": "worst",
+    "cheapest": "min",
+    "fastest": "best",
+    "slowest": "worst",
 }
 
 

@@ -19,6 +19,7 @@ per claim (``offline_judge._Analysis``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from judging.text import (
     TableRow,
     decimals_of,
     extract_entities,
+    extract_numbers,
     normalise_number,
     number_is_derived,
     stem,
@@ -109,14 +111,16 @@ _UP = QUANTITY_UP + QUALITY_UP
 _DOWN = QUANTITY_DOWN + QUALITY_DOWN
 
 _TOKEN_RE = re.compile(
-    r"(?P<cur>[$£€])?(?P<num>(?<![\w.\-@/])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<glued>%|×|[a-zA-Zµμ]{1,4}\b)?"
+    r"(?P<cur>[$£€])?(?P<num>(?<![\w.\-@/])(?:\d+(?:\.\d+)?[eE][-+]?\d+|(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?))"
+    r"(?P<glued>%|×|[a-zA-Zµμ]{1,4}\b)?"
     r"|(?P<word>[A-Za-zµμ][A-Za-z0-9µμ]*(?:['-][A-Za-z0-9]+)*)|(?P<sym>[%×])|(?P<stop>[;:.!?()])"
 )
 
+_LEAD_RE = re.compile(r"^\s*([^.:;!?0-9]{1,60}):\s")
 NEAR_WORDS_BEFORE = 6  # content words before a figure that frame it
 NEAR_WORDS_AFTER = 4  # ... and after it
 MATCH_SHARED = 2  # frame words and names two figures share to be figures of one thing
-MATCH_NEAR = 1  # ... at least this many of them words right next to the figure
+MATCH_NEAR = 2  # ... at least this many of them words right next to the figure
 MISPLACED_MARGIN = 2  # a figure the context gives something else is that thing's when its frame shares this many fewer words
 
 
@@ -165,12 +169,17 @@ def prose_mentions(sentence: str) -> tuple[Mention, ...]:
     """The figures of one sentence (or claim) with their frames."""
     tokens = [m for m in _TOKEN_RE.finditer(sentence)]
     names = _stems([w for e in extract_entities(sentence) for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", e)])
+    # A lead label ("Mask warmup: learning rate 1e-4; …", an answer's table row or list item)
+    # is what every figure after it is about.
+    lead = _LEAD_RE.match(sentence)
+    subject = _stems([w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", lead.group(1)) if _content(w)]) if lead else frozenset()
     numbers = [i for i, t in enumerate(tokens) if t.group("num")]
     found: list[Mention] = []
     for k, i in enumerate(numbers):
         token = tokens[i]
         raw = token.group("num")
-        number = normalise_number(raw)
+        # Scientific notation ("3e-4") keeps its form: it is compared by value.
+        number = raw.casefold() if "e" in raw.casefold() else normalise_number(raw)
         unit = "usd" if token.group("cur") == "$" else _unit(token.group("glued") or "")
         after = i + 1
         # A unit written apart ("45 KB", "14-fold", "3 points").
@@ -205,7 +214,7 @@ def prose_mentions(sentence: str) -> tuple[Mention, ...]:
                 number=number,
                 value=value,
                 unit=unit,
-                near=_stems([w for w in _parts(before_words + after_words) if _content(w)]),
+                near=_stems([w for w in _parts(before_words + after_words) if _content(w)]) | subject,
                 names=names,
                 direction=direction,
                 source=sentence,
@@ -262,8 +271,25 @@ def row_mentions(row: TableRow) -> tuple[Mention, ...]:
     return tuple(found)
 
 
+# Units of a gap or a ratio ("1.3 points below", "4× smaller"): such a figure is compared
+# only with figures stated the same way, never with the absolute figures it is worked out from.
+_RELATIVE_UNITS = frozenset(["pt", "x"])
+
+
 def _units_agree(a: str, b: str) -> bool:
+    if a in _RELATIVE_UNITS or b in _RELATIVE_UNITS:
+        return a == b
     return not a or not b or a == b
+
+
+def _frames_match(claim: Mention, other: Mention) -> tuple[bool, int]:
+    """Whether two figures are of the same thing (compatible units; at least ``MATCH_SHARED``
+    frame words and names shared, ``MATCH_NEAR`` of them next to the figures, or one more
+    shared with fewer next to them), and how many they share."""
+    if not _units_agree(claim.unit, other.unit):
+        return False, 0
+    shared, near = _shared(claim, other)
+    return (near >= MATCH_NEAR and shared >= MATCH_SHARED) or (near >= 1 and shared >= MATCH_SHARED + 1), shared
 
 
 def _shared(claim: Mention, other: Mention) -> tuple[int, int]:
@@ -271,16 +297,18 @@ def _shared(claim: Mention, other: Mention) -> tuple[int, int]:
     return len((claim.near | claim.names) & (other.near | other.names)), len(claim.near & other.near)
 
 
+def related(claim: Mention, context: Sequence[Mention]) -> list[Mention]:
+    """The context's figures whose frames match ``claim``'s (see :func:`_frames_match`)."""
+    return [other for other in context if _frames_match(claim, other)[0]]
+
+
 def aligned(claim: Mention, context: Sequence[Mention]) -> list[Mention]:
-    """The context's figures of the same thing as ``claim``: compatible units and the most
-    shared frame (at least ``MATCH_SHARED`` words and names, ``MATCH_NEAR`` of them next to
-    the figures)."""
+    """The context's figures of the same thing as ``claim``: of those whose frames match, the
+    ones that share the most."""
     best, chosen = 0, []
     for other in context:
-        if not _units_agree(claim.unit, other.unit):
-            continue
-        shared, near = _shared(claim, other)
-        if shared < MATCH_SHARED or near < MATCH_NEAR:
+        match, shared = _frames_match(claim, other)
+        if not match:
             continue
         if shared > best:
             best, chosen = shared, [other]
@@ -295,6 +323,8 @@ def _restates(number: str, value: float, hedged: bool) -> bool:
         target = float(number)
     except ValueError:
         return False
+    if "e" in number:
+        return math.isclose(target, value, rel_tol=1e-6)  # "3e-4": a setting, stated exactly
     tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
     if hedged:
         tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
@@ -331,6 +361,7 @@ def figure_conflicts(
     context_numbers: set[str],
     pool: Sequence[str],
     hedged: set[str],
+    asked: set[str] = frozenset(),
 ) -> tuple[list[FigureConflict], int]:
     """The claim's figures that differ from the context's figure of the same thing (see the
     module's docstring), and how many of its figures an aligned context figure confirms.
@@ -339,16 +370,16 @@ def figure_conflicts(
     frame matches the other figure's clearly better (``MISPLACED_MARGIN`` more shared words),
     or when the context gives that value only in another unit ("14.2 MB" for "14.2 GB").
 
-    ``context_numbers``: every figure the context and question state; ``pool``: figures a
-    derived figure may be worked out from (the claim's own, the closest passages', the
-    rows it names); ``hedged``: the claim's figures stated as approximate."""
+    ``context_numbers``: every figure the context and question state; ``pool``: further
+    figures a derived figure may be worked out from (those of the rows the claim names);
+    ``hedged``: the claim's figures stated as approximate; ``asked``: the question's figures."""
     conflicts: list[FigureConflict] = []
     confirmed = 0
     mentions = prose_mentions(claim)
     own = [m.number for m in mentions]
     for mention in mentions:
-        if re.fullmatch(r"\d", mention.number):
-            continue
+        if re.fullmatch(r"\d", mention.number) or mention.number in asked:
+            continue  # a single digit says little; a figure of the question restates it
         approximate = mention.number in hedged
         holding = [m for m in context if _restates(mention.number, m.value, False)]
         if mention.unit and holding and all(m.unit and m.unit != mention.unit for m in holding):
@@ -367,10 +398,12 @@ def figure_conflicts(
             continue
         if all(m.number in own for m in matches):
             continue  # the claim states the aligned figure too: this one is about something beside it
-        sources = [*own, *pool, *(m.number for m in matches)]
-        if number_is_derived(mention.number, [n for n in sources if n != mention.number], approximate=approximate):
+        # Worked out from the figures at hand: the claim's own, those of the sentences and rows
+        # its figure's frame matches, and ``pool`` (the rows the claim names).
+        sources = [*own, *pool, *(n for m in related(mention, context) for n in _numbers_of(m.source))]
+        if "e" not in mention.number and number_is_derived(mention.number, [n for n in sources if n != mention.number], approximate=approximate):
             continue
-        if mention.number in context_numbers:
+        if mention.number in context_numbers or holding:
             # The context states the figure, of something else: the claim gives it to the
             # wrong thing only if it is the claim's one figure (with two, "88% versus 61% for
             # LFP", the frames overlap) and its frame matches another figure's clearly better.
@@ -382,3 +415,8 @@ def figure_conflicts(
                 continue
         conflicts.append(FigureConflict(mention, matches[0]))
     return conflicts, confirmed
+
+
+@lru_cache(maxsize=16384)
+def _numbers_of(source: str) -> tuple[str, ...]:
+    return tuple(m.number for m in prose_mentions(source)) if "=" not in source else tuple(extract_numbers(source))

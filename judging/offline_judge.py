@@ -194,7 +194,10 @@ class Claim:
     # Which check found the contradiction: "direction" (the claim's own figures), "row" (a
     # figure another row holds or no row has), "column" (a row's figure under another of its
     # columns), "superlative" (a row crowned that leads on nothing), "misattribution",
-    # "polarity" (negation, direction or antonym flip); empty when not contradicted.
+    # "polarity" (negation, direction or antonym flip), "relation" (an opposition reversed
+    # against the closest sentence), "figure" (a prose figure of the same thing as a context
+    # figure, differing) or "comparison" (a comparison between rows their figures contradict);
+    # empty when not contradicted.
     kind: str = ""
     lexical: float = 0.0  # share of the claim's content words (by stem) found in the context
     reversed: tuple[str, str] | None = None  # (claim's word, context's word) of a reversed opposition
@@ -393,12 +396,13 @@ class _Analysis:
         self.inj_vecs = vectors[offset:]
         # Claims are compared with the context and the conversation's earlier answers.
         self.support_units = self.units + history_units
-        # Every figure of the context and the earlier answers, with what it is a figure of.
+        # Every figure of the context, the earlier answers and the questions, with what it is a
+        # figure of (an answer may restate the question's "under 10M parameters").
         self.mentions: list[Mention] = [
             m
             for unit, row in zip(self.support_units, self.unit_rows + [None] * len(history_units), strict=True)
             for m in (row_mentions(row) if row is not None else prose_mentions(unit))
-        ]
+        ] + [m for sentence in split_sentences(self.asked) for m in prose_mentions(sentence)]
         support_vecs = np.vstack([self.unit_vecs, history_vecs]) if history_units else self.unit_vecs
         self.claim_support = (
             self.claim_vecs @ support_vecs.T
@@ -474,8 +478,9 @@ class _Analysis:
             text,
             self.mentions,
             context_numbers=context_numbers,
-            pool=nearby_numbers + own_numbers,
+            pool=[n for _, _, row in self._rows_named(_name_text(text)) for n in row.numbers()],
             hedged=hedged,
+            asked=set(extract_numbers(self.asked)),
         )
         claim.comparison_conflicts = self._comparison_conflicts(text)
 
@@ -521,6 +526,10 @@ class _Analysis:
                 # other direction ("4-fold lower" where the context says "14-fold lower").
                 why = claim.figure_conflicts[0].describe()
                 claim.kind = "figure"
+            elif claim.comparison_conflicts:
+                # "A is faster than B", "the lowest …" against the rows' own figures.
+                why = claim.comparison_conflicts[0]
+                claim.kind = "comparison"
         if why is not None:
             claim.status = CONTRADICTED
             claim.why = why
@@ -649,6 +658,12 @@ class _Analysis:
             # the figure the claim gives the row, else the one the question asks about.
             following = re.match(r"\s*([a-z0-9 ]*)", lowered[end:]).group(1).split()[:3]
             columns = columns_headed(" ".join(following), group[0])
+            # A noun for the rows themselves ("the cheapest chemistry" where the rows are
+            # chemistries) names no metric either.
+            row_noun = {stem(w) for w in content_words(group[0].table.rsplit("|", 1)[-1])}
+            following = [w for w in following if stem(w) not in row_noun] if row_noun & {
+                stem(w) for w in following[:2]
+            } else following
             if not columns:
                 if following and following[0] not in STOPWORDS and not following[0][0].isdigit():
                     continue
@@ -706,6 +721,9 @@ class _Analysis:
     def _subject_of(lowered: str, start: int, end: int, mentions: list[tuple[int, int, TableRow]]) -> TableRow | None:
         """The row a superlative is said of: the closest name before it in its clause, or a
         name right after it with no figure between ("the winner is X")."""
+        right_after = [r for s, _, r in mentions if end <= s <= end + 8]  # "best in K562", "winner is X"
+        if right_after:
+            return right_after[0]
         before = [(start - e, r) for s, e, r in mentions if e <= start and start - e <= 60]
         before = [(gap, r) for gap, r in before if not _BREAK_RE.search(lowered[start - gap : start])]
         if before:
