@@ -8,7 +8,6 @@ from django.conf import settings
 
 from llm.embeddings import LOCAL_MODEL_NAME, get_embedder
 from sessions import services
-from sessions.reports.exports import report_export_build
 
 
 # The retrieval stage (queue "retrieval"): rewrite, embed and search the conversation's
@@ -41,6 +40,10 @@ def judge_session(session_id: int) -> str:
 
 @shared_task(name="sessions.tasks.build_report_export", acks_late=True, reject_on_worker_lost=True)
 def build_report_export(export_id: int) -> str | None:
+    # Imported here: the PDF and chart libraries take a second to import, which every
+    # process that only queues tasks (the judge command, the web) would pay otherwise.
+    from sessions.reports.exports import report_export_build
+
     export = report_export_build(export_id=export_id)
     return export.status if export else None
 
