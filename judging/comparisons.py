@@ -105,7 +105,7 @@ _EXTREME_OF: dict[str, str] = {
 
 
 def extreme_named(word: str, column: str) -> str | None:
-    """"max" or "min": the end of ``column`` a superlative ``word`` puts its row at (None: either)."""
+    """ "max" or "min": the end of ``column`` a superlative ``word`` puts its row at (None: either)."""
     extreme = _EXTREME_OF.get(word)
     if extreme in ("best", "worst"):
         better = "min" if lower_is_better(column) else "max"
@@ -181,16 +181,16 @@ def comparatives(lowered: str) -> list[tuple[int, int, int, bool]]:
     found = []
     for match in _COMPARATIVE_RE.finditer(lowered):
         word = match.group("word")
-        if word in ("more", "less", "fewer", "above", "below") and re.match(r"\s+than\s+[0-9a-z]*\s*(?:[0-9]|half|a |an |twice)", lowered[match.end() :]):
+        if word in ("more", "less", "fewer", "above", "below") and re.match(
+            r"\s+than\s+[0-9a-z]*\s*(?:[0-9]|half|a |an |twice)", lowered[match.end() :]
+        ):
             continue
         sign = 1 if word in _QUANTITY_MORE or word in _QUALITY_MORE else -1
         found.append((match.start(), match.end(), sign, word in _QUALITY_MORE or word in _QUALITY_LESS))
     return found
 
 
-def comparison_holds(
-    first: TableRow, second: TableRow, column: str, sign: int, on_quality: bool
-) -> bool | None:
+def comparison_holds(first: TableRow, second: TableRow, column: str, sign: int, on_quality: bool) -> bool | None:
     """Whether ``first`` lies on the ``sign`` side of ``second`` in ``column`` (None: a figure missing)."""
     a, b = first.value_of(column), second.value_of(column)
     if a is None or b is None or a == b:

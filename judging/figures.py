@@ -121,7 +121,9 @@ NEAR_WORDS_BEFORE = 6  # content words before a figure that frame it
 NEAR_WORDS_AFTER = 4  # ... and after it
 MATCH_SHARED = 2  # frame words and names two figures share to be figures of one thing
 MATCH_NEAR = 2  # ... at least this many of them words right next to the figure
-MISPLACED_MARGIN = 2  # a figure the context gives something else is that thing's when its frame shares this many fewer words
+MISPLACED_MARGIN = (
+    2  # a figure the context gives something else is that thing's when its frame shares this many fewer words
+)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,9 @@ def _stems(words: Sequence[str]) -> frozenset[str]:
 
 def _content(word: str) -> bool:
     lowered = word.casefold()
-    return len(lowered) > 2 and lowered not in STOPWORDS and _direction_word(lowered) == 0 and lowered not in _UNIT_FORMS
+    return (
+        len(lowered) > 2 and lowered not in STOPWORDS and _direction_word(lowered) == 0 and lowered not in _UNIT_FORMS
+    )
 
 
 @lru_cache(maxsize=16384)
@@ -172,7 +176,9 @@ def prose_mentions(sentence: str) -> tuple[Mention, ...]:
     # A lead label ("Mask warmup: learning rate 1e-4; …", an answer's table row or list item)
     # is what every figure after it is about.
     lead = _LEAD_RE.match(sentence)
-    subject = _stems([w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", lead.group(1)) if _content(w)]) if lead else frozenset()
+    subject = (
+        _stems([w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", lead.group(1)) if _content(w)]) if lead else frozenset()
+    )
     numbers = [i for i, t in enumerate(tokens) if t.group("num")]
     found: list[Mention] = []
     for k, i in enumerate(numbers):
@@ -401,7 +407,9 @@ def figure_conflicts(
         # Worked out from the figures at hand: the claim's own, those of the sentences and rows
         # its figure's frame matches, and ``pool`` (the rows the claim names).
         sources = [*own, *pool, *(n for m in related(mention, context) for n in _numbers_of(m.source))]
-        if "e" not in mention.number and number_is_derived(mention.number, [n for n in sources if n != mention.number], approximate=approximate):
+        if "e" not in mention.number and number_is_derived(
+            mention.number, [n for n in sources if n != mention.number], approximate=approximate
+        ):
             continue
         if mention.number in context_numbers or holding:
             # The context states the figure, of something else: the claim gives it to the

@@ -661,9 +661,11 @@ class _Analysis:
             # A noun for the rows themselves ("the cheapest chemistry" where the rows are
             # chemistries) names no metric either.
             row_noun = {stem(w) for w in content_words(group[0].table.rsplit("|", 1)[-1])}
-            following = [w for w in following if stem(w) not in row_noun] if row_noun & {
-                stem(w) for w in following[:2]
-            } else following
+            following = (
+                [w for w in following if stem(w) not in row_noun]
+                if row_noun & {stem(w) for w in following[:2]}
+                else following
+            )
             if not columns:
                 if following and following[0] not in STOPWORDS and not following[0][0].isdigit():
                     continue
@@ -728,7 +730,11 @@ class _Analysis:
         before = [(gap, r) for gap, r in before if not _BREAK_RE.search(lowered[start - gap : start])]
         if before:
             return min(before, key=lambda pair: pair[0])[1]
-        after = [(s - end, r) for s, e, r in mentions if s >= end and s - end <= 25 and not re.search(r"[0-9]", lowered[end:s])]
+        after = [
+            (s - end, r)
+            for s, e, r in mentions
+            if s >= end and s - end <= 25 and not re.search(r"[0-9]", lowered[end:s])
+        ]
         return min(after, key=lambda pair: pair[0])[1] if after else None
 
     def _figure_of_another_row(self, text: str) -> str | None:
