@@ -9,8 +9,9 @@ and figures, and decides:
   context (a difference, a ratio, a relative gain) count as the context's;
 - **contradicted**: it inverts the sentence it restates (a negation, an opposite
   direction or an antonym), gives a table row's value to another row, states a figure
-  that differs from the row it names, or calls a row the best (or worst) when the
-  table's own rows say otherwise;
+  that differs from the row it names or from the context's figure of the same thing
+  (``judging.figures``), or compares rows, or calls a row the best (or worst), against
+  what the table's own rows say (``judging.comparisons``);
 - **unsupported**: nothing in the context says it. A claim with figures or names that
   the context lacks is a *specific* unsupported claim; one without is general knowledge,
   which costs less;
