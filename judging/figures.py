@@ -134,6 +134,7 @@ class Mention:
     value: float
     unit: str  # normal form, "" when none
     near: frozenset[str]  # stems of the content words next to it (up to the neighbouring figures)
+    before: frozenset[str]  # of those, the ones before it (what names a figure usually precedes it)
     names: frozenset[str]  # stems of the names of its sentence (a table cell: its row's name)
     direction: int  # +1 / -1: an up or down word next to it; 0: none
     source: str  # the sentence or row it is in
@@ -221,6 +222,7 @@ def prose_mentions(sentence: str) -> tuple[Mention, ...]:
                 value=value,
                 unit=unit,
                 near=_stems([w for w in _parts(before_words + after_words) if _content(w)]) | subject,
+                before=_stems([w for w in _parts(before_words) if _content(w)]) | subject,
                 names=names,
                 direction=direction,
                 source=sentence,
@@ -269,6 +271,7 @@ def row_mentions(row: TableRow) -> tuple[Mention, ...]:
                 value=numeric,
                 unit=unit,
                 near=_stems([w for w in _parts(words + label_words) if _content(w)]),
+                before=_stems([w for w in _parts(words + label_words) if _content(w)]),
                 names=names,
                 direction=0,
                 source=row.text,
@@ -310,7 +313,7 @@ def related(claim: Mention, context: Sequence[Mention]) -> list[Mention]:
 
 def aligned(claim: Mention, context: Sequence[Mention]) -> list[Mention]:
     """The context's figures of the same thing as ``claim``: of those whose frames match, the
-    ones that share the most."""
+    ones that share the most (the one whose preceding words it shares most first)."""
     best, chosen = 0, []
     for other in context:
         match, shared = _frames_match(claim, other)
@@ -320,7 +323,8 @@ def aligned(claim: Mention, context: Sequence[Mention]) -> list[Mention]:
             best, chosen = shared, [other]
         elif shared == best:
             chosen.append(other)
-    return chosen
+    # Among equals, the one whose preceding words the claim's figure shares most first.
+    return sorted(chosen, key=lambda other: -len(claim.before & other.before))
 
 
 def _restates(number: str, value: float, hedged: bool) -> bool:

@@ -166,3 +166,18 @@ def test_the_judge_rates_a_wrong_prose_figure_as_a_contradiction_and_cites_it(
     right = _analysis("Recoating the hull cut fuel use by about 12%.", embed, question)
     assert all(c.status != CONTRADICTED for c in right.claims)
     assert features(right, ["figure_agreement"])["figure_agreement"] == 1.0
+
+
+def test_among_equally_framed_figures_the_one_its_preceding_words_name_is_cited() -> None:
+    context = list(
+        prose_mentions("Of 40 kilns only 4 showed glaze crazing above the 0.5% tolerance, the highest crazing at 0.9%.")
+    )
+    numbers = {m.number for m in context}
+    (wrong,) = figure_conflicts(
+        "Of 40 kilns, 4 showed glaze crazing above the 0.5% tolerance, the highest crazing reaching 1.9%.",
+        context,
+        context_numbers=numbers,
+        pool=[],
+        hedged=set(),
+    )[0]
+    assert wrong.stated.number == "1.9" and wrong.expected.number == "0.9"
