@@ -69,5 +69,5 @@ def rationale_problem(*, criterion: str, label: str, top: str, rationale: str, a
 
 
 def _flat(text: str) -> str:
-    """Markdown emphasis and line breaks left out, as the judge quotes a claim."""
-    return " ".join(re.sub(r"[*`_]", "", text).split())
+    """Markdown emphasis and line breaks left out and a minus sign (U+2212) as a hyphen, as the judge quotes a claim."""
+    return " ".join(re.sub(r"[*`_]", "", text).replace("\u2212", "-").split())

@@ -30,6 +30,8 @@ def holdout_scores(embed: Callable[[list[str]], np.ndarray]) -> dict[str, list[f
     return scores
 
 
+# Embedding the 91 held-out items (in the fixture) takes over five minutes on the shared 2-core machine under load.
+@pytest.mark.timeout(900)
 def test_holdout_separates_genuine_from_fake_at_least_as_well_as_pinned(holdout_scores) -> None:
     value = auroc(genuine=holdout_scores["genuine"], fake=holdout_scores["fake"])
     print(
