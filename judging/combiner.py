@@ -191,6 +191,44 @@ def log_claims(a: _Analysis) -> float:
     return math.log1p(len(_checked(a)))
 
 
+# --- figures against the context's figures of the same thing (judging.figures) ---
+
+
+def _figure_conflicts(a: _Analysis, *, reversed_: bool) -> int:
+    return sum(1 for c in _checked(a) for f in c.figure_conflicts if f.reversed == reversed_)
+
+
+@feature(AGAINST)
+def figure_conflicts(a: _Analysis) -> float:
+    """log(1 + the claims' figures that differ from the context's figure of the same thing:
+    "an average of 91.4" where the context's average is 91.9, "14.2 MB" where it says "14.2 GB")."""
+    return math.log1p(_figure_conflicts(a, reversed_=False))
+
+
+@feature(AGAINST)
+def figure_reversals(a: _Analysis) -> float:
+    """log(1 + the claims' figures stated with the opposite direction word: "14-fold higher"
+    where the context says "14-fold lower")."""
+    return math.log1p(_figure_conflicts(a, reversed_=True))
+
+
+@feature(FOR)
+def figure_agreement(a: _Analysis) -> float:
+    """(figures an aligned context figure confirms − figures that differ) / both: +1 when every
+    figure that can be checked agrees, −1 when none does, 0 with nothing to check."""
+    confirmed = sum(c.figures_confirmed for c in _checked(a))
+    differing = sum(len(c.figure_conflicts) for c in _checked(a))
+    return (confirmed - differing) / (confirmed + differing) if confirmed + differing else 0.0
+
+
+@feature(AGAINST)
+def comparison_conflicts(a: _Analysis) -> float:
+    """log(1 + superlatives and comparatives said of table rows that the rows' figures
+    contradict: "the lowest latency" of a row that another beats, "A outperforms B" where B's
+    figure is the better one)."""
+    return math.log1p(sum(len(c.comparison_conflicts) for c in _checked(a)))
+
+
 def features(analysis: _Analysis, names: list[str] | None = None) -> dict[str, float]:
     """The named features of one analysed answer (all registered ones by default)."""
     return {name: float(FEATURES[name].measure(analysis)) for name in (names or list(FEATURES))}

@@ -9,8 +9,9 @@ and figures, and decides:
   context (a difference, a ratio, a relative gain) count as the context's;
 - **contradicted**: it inverts the sentence it restates (a negation, an opposite
   direction or an antonym), gives a table row's value to another row, states a figure
-  that differs from the row it names, or calls a row the best (or worst) when the
-  table's own rows say otherwise;
+  that differs from the row it names or from the context's figure of the same thing
+  (``judging.figures``), or compares rows, or calls a row the best (or worst), against
+  what the table's own rows say (``judging.comparisons``);
 - **unsupported**: nothing in the context says it. A claim with figures or names that
   the context lacks is a *specific* unsupported claim; one without is general knowledge,
   which costs less;
@@ -43,6 +44,17 @@ from typing import Any
 import numpy as np
 
 from judging.alignment import relation_flip, vocabulary
+from judging.comparisons import (
+    at_extreme,
+    bounds,
+    columns_headed,
+    columns_named,
+    comparatives,
+    comparison_holds,
+    extreme_named,
+    leads_within_bounds,
+)
+from judging.figures import FigureConflict, Mention, figure_conflicts, prose_mentions, row_mentions
 from judging.rubric import RubricSpec
 from judging.tables import (
     column_before,
@@ -154,6 +166,12 @@ _OPENING_NAME_RE = re.compile(
 )
 _SCIENTIFIC_RE = re.compile(r"\b\d+(?:\.\d+)?e[-+]?\d+\b", re.IGNORECASE)
 _DENIAL_RE = re.compile(r"\b(?:does|do|did|is|are|was|were|has|have)(?: not|n t)\b|\b(?:never|neither)\b")
+_COMPARING_VERBS = frozenset(["beats", "outperforms", "outperform"])
+# A superlative that sets its own field of comparison: "the best among the efficient methods",
+# "the lowest except for".
+_RESTRICTED_RE = re.compile(r"[^;.]{0,60}?\b(?:among|except|excluding|other than|apart from|besides)\b")
+_RANKED_RE = re.compile(r"\b(?:second|third|next|runner)[\s-]*$")  # "the second highest", "the next-best"
+_BREAK_RE = re.compile(r"\b(?:while|whereas|but|however|although)\b|;")  # a clause of its own
 _NUMBER_SPAN_RE = re.compile(r"(?<![\w.\-@/])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
 
 
@@ -177,12 +195,21 @@ class Claim:
     # Which check found the contradiction: "direction" (the claim's own figures), "row" (a
     # figure another row holds or no row has), "column" (a row's figure under another of its
     # columns), "superlative" (a row crowned that leads on nothing), "misattribution",
-    # "polarity" (negation, direction or antonym flip); empty when not contradicted.
+    # "polarity" (negation, direction or antonym flip), "relation" (an opposition reversed
+    # against the closest sentence), "figure" (a prose figure of the same thing as a context
+    # figure, differing) or "comparison" (a comparison between rows their figures contradict);
+    # empty when not contradicted.
     kind: str = ""
     lexical: float = 0.0  # share of the claim's content words (by stem) found in the context
     reversed: tuple[str, str] | None = None  # (claim's word, context's word) of a reversed opposition
     words: int = 0  # words of four letters or more
     unfamiliar: list[str] = field(default_factory=list)  # of those, not everyday English and not in the context
+    # Its figures against the context's figures of the same thing (judging.figures): those
+    # that differ (or go the other way), and how many an aligned context figure confirms.
+    figure_conflicts: list[FigureConflict] = field(default_factory=list)
+    figures_confirmed: int = 0
+    # Comparisons between table rows ("A outperforms B", "the lowest …") that the rows' figures contradict.
+    comparison_conflicts: list[str] = field(default_factory=list)
 
     @property
     def novelty(self) -> float:
@@ -370,6 +397,13 @@ class _Analysis:
         self.inj_vecs = vectors[offset:]
         # Claims are compared with the context and the conversation's earlier answers.
         self.support_units = self.units + history_units
+        # Every figure of the context, the earlier answers and the questions, with what it is a
+        # figure of (an answer may restate the question's "under 10M parameters").
+        self.mentions: list[Mention] = [
+            m
+            for unit, row in zip(self.support_units, self.unit_rows + [None] * len(history_units), strict=True)
+            for m in (row_mentions(row) if row is not None else prose_mentions(unit))
+        ] + [m for sentence in split_sentences(self.asked) for m in prose_mentions(sentence)]
         support_vecs = np.vstack([self.unit_vecs, history_vecs]) if history_units else self.unit_vecs
         self.claim_support = (
             self.claim_vecs @ support_vecs.T
@@ -441,6 +475,15 @@ class _Analysis:
         claim.absent_terms = [t for t in novel_terms(text, self.reference_stems) if t not in named]
         claim.words, unfamiliar = vocabulary(text, self.reference_stems)
         claim.unfamiliar = [w for w in unfamiliar if w not in named]
+        claim.figure_conflicts, claim.figures_confirmed = figure_conflicts(
+            text,
+            self.mentions,
+            context_numbers=context_numbers,
+            pool=[n for _, _, row in self._rows_named(_name_text(text)) for n in row.numbers()],
+            hedged=hedged,
+            asked=set(extract_numbers(self.asked)),
+        )
+        claim.comparison_conflicts = self._comparison_conflicts(text)
 
         # Contradictions: the claim's own figures, table rows, then the sentence it restates.
         why = numeric_direction_conflict(text)
@@ -479,6 +522,15 @@ class _Analysis:
                     f'"{_short(claim.reference)}"'
                 )
                 claim.kind = "relation"
+            elif claim.figure_conflicts:
+                # A figure of the same thing as a context figure, with another value or the
+                # other direction ("4-fold lower" where the context says "14-fold lower").
+                why = claim.figure_conflicts[0].describe()
+                claim.kind = "figure"
+            elif claim.comparison_conflicts:
+                # "A is faster than B", "the lowest …" against the rows' own figures.
+                why = claim.comparison_conflicts[0]
+                claim.kind = "comparison"
         if why is not None:
             claim.status = CONTRADICTED
             claim.why = why
@@ -577,6 +629,114 @@ class _Analysis:
             if number not in context_numbers:
                 return f'gives {row.label} the figure {number}, but its row reads: "{_short(row.text)}"'
         return self._superlative_conflict(text, mentions)
+
+    def _comparison_conflicts(self, text: str) -> list[str]:
+        """Superlatives and comparatives said of table rows that the rows' figures contradict,
+        on the columns the claim states figures in or names (else the question names); a
+        comparison whose metric neither names is not judged. Which end is "best" follows the
+        metric (lower for latency, cost, error …); a bound the question or claim sets ("under
+        10M parameters") restricts the rows compared."""
+        if not self.rows:
+            return []
+        lowered = _name_text(text)
+        mentions = self._rows_named(lowered)
+        if not mentions:
+            return []
+        found: list[str] = []
+        bound = self._bind_figures(lowered, mentions)
+        limits = bounds(f"{self.asked}\n{text}")
+        for start, end, word in superlatives(lowered):
+            if word in _COMPARING_VERBS or _RESTRICTED_RE.match(lowered, end) or _RANKED_RE.search(lowered[:start]):
+                continue  # "A beats B" is a comparison; "the best among the efficient ones" sets its own field
+            row = self._subject_of(lowered, start, end, mentions)
+            if row is None:
+                continue
+            peers = [r for r in self.rows if r.table == row.table]
+            group = self.members.get(id(row), [row])
+            labels = {m.label for m in group}
+            # The metric: the one the superlative names ("the top write throughput"); a noun that
+            # names no column ("the smallest footprint") leaves it undecided; else the column of
+            # the figure the claim gives the row, else the one the question asks about.
+            following = re.match(r"\s*([a-z0-9 ]*)", lowered[end:]).group(1).split()[:3]
+            columns = columns_headed(" ".join(following), group[0])
+            # A noun for the rows themselves ("the cheapest chemistry" where the rows are
+            # chemistries) names no metric either.
+            row_noun = {stem(w) for w in content_words(group[0].table.rsplit("|", 1)[-1])}
+            following = (
+                [w for w in following if stem(w) not in row_noun]
+                if row_noun & {stem(w) for w in following[:2]}
+                else following
+            )
+            if not columns:
+                if following and following[0] not in STOPWORDS and not following[0][0].isdigit():
+                    continue
+                stated = [c for n, r, _ in bound if r is row for m in group if (c := column_of(m, n)) is not None]
+                columns = stated or columns_named(self.asked, group[0])
+            columns = [c for c in dict.fromkeys(columns) if sum(r.value_of(c) is not None for r in peers) >= 3]
+            if not columns or any(
+                at_extreme(m, peers, c, extreme_named(word, c), labels)
+                or leads_within_bounds(m, peers, c, extreme_named(word, c), limits)
+                for c in columns
+                for m in group
+            ):
+                continue
+            column = columns[0]
+            extreme = extreme_named(word, column)
+            ranked = sorted((r for r in peers if r.value_of(column) is not None), key=lambda r: r.value_of(column))
+            holder = ranked[0] if extreme == "min" else ranked[-1]
+            found.append(
+                f'calls {group[0].label} "{word}" on {column}, but {holder.label} has {holder.value_of(column):g} '
+                f"against its {group[0].value_of(column):g}"
+            )
+        for start, end, sign, on_quality in comparatives(lowered):
+            # The row compared is the clause's subject: no other comparison or "and" between them.
+            before = [
+                r
+                for s, e, r in mentions
+                if e <= start
+                and start - e <= 60
+                and not _BREAK_RE.search(lowered[e:start])
+                and not re.search(r"\band\b", lowered[e:start])
+                and not any(e <= s2 < start for s2, _, _, _ in comparatives(lowered))
+            ]
+            after = [r for s, e, r in mentions if s >= end and s - end <= 40 and not _BREAK_RE.search(lowered[end:s])]
+            if not before or not after:
+                continue
+            first, second = before[-1], after[0]
+            if first.table != second.table or first.label == second.label or id(first) in self.members:
+                continue
+            if id(second) in self.members:
+                continue
+            stated = [c for n, r, _ in bound if r is first if (c := column_of(first, n)) is not None]
+            columns = stated or columns_named(text, first) or columns_named(self.asked, first)
+            verdicts = {c: comparison_holds(first, second, c, sign, on_quality) for c in dict.fromkeys(columns)}
+            decided = {c: v for c, v in verdicts.items() if v is not None}
+            if decided and not any(decided.values()):
+                column = next(iter(decided))
+                word = lowered[start:end]
+                found.append(
+                    f'says {first.label} is "{word}" than {second.label} on {column}, but the context gives '
+                    f"{first.label} {first.value_of(column):g} and {second.label} {second.value_of(column):g}"
+                )
+        return found
+
+    @staticmethod
+    def _subject_of(lowered: str, start: int, end: int, mentions: list[tuple[int, int, TableRow]]) -> TableRow | None:
+        """The row a superlative is said of: the closest name before it in its clause, or a
+        name right after it with no figure between ("the winner is X")."""
+        right_after = [r for s, _, r in mentions if end <= s <= end + 8]  # "best in K562", "winner is X"
+        if right_after:
+            return right_after[0]
+        before = [(start - e, r) for s, e, r in mentions if e <= start and start - e <= 60]
+        before = [(gap, r) for gap, r in before if not _BREAK_RE.search(lowered[start - gap : start])]
+        if before:
+            return min(before, key=lambda pair: pair[0])[1]
+        after = [
+            (s - end, r)
+            for s, e, r in mentions
+            if s >= end and s - end <= 25 and not re.search(r"[0-9]", lowered[end:s])
+        ]
+        return min(after, key=lambda pair: pair[0])[1] if after else None
 
     def _figure_of_another_row(self, text: str) -> str | None:
         """A claim that opens with a name no row of the context has, and gives it a figure

@@ -29,6 +29,8 @@ FLAW_MARKERS: tuple[str, ...] = (
     "addressed to the evaluator",
     "the figure",
     "leads on no column",
+    "where the context gives",
+    "but the context gives",
     "calls ",
     "names ",
     "does not support",
