@@ -31,6 +31,9 @@ class _Unterminated:
 
 class Command(BaseCommand):
     help = "Judge ready answers: a JSON list of {question, history, context, answer} → verdicts and scores."
+    # A batch command that serves no pages: Django's system checks would import every view
+    # (and the report renderers behind them) first, over a second of start-up.
+    requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--input", required=True)
