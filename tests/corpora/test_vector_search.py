@@ -37,7 +37,7 @@ def _corpus_with_vectors(*, documents: int, per_document: int, seed: int = 3):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("exact_scan_max_rows", [0, 1_000_000], ids=["hnsw-iterative", "exact-scan"])
-def test_vector_search_with_and_without_filters_returns_the_exact_nearest(settings, exact_scan_max_rows, monkeypatch):
+def test_vector_search_with_and_without_filters_finds_the_nearest(settings, exact_scan_max_rows, monkeypatch):
     monkeypatch.setattr(selectors, "EXACT_SCAN_MAX_ROWS", exact_scan_max_rows)
     corpus, owners, vectors, chunk_ids = _corpus_with_vectors(documents=4, per_document=150)
     query = vectors[7] + 0.5 * vectors[400]
@@ -55,14 +55,30 @@ def test_vector_search_with_and_without_filters_returns_the_exact_nearest(settin
     assert [hit.score for hit in hits] == pytest.approx(np.sort(similarities)[::-1][:5].tolist(), abs=2e-3)
 
     everywhere = chunks_search(corpus=corpus, query="", mode="vector", k=5, query_vector=query.tolist())
-    assert [hit.chunk_id for hit in everywhere] == chunk_ids[np.argsort(-(vectors @ query))[:5]].tolist()
+    expected = chunk_ids[np.argsort(-(vectors @ query))[:5]].tolist()
+    assert [hit.chunk_id for hit in everywhere][:2] == expected[:2]  # the two the query is made of
+    _assert_nearest([hit.chunk_id for hit in everywhere], expected, exact=bool(exact_scan_max_rows))
 
     by_type = chunks_search(
         corpus=corpus, query="", mode="vector", k=5, query_vector=query.tolist(), source_types=["pdf"]
     )
     is_pdf = np.array([owner.source_type == "pdf" for owner in owners])
     expected = chunk_ids[np.argsort(-np.where(is_pdf, vectors @ query, -np.inf))[:5]].tolist()
-    assert [hit.chunk_id for hit in by_type] == expected
+    _assert_nearest([hit.chunk_id for hit in by_type], expected, exact=bool(exact_scan_max_rows))
+
+
+def _assert_nearest(found: list[int], expected: list[int], *, exact: bool) -> None:
+    """An exact scan returns exactly the nearest; the HNSW walk is approximate.
+
+    On random 384-dimensional vectors, past the two the query is made of, neighbours
+    differ by a few thousandths of similarity, and a graph walk with ef_search 200 over
+    600 rows can miss one of them (pgvector draws each row's graph level at random).
+    So through HNSW: at least 4 of the exact 5.
+    """
+    if exact:
+        assert found == expected
+    else:
+        assert len(set(found) & set(expected)) >= 4
 
 
 @pytest.mark.django_db
