@@ -145,6 +145,25 @@ def _load(*, vectors: np.ndarray, texts: list[str], owners: np.ndarray):
     return corpus, documents, ids, load_s, build_s
 
 
+def _loaded(*, chunks: int):
+    """Corpus, documents and ids by ordinal of a database an earlier --keep run loaded."""
+    from django.db import connection
+
+    from corpora.models import Corpus, Document
+
+    corpus = Corpus.objects.get(name="bench")
+    documents = list(Document.objects.filter(corpus=corpus).order_by("pk"))
+    ids = np.zeros(chunks, dtype=np.int64)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ordinal, id FROM corpora_chunk WHERE corpus_id = %s", [corpus.pk])
+        rows = cursor.fetchall()
+    if len(rows) != chunks or len(documents) != len(DOCUMENT_TYPES):
+        raise SystemExit(f"database {BENCH_DB} holds {len(rows)} chunks, not {chunks}: run without --reuse")
+    for ordinal, pk in rows:
+        ids[ordinal] = pk
+    return corpus, documents, ids
+
+
 def _sizes() -> str:
     from django.db import connection
 
@@ -230,10 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ef-construction", type=int, help="build with this ef_construction instead")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--database", default=BENCH_DB, help="name of the benchmark database (made and dropped)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="search the database a --keep run left (same --chunks) instead of loading it again; implies --keep",
+    )
     args = parser.parse_args(argv)
     _use_database(args.database)
+    args.keep |= args.reuse
 
-    _recreate_database()
+    if not args.reuse:
+        _recreate_database()
     _setup_django()
     from django.core.management import call_command
     from django.db import connection, connections
@@ -256,10 +282,14 @@ def main(argv: list[str] | None = None) -> int:
         texts = _texts(rng, args.chunks, vocabulary)
         # A document's chunks are stored together, as ingestion writes them.
         owners = np.sort(np.random.default_rng(8).integers(0, len(DOCUMENT_TYPES), size=args.chunks))
-        corpus, documents, ids, load_s, build_s = _load(vectors=data, texts=texts, owners=owners)
+        if args.reuse:
+            corpus, documents, ids = _loaded(chunks=args.chunks)
+            print(f"reusing the {args.chunks} chunks of database {BENCH_DB} (load and HNSW build not measured)")
+        else:
+            corpus, documents, ids, load_s, build_s = _load(vectors=data, texts=texts, owners=owners)
+            print(f"loaded {args.chunks} chunks in {load_s:.1f} s; HNSW build (halfvec, m={HNSW_M}, "
+                  f"ef_construction={HNSW_EF_CONSTRUCTION}, 1 parallel worker) {build_s:.1f} s")  # fmt: skip
         del texts
-        print(f"loaded {args.chunks} chunks in {load_s:.1f} s; HNSW build (halfvec, m={HNSW_M}, "
-              f"ef_construction={HNSW_EF_CONSTRUCTION}, 1 parallel worker) {build_s:.1f} s")  # fmt: skip
         print("sizes:", _sizes())
 
         queries = _vectors(rng, args.queries, centres, spread)
