@@ -1,10 +1,12 @@
 """Retrieval at scale: latency of vector, keyword and hybrid search, recall@10 of HNSW.
 
     python benchmarks/retrieval_bench.py [--chunks 100000] [--queries 150] [--ef-sweep 100,200,400]
-        [--keep] [--database NAME]
+        [--keep] [--database NAME] [--reuse]
 
 Works in a separate database (``assay_bench`` on the same PostgreSQL server), migrated
-from scratch and dropped at the end unless --keep. Vectors are synthetic 384-dim unit
+from scratch and dropped at the end unless --keep; --reuse searches the database a --keep
+run left (the data are drawn from fixed seeds, so the corpus and queries are the same)
+instead of loading and indexing it again. Vectors are synthetic 384-dim unit
 vectors drawn around 200 cluster centres (real embeddings cluster; they are not
 uniform), stored as the app stores them (``halfvec``); chunk texts are synthetic
 sentences over a 5,000-word Zipf vocabulary and hybrid queries are six content words

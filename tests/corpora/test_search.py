@@ -84,7 +84,16 @@ def test_ranks_fuse_agrees_with_a_plain_fusion_on_ties_and_repeated_keys() -> No
         assert [(entry.key, entry.score, entry.ranks) for entry in fused] == _fused_plainly(ranked)
 
 
-def test_near_duplicate_passages_are_folded_into_the_better_hit(sample_corpus, team, tmp_path) -> None:
+@pytest.mark.parametrize(
+    "transactional",
+    [
+        pytest.param(False, id="inside-a-transaction"),
+        # The keyword half on the second connection, its rows loaded from libpq's result.
+        pytest.param(True, id="halves-alongside", marks=pytest.mark.django_db(transaction=True)),
+    ],
+)
+def test_near_duplicate_passages_are_folded_into_the_better_hit(sample_corpus, team, tmp_path, transactional) -> None:
+    assert connection.in_atomic_block is not transactional
     paragraph = (
         "Zebra notes. The zebra quagga keeps its stripes in winter, and the stripes of a quagga fade "
         "towards the tail, which no other zebra shows."
