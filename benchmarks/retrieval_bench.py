@@ -1,7 +1,7 @@
 """Retrieval at scale: latency of vector, keyword and hybrid search, recall@10 of HNSW.
 
     python benchmarks/retrieval_bench.py [--chunks 100000] [--queries 150] [--ef-sweep 100,200,400]
-        [--keep] [--reuse] [--database NAME]
+        [--more-queries N] [--keep] [--reuse] [--database NAME]
 
 Works in a separate database (``assay_bench`` on the same PostgreSQL server), migrated
 from scratch and dropped at the end unless --keep. Vectors are synthetic 384-dim unit

@@ -681,13 +681,15 @@ def _vector_rows_rechecked(
     ``VECTOR_RECHECK_BELOW`` sends the search again at ef_search ``HNSW_EF_SEARCH_MAX``:
     a longer candidate list reaches the cluster (docs/benchmarks.md). The rule cannot
     tell a missed cluster from a question the corpus does not answer (local MiniLM gives
-    those best similarities of 0.1–0.3), so those pay the second walk too (about 1.5 ×
-    a first one at a million chunks). Exact scans and walks already at the longest list
+    those best similarities of 0.1–0.3), so those pay the second walk too (their search
+    took about twice a first walk's time at a million chunks). Exact scans and walks already at the longest list
     are not repeated. ``VECTOR_RECHECKS`` counts walks and second walks.
     """
-    rows = _vector_rows(
-        corpus=corpus, vector=vector, limit=limit, document_ids=document_ids, chunks=chunks, filtered=filtered
-    )
+    walk = functools.partial(
+        _vector_rows,
+        corpus=corpus, vector=vector, limit=limit, document_ids=document_ids, chunks=chunks, filtered=filtered,
+    )  # fmt: skip
+    rows = walk()
     if vector is None or _exact_scan(chunks=chunks, filtered=filtered):
         return rows
     VECTOR_RECHECKS["walks"] += 1
@@ -696,15 +698,7 @@ def _vector_rows_rechecked(
     if rows and 1.0 - rows[0][5] >= VECTOR_RECHECK_BELOW:
         return rows
     VECTOR_RECHECKS["rechecks"] += 1
-    again = _vector_rows(
-        corpus=corpus,
-        vector=vector,
-        limit=limit,
-        document_ids=document_ids,
-        chunks=chunks,
-        filtered=filtered,
-        ef_search=HNSW_EF_SEARCH_MAX,
-    )
+    again = walk(ef_search=HNSW_EF_SEARCH_MAX)
     merged = {row[0]: row for row in rows} | {row[0]: row for row in again}
     return sorted(merged.values(), key=lambda row: (row[5], row[0]))[:limit]
 
