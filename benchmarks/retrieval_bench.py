@@ -1,10 +1,12 @@
 """Retrieval at scale: latency of vector, keyword and hybrid search, recall@10 of HNSW.
 
     python benchmarks/retrieval_bench.py [--chunks 100000] [--queries 150] [--ef-sweep 100,200,400]
-        [--more-queries N] [--keep] [--reuse] [--database NAME]
+        [--more-queries N] [--keep] [--database NAME] [--reuse]
 
 Works in a separate database (``assay_bench`` on the same PostgreSQL server), migrated
-from scratch and dropped at the end unless --keep. Vectors are synthetic 384-dim unit
+from scratch and dropped at the end unless --keep; --reuse searches the database a --keep
+run left (the data are drawn from fixed seeds, so the corpus and queries are the same)
+instead of loading and indexing it again. Vectors are synthetic 384-dim unit
 vectors drawn around 200 cluster centres (real embeddings cluster; they are not
 uniform), stored as the app stores them (``halfvec``); chunk texts are synthetic
 sentences over a 5,000-word Zipf vocabulary and hybrid queries are six content words
@@ -60,29 +62,6 @@ def _recreate_database() -> None:
     with _admin_connect() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
-
-
-def _database_exists() -> bool:
-    with _admin_connect() as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone() is not None
-
-
-def _kept(n: int):
-    """The corpus, documents and ids by ordinal of a database kept from an earlier run of
-    the same size (None if there is none): the same seeds draw the same vectors."""
-    from corpora.models import Corpus
-
-    corpus = Corpus.objects.filter(name="bench").first()
-    if corpus is None or corpus.chunks.count() != n:
-        return None
-    from django.db import connection
-
-    ids = np.zeros(n, dtype=np.int64)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT ordinal, id FROM corpora_chunk WHERE corpus_id = %s", [corpus.pk])
-        for ordinal, pk in cursor.fetchall():
-            ids[ordinal] = pk
-    return corpus, list(corpus.documents.order_by("pk")), ids
 
 
 def _drop_database() -> None:
@@ -166,6 +145,25 @@ def _load(*, vectors: np.ndarray, texts: list[str], owners: np.ndarray):
         for ordinal, pk in cursor.fetchall():
             ids[ordinal] = pk
     return corpus, documents, ids, load_s, build_s
+
+
+def _loaded(*, chunks: int):
+    """Corpus, documents and ids by ordinal of a database an earlier --keep run loaded."""
+    from django.db import connection
+
+    from corpora.models import Corpus, Document
+
+    corpus = Corpus.objects.get(name="bench")
+    documents = list(Document.objects.filter(corpus=corpus).order_by("pk"))
+    ids = np.zeros(chunks, dtype=np.int64)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ordinal, id FROM corpora_chunk WHERE corpus_id = %s", [corpus.pk])
+        rows = cursor.fetchall()
+    if len(rows) != chunks or len(documents) != len(DOCUMENT_TYPES):
+        raise SystemExit(f"database {BENCH_DB} holds {len(rows)} chunks, not {chunks}: run without --reuse")
+    for ordinal, pk in rows:
+        ids[ordinal] = pk
+    return corpus, documents, ids
 
 
 def _sizes() -> str:
@@ -258,15 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--database", default=BENCH_DB, help="name of the benchmark database (made and dropped)")
     parser.add_argument(
-        "--reuse", action="store_true",
-        help="search a database kept (--keep) by an earlier run of the same --chunks instead of loading and "
-        "building again (the HNSW build parameters are then the kept index's)",
-    )  # fmt: skip
+        "--reuse",
+        action="store_true",
+        help="search the database a --keep run left (same --chunks) instead of loading it again; implies --keep",
+    )
     args = parser.parse_args(argv)
     _use_database(args.database)
+    args.keep |= args.reuse
 
-    reuse = args.reuse and _database_exists()
-    if not reuse:
+    if not args.reuse:
         _recreate_database()
     _setup_django()
     from django.core.management import call_command
@@ -290,16 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         texts = _texts(rng, args.chunks, vocabulary)
         # A document's chunks are stored together, as ingestion writes them.
         owners = np.sort(np.random.default_rng(8).integers(0, len(DOCUMENT_TYPES), size=args.chunks))
-        kept = _kept(args.chunks) if reuse else None
-        if kept is not None:
-            corpus, documents, ids = kept
-            print(f"reusing the {args.chunks} chunks and HNSW index kept in database {BENCH_DB}")
+        if args.reuse:
+            corpus, documents, ids = _loaded(chunks=args.chunks)
+            print(f"reusing the {args.chunks} chunks of database {BENCH_DB} (load and HNSW build not measured)")
         else:
             corpus, documents, ids, load_s, build_s = _load(vectors=data, texts=texts, owners=owners)
-        del texts
-        if kept is None:
             print(f"loaded {args.chunks} chunks in {load_s:.1f} s; HNSW build (halfvec, m={HNSW_M}, "
                   f"ef_construction={HNSW_EF_CONSTRUCTION}, 1 parallel worker) {build_s:.1f} s")  # fmt: skip
+        del texts
         print("sizes:", _sizes())
 
         queries = _vectors(rng, args.queries, centres, spread)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import operator
 import os
 import re
 import threading
@@ -107,17 +108,28 @@ def ranks_fuse(ranked: dict[str, list[Key]], *, k0: int = RRF_K0) -> list[Fused[
     appearance (signals in the order given), so the result is deterministic. The one
     fusion in Assay: corpus search and the web search of sessions both use it.
     """
-    scores: dict[Key, float] = {}
+    return [Fused(key=key, score=score, ranks=ranks) for score, key, ranks in _fused(ranked, k0=k0)]
+
+
+def _fused(ranked: dict[str, list[Key]], *, k0: int = RRF_K0) -> list[tuple[float, Key, dict[str, int]]]:
+    """``ranks_fuse`` as (score, key, ranks) tuples, for a search that reads them once."""
     ranks: dict[Key, dict[str, int]] = {}
     for signal, keys in ranked.items():
         for rank, key in enumerate(keys, start=1):
-            if signal in ranks.setdefault(key, {}):
-                continue  # a list that names a key twice counts it once, at its best rank
-            ranks[key][signal] = rank
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k0 + rank)
-    order = {key: index for index, key in enumerate(ranks)}
-    keys = sorted(scores, key=lambda key: (-scores[key], order[key]))
-    return [Fused(key=key, score=scores[key], ranks=ranks[key]) for key in keys]
+            key_ranks = ranks.get(key)
+            if key_ranks is None:
+                ranks[key] = {signal: rank}
+            elif signal not in key_ranks:  # a list that names a key twice counts it once, at its best rank
+                key_ranks[signal] = rank
+    scored = []
+    for key, key_ranks in ranks.items():
+        score = 0.0
+        for rank in key_ranks.values():  # summed in the order of the signals given
+            score += 1.0 / (k0 + rank)
+        scored.append((score, key, key_ranks))
+    # Stable, also in reverse: equal scores keep the order of first appearance.
+    scored.sort(key=operator.itemgetter(0), reverse=True)
+    return scored
 
 
 # --- querysets -----------------------------------------------------------------------
@@ -270,18 +282,17 @@ def chunks_search(
         )
     rows_by_id = {row[0]: row for rows in lists.values() for row in rows}
     if mode == "hybrid":
-        fused = ranks_fuse({signal: [row[0] for row in rows] for signal, rows in lists.items()})
-        scored = [(entry.key, entry.score, entry.ranks) for entry in fused]
+        scored = _fused({signal: [row[0] for row in rows] for signal, rows in lists.items()})
     else:
         # One list: its own score (1 - cosine distance, or ts_rank) and rank.
         ((signal, rows),) = lists.items() if lists else ((mode, []),)
         scored = [
-            (row[0], 1.0 - row[5] if signal == SIGNAL_VECTOR else row[5], {signal: rank})
+            (1.0 - row[5] if signal == SIGNAL_VECTOR else row[5], row[0], {signal: rank})
             for rank, row in enumerate(rows, 1)
         ]
     hits: list[SearchHit] = []
     kept_words: list[set[str]] = []
-    for chunk_id, score, ranks in scored:
+    for score, chunk_id, ranks in scored:
         row = rows_by_id[chunk_id]
         row_words = _word_set(row[2])
         kept = next(
@@ -355,6 +366,7 @@ def _alongside(sql: str, params: list, *, filtered: bool = False):
     slower at 100,000 chunks).
     """
     from django.conf import settings
+    from psycopg.adapt import Transformer
 
     search = _search_connection()
     search.close_if_health_check_failed()  # what Django does before any query's cursor
@@ -387,17 +399,11 @@ def _alongside(sql: str, params: list, *, filtered: bool = False):
             for result in results:
                 _raise_for(result)
             (result,) = results
-            return [
-                (
-                    int(result.get_value(i, 0)),
-                    int(result.get_value(i, 1)),
-                    result.get_value(i, 2).decode(),
-                    result.get_value(i, 3).decode(),
-                    result.get_value(i, 4).decode(),
-                    float(result.get_value(i, 5)),
-                )
-                for i in range(result.ntuples)
-            ]
+            # Loaded as the connection's cursors load rows (psycopg's C loaders, Django's
+            # adapters: the locator stays JSON text), not value by value in Python.
+            loader = Transformer(search.connection)
+            loader.set_pgresult(result)
+            return loader.load_rows(0, result.ntuples, tuple)
 
         try:
             yield rows
@@ -406,6 +412,7 @@ def _alongside(sql: str, params: list, *, filtered: bool = False):
                 _results(pgconn)
 
 
+@functools.lru_cache(maxsize=64)
 def _numbered_placeholders(sql: str) -> bytes:
     """``%s`` placeholders as PostgreSQL's ``$1``, ``$2``, … (the SQL has no other ``%``)."""
     parts = sql.split("%s")
