@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import operator
@@ -33,6 +34,10 @@ HNSW_EF_SEARCH = 200
 HNSW_EF_PER_ROW = 5
 HNSW_EF_PER_100K = 60
 HNSW_EF_SEARCH_MAX = 1000
+# A graph walk whose best similarity is below this is walked again at HNSW_EF_SEARCH_MAX
+# (see _vector_rows_rechecked); VECTOR_RECHECKS counts walks and second walks per process.
+VECTOR_RECHECK_BELOW = 0.35
+VECTOR_RECHECKS: collections.Counter[str] = collections.Counter()
 # Most tuples a filtered (iterative) HNSW scan visits before it gives up.
 HNSW_MAX_SCAN_TUPLES = 50_000
 # A search over this many chunks or fewer (a small corpus, or a filter down to a few
@@ -261,7 +266,7 @@ def chunks_search(
                 query_embedding(model=corpus.embedding_model, dimension=corpus.embedding_dimension, query=query)
             )
         if mode in ("vector", "hybrid"):
-            lists[SIGNAL_VECTOR] = _vector_rows(
+            lists[SIGNAL_VECTOR] = _vector_rows_rechecked(
                 corpus=corpus,
                 vector=query_vector,
                 limit=candidates,
@@ -600,6 +605,11 @@ def hnsw_ef_search(*, limit: int, chunks: int = 0, filtered: int | None = None) 
     return min(ef_search, HNSW_EF_SEARCH_MAX)
 
 
+def _exact_scan(*, chunks: int, filtered: int | None) -> bool:
+    """Whether a vector search over ``chunks`` (``filtered`` of them passing) scans exactly."""
+    return (chunks if filtered is None else filtered) <= EXACT_SCAN_MAX_ROWS
+
+
 def _vector_rows(
     *,
     corpus: Corpus,
@@ -608,6 +618,7 @@ def _vector_rows(
     document_ids: list[int] | None,
     chunks: int,
     filtered: int | None,
+    ef_search: int | None = None,
 ) -> list:
     dim = int(corpus.embedding_dimension)
     if vector is None:
@@ -619,7 +630,7 @@ def _vector_rows(
     doc_sql = _document_filter(document_ids, params)
     params += [literal, limit]
     expression = search_expression(dim, column="c.embedding")
-    exact = (chunks if filtered is None else filtered) <= EXACT_SCAN_MAX_ROWS
+    exact = _exact_scan(chunks=chunks, filtered=filtered)
     # The ORDER BY expression and the dimension predicate match the partial HNSW index
     # (corpora.vector_sql). A search over few chunks is an exact scan instead (through the
     # (corpus, document) index): "+ 0" is not the indexed expression, so HNSW is not used.
@@ -648,10 +659,55 @@ def _vector_rows(
     with connection.cursor() as cursor:
         cursor.execute(
             settings_sql + sql,
-            [str(hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered)), str(HNSW_MAX_SCAN_TUPLES), *params],
+            [
+                str(ef_search or hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered)),
+                str(HNSW_MAX_SCAN_TUPLES),
+                *params,
+            ],
         )
         cursor.nextset()
         return _decoded(cursor.fetchall())
+
+
+def _vector_rows_rechecked(
+    *,
+    corpus: Corpus,
+    vector: list[float] | None,
+    limit: int,
+    document_ids: list[int] | None,
+    chunks: int,
+    filtered: int | None,
+) -> list:
+    """``_vector_rows``, walked again with the longest candidate list when the graph walk
+    seems to have missed the query's neighbourhood.
+
+    A walk through HNSW can end in the wrong region of the graph: over clustered
+    embeddings it sometimes never enters the query's cluster and returns unrelated chunks
+    (recall 0 for that query). Then its best similarity is far below a real match's
+    (synthetic 1M chunks: 0.21 instead of 0.55–0.65), so a best similarity under
+    ``VECTOR_RECHECK_BELOW`` sends the search again at ef_search ``HNSW_EF_SEARCH_MAX``:
+    a longer candidate list reaches the cluster (docs/benchmarks.md). The rule cannot
+    tell a missed cluster from a question the corpus does not answer (local MiniLM gives
+    those best similarities of 0.1–0.3), so those pay the second walk too (their search
+    took about twice a first walk's time at a million chunks). Exact scans and walks already at the longest list
+    are not repeated. ``VECTOR_RECHECKS`` counts walks and second walks.
+    """
+    walk = functools.partial(
+        _vector_rows,
+        corpus=corpus, vector=vector, limit=limit, document_ids=document_ids, chunks=chunks, filtered=filtered,
+    )  # fmt: skip
+    rows = walk()
+    if vector is None or _exact_scan(chunks=chunks, filtered=filtered):
+        return rows
+    VECTOR_RECHECKS["walks"] += 1
+    if hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered) >= HNSW_EF_SEARCH_MAX:
+        return rows
+    if rows and 1.0 - rows[0][5] >= VECTOR_RECHECK_BELOW:
+        return rows
+    VECTOR_RECHECKS["rechecks"] += 1
+    again = walk(ef_search=HNSW_EF_SEARCH_MAX)
+    merged = {row[0]: row for row in rows} | {row[0]: row for row in again}
+    return sorted(merged.values(), key=lambda row: (row[5], row[0]))[:limit]
 
 
 def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[int] | None) -> list:
