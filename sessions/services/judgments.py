@@ -63,7 +63,22 @@ def judgments_schedule_for_answer(
     exists for it yet, so rows are inserted at once; the unique constraints refuse a
     second call. ``passages`` are the answer's passages when the caller has them.
     """
-    session = answer.question.session
+    given = {answer.pk: passages} if passages is not None else None
+    return judgments_schedule(answers=[answer], passages=given, enqueue=enqueue)
+
+
+def judgments_schedule(
+    *, answers: list[Answer], passages: dict[int, list[Passage]] | None = None, enqueue: bool = True
+) -> list[Judgment]:
+    """``judgments_schedule_for_answer`` for many answers of one session, in three inserts
+    (judgments, probes, the probes' judgments) whatever their number: a judge-only batch
+    of a thousand items starts without a thousand round trips. ``passages`` maps answer
+    ids to their passages; an answer missing from it reads its own (prefetched or not)."""
+    if not answers:
+        return []
+    session = answers[0].question.session
+    if any(answer.question.session_id != session.pk for answer in answers):
+        raise ValueError("judgments_schedule takes the answers of one session")
     common = {
         "rubric": session.rubric,
         "judge_provider": session.judge_provider,
@@ -71,12 +86,23 @@ def judgments_schedule_for_answer(
         "temperature": session.judge_temperature,
     }
     judgments = Judgment.objects.bulk_create(
-        Judgment(answer=answer, repeat_index=repeat, **common) for repeat in range(session.judge_repeats)
+        Judgment(answer=answer, repeat_index=repeat, **common)
+        for answer in answers
+        for repeat in range(session.judge_repeats)
     )
     if session.robustness:
-        if passages is None:
-            passages = answer_passages(answer=answer)
-        judgments += _probes_create(answer=answer, session=session, common=common, context=passages)
+        given = passages or {}
+        probes = [
+            probe
+            for answer in answers
+            for probe in _probes_for(
+                answer=answer,
+                session=session,
+                context=given[answer.pk] if answer.pk in given else answer_passages(answer=answer),
+            )
+        ]
+        probes = RobustnessProbe.objects.bulk_create(probes)
+        judgments += Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
     if enqueue:
         _enqueue([j.pk for j in judgments])
     return judgments
@@ -87,9 +113,9 @@ def _probe_seed(*, session_id: int, question_id: int) -> int:
     return int(digest[:12], 16)
 
 
-def _probes_create(
-    *, answer: Answer, session: EvaluationSession, common: dict, context: list[Passage]
-) -> list[Judgment]:
+def _probes_for(*, answer: Answer, session: EvaluationSession, context: list[Passage]) -> list[RobustnessProbe]:
+    """The answer's probes, not yet saved: the rule-made fakes, and an LLM-written one when
+    the judge is an LLM."""
     seed = _probe_seed(session_id=session.pk, question_id=answer.question_id)
     drafts = make_probes(
         question=answer.question.text,
@@ -124,8 +150,7 @@ def _probes_create(
                 seed=seed,
             )
         )
-    probes = RobustnessProbe.objects.bulk_create(probes)
-    return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
+    return probes
 
 
 @functools.lru_cache(maxsize=32)
