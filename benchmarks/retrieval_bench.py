@@ -19,6 +19,10 @@ worker. Latencies go through ``corpora.selectors.chunks_search``; vector and hyb
 are measured the same way twice: with the query vector given (the search alone: the
 target's figures) and with the query embedded by the local model inside the call (a
 question end to end, where hybrid's keyword half runs while the query is embedded).
+Both modes are warmed up first (hybrid on queries of its own: its first search opens a
+second connection), the exact neighbours are computed before any search is timed, and in
+the timed loop hybrid searches the query half the set away from vector's, so neither is
+timed right after the other searched the same vector.
 Recall@10 compares each answer with the exact ten nearest neighbours computed in float32 with numpy, so it
 counts what half precision loses as well as what the graph walk misses.
 """
