@@ -490,7 +490,16 @@ def _word_set(text: str) -> set[str]:
 
 
 def _near_duplicate(words_a: set[str], words_b: set[str]) -> bool:
-    return len(words_a & words_b) / len(words_a | words_b) >= DUPLICATE_JACCARD
+    """Jaccard overlap of the two word sets at least DUPLICATE_JACCARD.
+
+    Sets of very different sizes cannot reach it (the overlap is at most the smaller
+    over the larger), so they are not intersected; the union's size is counted, not built.
+    """
+    size_a, size_b = len(words_a), len(words_b)
+    if min(size_a, size_b) / max(size_a, size_b) < DUPLICATE_JACCARD:
+        return False
+    shared = len(words_a & words_b)
+    return shared / (size_a + size_b - shared) >= DUPLICATE_JACCARD
 
 
 TABLE_SCAN_LIMIT = 5000

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from corpora.models import Corpus, Document
 from corpora.selectors import (
+    DUPLICATE_JACCARD,
     _alongside,
     _cached_embedding,
     _keyword_query,
     _keyword_rows,
+    _near_duplicate,
     _rows,
     _search_connection,
     chunks_search,
@@ -82,6 +86,29 @@ def test_ranks_fuse_agrees_with_a_plain_fusion_on_ties_and_repeated_keys() -> No
         fused = ranks_fuse(ranked)
 
         assert [(entry.key, entry.score, entry.ranks) for entry in fused] == _fused_plainly(ranked)
+
+
+def test_near_duplicate_is_the_jaccard_overlap_of_the_word_sets() -> None:
+    import random
+
+    rng = random.Random(16)
+    decided = collections.Counter()
+    for _ in range(5000):
+        words_a = {f"w{i}" for i in rng.sample(range(120), rng.randint(1, 60))}
+        # Mostly variants of words_a (words dropped and added), some unrelated sets.
+        words_b = (
+            {word for word in words_a if rng.random() < rng.choice((0.8, 0.9, 1.0))}
+            | {f"w{i}" for i in rng.sample(range(200), rng.randint(0, 6))}
+            if rng.random() < 0.8
+            else {f"w{i}" for i in rng.sample(range(200), rng.randint(1, 60))}
+        ) or {"w0"}
+
+        plainly = len(words_a & words_b) / len(words_a | words_b) >= DUPLICATE_JACCARD
+
+        assert _near_duplicate(words_a, words_b) is plainly
+        assert _near_duplicate(words_b, words_a) is plainly
+        decided[plainly] += 1
+    assert decided[True] > 500 and decided[False] > 500
 
 
 @pytest.mark.parametrize(
