@@ -231,9 +231,19 @@ def _effects(tokens: list[_Token]) -> dict[str, list[tuple[int, int]]]:
         if any(t.word == "than" and t.clause == token.clause for t in ahead[:3]):
             continue
         sign = 2 * side if _negated(tokens, index) else side  # ±2: that side denied
-        near = tokens[max(0, index - TARGET_BEFORE) : index] + ahead
-        for other in near:
-            if other.clause == token.clause and _target_word(other.word):
+        # What it acts on: the nearest content word after it ("lowers the amount"), and the
+        # nearest before it ("receptor blockade", "latency rose"), in its clause.
+        after = next((t for t in ahead if t.clause == token.clause and _target_word(t.word)), None)
+        before = next(
+            (
+                t
+                for t in reversed(tokens[max(0, index - TARGET_BEFORE) : index])
+                if t.clause == token.clause and _target_word(t.word)
+            ),
+            None,
+        )
+        for other in (after, before):
+            if other is not None:
                 found.setdefault(stem(other.word), []).append((sign, index))
     return found
 
