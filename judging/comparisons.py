@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from judging.text import TableRow, content_words
+from judging.text import TableRow, content_words, stem
 
 # Metrics where a smaller figure is the better one: errors and losses, time, money, space.
 # General measurement vocabulary, not any one field's.
@@ -158,6 +158,38 @@ def leads_within_bounds(
             if row in kept and len(kept) >= 2 and at_extreme(row, kept, column, extreme, {row.label}):
                 return True
     return False
+
+
+# --- fields the question narrows to: "the highest X among Y", "the best Y method" ------
+
+
+def fields_asked(asked: str, peers: Sequence[TableRow]) -> list[list[TableRow]]:
+    """The sets of a table's rows that the question narrows a superlative to: for each word
+    of the question that some rows hold in their name or cells and others do not ("the best
+    *adapter* method", "the lowest latency among *leveled* engines"), the rows that hold it.
+    Column names narrow nothing, nor a word every row holds; a field has at least three
+    rows, so that leading it means something."""
+    words = {stem(w) for w in content_words(asked)}
+    header = {stem(w) for row in peers for column, _ in row.cells for w in content_words(column)}
+    held = [
+        {stem(w) for w in content_words(" ".join([row.label, *(value for _, value in row.cells)]))} for row in peers
+    ]
+    fields: list[list[TableRow]] = []
+    for word in sorted(words - header):
+        field = [row for row, stems in zip(peers, held, strict=True) if word in stems]
+        if 3 <= len(field) < len(peers) and field not in fields:
+            fields.append(field)
+    return fields
+
+
+def leads_within_field(
+    row: TableRow, peers: Sequence[TableRow], column: str, extreme: str | None, asked: str, labels: set[str]
+) -> bool:
+    """``row`` holds the extreme of ``column`` within a field the question narrows to."""
+    return any(
+        any(r is row or r.label in labels for r in field) and at_extreme(row, field, column, extreme, labels)
+        for field in fields_asked(asked, peers)
+    )
 
 
 # --- comparatives between two rows -----------------------------------------------------

@@ -53,6 +53,7 @@ from judging.comparisons import (
     comparison_holds,
     extreme_named,
     leads_within_bounds,
+    leads_within_field,
 )
 from judging.figures import FigureConflict, Mention, figure_conflicts, prose_mentions, row_mentions
 from judging.mechanisms import MechanismConflict, mechanism_conflict
@@ -692,6 +693,7 @@ class _Analysis:
             if not columns or any(
                 at_extreme(m, peers, c, extreme_named(word, c), labels)
                 or leads_within_bounds(m, peers, c, extreme_named(word, c), limits)
+                or leads_within_field(m, peers, c, extreme_named(word, c), self.asked, labels)
                 for c in columns
                 for m in group
             ):
@@ -873,8 +875,10 @@ class _Analysis:
             stated = [c for n, r, _ in bound if r is row for m in group if (c := column_of(m, n)) is not None]
             columns = stated or [c for c in columns_asked(f"{text}\n{self.asked}", row) if c in numeric] or numeric
             labels = {m.label for m in group}
-            if leads_on(row, peers, columns, labels=labels) or any(
-                self._leads_filtered(text, m, peers, numeric) for m in group
+            if (
+                leads_on(row, peers, columns, labels=labels)
+                or any(self._leads_filtered(text, m, peers, numeric) for m in group)
+                or any(leads_within_field(m, peers, c, None, self.asked, labels) for c in columns for m in group)
             ):
                 continue
             column = next(

@@ -16,6 +16,7 @@ from judging.comparisons import (
     comparatives,
     comparison_holds,
     extreme_named,
+    fields_asked,
     lower_is_better,
 )
 from judging.figures import figure_conflicts, prose_mentions, row_mentions
@@ -181,3 +182,39 @@ def test_among_equally_framed_figures_the_one_its_preceding_words_name_is_cited(
         hedged=set(),
     )[0]
     assert wrong.stated.number == "1.9" and wrong.expected.number == "0.9"
+
+
+HULLS = [
+    "[Sheet: fleet.xlsx/Hulls] Row 1: Vessel=Kestrel; Hull=catamaran; Fuel per trip (L)=820",
+    "[Sheet: fleet.xlsx/Hulls] Row 2: Vessel=Osprey; Hull=catamaran; Fuel per trip (L)=760",
+    "[Sheet: fleet.xlsx/Hulls] Row 3: Vessel=Heron; Hull=catamaran; Fuel per trip (L)=910",
+    "[Sheet: fleet.xlsx/Hulls] Row 4: Vessel=Gannet; Hull=monohull; Fuel per trip (L)=700",
+    "[Sheet: fleet.xlsx/Hulls] Row 5: Vessel=Petrel; Hull=monohull; Fuel per trip (L)=980",
+]
+
+
+def test_fields_the_question_narrows_to_are_the_rows_holding_its_words() -> None:
+    rows = [row for passage in HULLS if (row := parse_row(passage)) is not None]
+    (field,) = fields_asked("Which catamaran uses the least fuel per trip?", rows)
+    assert [r.label for r in field] == ["Kestrel", "Osprey", "Heron"]
+    # Column names and words no row holds narrow nothing.
+    assert fields_asked("Which vessel uses the least fuel per trip?", rows) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "wrong"),
+    [
+        # Osprey is the lowest among the catamarans the question asks about (Gannet, a monohull, is lower).
+        ("Which catamaran uses the least fuel per trip?", "Osprey has the lowest fuel per trip.", False),
+        ("Which catamaran uses the least fuel per trip?", "Kestrel has the lowest fuel per trip.", True),
+        ("Which vessel uses the least fuel per trip?", "Osprey has the lowest fuel per trip.", True),
+    ],
+)
+def test_a_superlative_is_judged_within_the_field_the_question_narrows_to(
+    embed: Callable[[list[str]], np.ndarray], question: str, answer: str, wrong: bool
+) -> None:
+    analysis = _Analysis(question=question, history=[], context=HULLS, answer=answer, embed=embed)
+    (claim,) = analysis.claims
+    assert (claim.status == CONTRADICTED) == wrong, claim.why
+    if wrong:
+        assert "Kestrel" in claim.why or "Osprey" in claim.why
