@@ -13,11 +13,11 @@ Here each claim is compared with the context sentence it is aligned to (its clos
 meaning) thing by thing. A *target* is a content word both sentences share; its *effect*
 in a sentence is the sign of the effect words right next to it in its clause (promote:
 "increases", "enables", "widens", "speeds up"; inhibit: "reduces", "prevents", "limits",
-"narrows"; see ``EFFECT_AXES``), turned round by a negation in front of the effect word
-("does not reduce" inhibits nothing: it is read as the promoting side being denied, not
-as promotion, so only a stated effect against a denied one or the opposite stated effect
-conflicts). A target that one sentence gives one effect and the other the opposite one,
-each without a mixed reading, is reversed. Besides, a specific thing (a rare word or a
+"narrows"; see ``EFFECT_AXES``), acting on the nearest content word after it and before
+it in its clause. A negation within three words in front of an effect word makes it a
+denied effect ("does not reduce X" denies reducing X; it does not say X rises). A target
+that the claim gives one effect and the sentence the opposite one, or the very effect
+the sentence denies, each without a mixed reading, is reversed. Besides, a specific thing (a rare word or a
 pair of words in a row) that the sentence explicitly denies ("rather than by
 intercalation", "avoid double-strand breaks") and the claim states as what happens is
 asserted against the context.
@@ -143,10 +143,7 @@ class MechanismConflict:
     def describe(self, reference: str, limit: int = 90) -> str:
         quoted = reference if len(reference) <= limit else reference[: limit - 1].rstrip() + "…"
         if self.denied:
-            return (
-                f'states "{self.said}" where the context rules out "{self.meant}" '
-                f'(about {self.target}): "{quoted}"'
-            )
+            return f'states "{self.said}" where the context rules out "{self.meant}" (about {self.target}): "{quoted}"'
         return (
             f'reverses the effect on {self.target}: it says "{self.said}" where the context says '
             f'"{self.meant}": "{quoted}"'
@@ -279,7 +276,11 @@ def _denied_terms(tokens: list[_Token]) -> dict[str, int]:
                 continue
             if _rare(t.word):
                 denied.setdefault(stem(t.word), index)
-            if position + 1 < len(reach) and reach[position + 1][0] == i + 1 and _target_word(reach[position + 1][1].word):
+            if (
+                position + 1 < len(reach)
+                and reach[position + 1][0] == i + 1
+                and _target_word(reach[position + 1][1].word)
+            ):
                 denied.setdefault(f"{stem(t.word)} {stem(reach[position + 1][1].word)}", index)
     return denied
 

@@ -17,7 +17,9 @@ BLOCKER = (
 )
 POCKET = "Two substitutions in the loop narrow the enzyme's binding pocket, which keeps larger substrates out."
 ANODE = "The porous anode stores potassium by adsorption on its walls rather than by intercalation between layers."
-VASCULAR = "Unlike beta blockers, tessamab does not constrict blood vessels, so patients with hypertension were enrolled."
+VASCULAR = (
+    "Unlike beta blockers, tessamab does not constrict blood vessels, so patients with hypertension were enrolled."
+)
 
 
 def test_a_stated_effect_against_the_context_denying_it_conflicts() -> None:
