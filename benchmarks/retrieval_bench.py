@@ -1,10 +1,12 @@
 """Retrieval at scale: latency of vector, keyword and hybrid search, recall@10 of HNSW.
 
     python benchmarks/retrieval_bench.py [--chunks 100000] [--queries 150] [--ef-sweep 100,200,400]
-        [--keep] [--database NAME]
+        [--more-queries N] [--keep] [--database NAME] [--reuse]
 
 Works in a separate database (``assay_bench`` on the same PostgreSQL server), migrated
-from scratch and dropped at the end unless --keep. Vectors are synthetic 384-dim unit
+from scratch and dropped at the end unless --keep; --reuse searches the database a --keep
+run left (the data are drawn from fixed seeds, so the corpus and queries are the same)
+instead of loading and indexing it again. Vectors are synthetic 384-dim unit
 vectors drawn around 200 cluster centres (real embeddings cluster; they are not
 uniform), stored as the app stores them (``halfvec``); chunk texts are synthetic
 sentences over a 5,000-word Zipf vocabulary and hybrid queries are six content words
@@ -145,6 +147,25 @@ def _load(*, vectors: np.ndarray, texts: list[str], owners: np.ndarray):
     return corpus, documents, ids, load_s, build_s
 
 
+def _loaded(*, chunks: int):
+    """Corpus, documents and ids by ordinal of a database an earlier --keep run loaded."""
+    from django.db import connection
+
+    from corpora.models import Corpus, Document
+
+    corpus = Corpus.objects.get(name="bench")
+    documents = list(Document.objects.filter(corpus=corpus).order_by("pk"))
+    ids = np.zeros(chunks, dtype=np.int64)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ordinal, id FROM corpora_chunk WHERE corpus_id = %s", [corpus.pk])
+        rows = cursor.fetchall()
+    if len(rows) != chunks or len(documents) != len(DOCUMENT_TYPES):
+        raise SystemExit(f"database {BENCH_DB} holds {len(rows)} chunks, not {chunks}: run without --reuse")
+    for ordinal, pk in rows:
+        ids[ordinal] = pk
+    return corpus, documents, ids
+
+
 def _sizes() -> str:
     from django.db import connection
 
@@ -228,12 +249,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ef-sweep", default="", help="also measure vector search at these base ef_search values")
     parser.add_argument("--m", type=int, help="build the index with this m instead of the migrations' one")
     parser.add_argument("--ef-construction", type=int, help="build with this ef_construction instead")
+    parser.add_argument(
+        "--more-queries", type=int, default=0,
+        help="then this many more vector searches (query vector given) for recall and the second walk's rate",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--database", default=BENCH_DB, help="name of the benchmark database (made and dropped)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="search the database a --keep run left (same --chunks) instead of loading it again; implies --keep",
+    )
     args = parser.parse_args(argv)
     _use_database(args.database)
+    args.keep |= args.reuse
 
-    _recreate_database()
+    if not args.reuse:
+        _recreate_database()
     _setup_django()
     from django.core.management import call_command
     from django.db import connection, connections
@@ -256,13 +288,18 @@ def main(argv: list[str] | None = None) -> int:
         texts = _texts(rng, args.chunks, vocabulary)
         # A document's chunks are stored together, as ingestion writes them.
         owners = np.sort(np.random.default_rng(8).integers(0, len(DOCUMENT_TYPES), size=args.chunks))
-        corpus, documents, ids, load_s, build_s = _load(vectors=data, texts=texts, owners=owners)
+        if args.reuse:
+            corpus, documents, ids = _loaded(chunks=args.chunks)
+            print(f"reusing the {args.chunks} chunks of database {BENCH_DB} (load and HNSW build not measured)")
+        else:
+            corpus, documents, ids, load_s, build_s = _load(vectors=data, texts=texts, owners=owners)
+            print(f"loaded {args.chunks} chunks in {load_s:.1f} s; HNSW build (halfvec, m={HNSW_M}, "
+                  f"ef_construction={HNSW_EF_CONSTRUCTION}, 1 parallel worker) {build_s:.1f} s")  # fmt: skip
         del texts
-        print(f"loaded {args.chunks} chunks in {load_s:.1f} s; HNSW build (halfvec, m={HNSW_M}, "
-              f"ef_construction={HNSW_EF_CONSTRUCTION}, 1 parallel worker) {build_s:.1f} s")  # fmt: skip
         print("sizes:", _sizes())
 
         queries = _vectors(rng, args.queries, centres, spread)
+        rechecks_before = dict(selectors.VECTOR_RECHECKS)
         # Queries name content words (ranks 50-5,000), as real questions do once English
         # stop words are gone; the commonest synthetic words occur in almost every chunk.
         query_texts = [
@@ -378,6 +415,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"keyword top-40 shared with the OR-over-all ranking: mean {statistics.mean(keyword_overlap):.2f}")
         worst = sorted(range(len(recalls["vector"])), key=recalls["vector"].__getitem__)[:3]
         print("worst vector queries (index, recall):", [(i, recalls["vector"][i]) for i in worst])
+        print(_rechecks_line("all the searches above", rechecks_before))
+        if args.more_queries:
+            more = _vectors(np.random.default_rng(10), args.more_queries, centres, spread)
+            print(_vector_figures(f"{args.more_queries} more queries", corpus, more, data, ids))
+        # Directions no cluster is near: the synthetic counterpart of a question the corpus
+        # does not answer (best similarity about 0.2, as MiniLM gives such questions).
+        unrelated = np.random.default_rng(11).normal(size=(50, DIM)).astype(np.float32)
+        unrelated /= np.linalg.norm(unrelated, axis=1, keepdims=True)
+        print(_vector_figures("50 unrelated queries", corpus, unrelated, None, ids))
 
         with connection.cursor() as cursor:
             round_trips = []
@@ -406,6 +452,35 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             _drop_database()
     return 0
+
+
+def _rechecks_line(label: str, before: dict) -> str:
+    from corpora.selectors import VECTOR_RECHECKS
+
+    walks = VECTOR_RECHECKS["walks"] - before.get("walks", 0)
+    rechecks = VECTOR_RECHECKS["rechecks"] - before.get("rechecks", 0)
+    return f"second walks (best similarity below the threshold), {label}: {rechecks} of {walks} graph walks"
+
+
+def _vector_figures(label: str, corpus, queries: np.ndarray, data: np.ndarray | None, ids: np.ndarray) -> str:
+    """Vector search over ``queries``: latency, recall@10 (when ``data`` is given), second walks."""
+    from corpora import selectors
+
+    before = dict(selectors.VECTOR_RECHECKS)
+    times, recalls = [], []
+    for query in queries:
+        hits, ms = _timed(
+            selectors.chunks_search, corpus=corpus, query="", k=K, mode="vector", query_vector=query.tolist()
+        )
+        times.append(ms)
+        if data is not None:
+            recalls.append(_recall(hits, _truth(data, ids, query)))
+    p50, p95 = _percentiles(times)
+    line = f"{label}: vector p50 {p50:.1f} ms  p95 {p95:.1f} ms  max {max(times):.1f} ms"
+    if recalls:
+        worst = sorted(range(len(recalls)), key=recalls.__getitem__)[:3]
+        line += f"\n  {_recall_line('', recalls)}; worst {[(i, recalls[i]) for i in worst]}"
+    return line + "\n  " + _rechecks_line(label, before)
 
 
 def embedding_cache_figures(texts: list[str]) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
+import operator
 import os
 import re
 import threading
@@ -32,6 +34,10 @@ HNSW_EF_SEARCH = 200
 HNSW_EF_PER_ROW = 5
 HNSW_EF_PER_100K = 60
 HNSW_EF_SEARCH_MAX = 1000
+# A graph walk whose best similarity is below this is walked again at HNSW_EF_SEARCH_MAX
+# (see _vector_rows_rechecked); VECTOR_RECHECKS counts walks and second walks per process.
+VECTOR_RECHECK_BELOW = 0.35
+VECTOR_RECHECKS: collections.Counter[str] = collections.Counter()
 # Most tuples a filtered (iterative) HNSW scan visits before it gives up.
 HNSW_MAX_SCAN_TUPLES = 50_000
 # A search over this many chunks or fewer (a small corpus, or a filter down to a few
@@ -102,17 +108,28 @@ def ranks_fuse(ranked: dict[str, list[Key]], *, k0: int = RRF_K0) -> list[Fused[
     appearance (signals in the order given), so the result is deterministic. The one
     fusion in Assay: corpus search and the web search of sessions both use it.
     """
-    scores: dict[Key, float] = {}
+    return [Fused(key=key, score=score, ranks=ranks) for score, key, ranks in _fused(ranked, k0=k0)]
+
+
+def _fused(ranked: dict[str, list[Key]], *, k0: int = RRF_K0) -> list[tuple[float, Key, dict[str, int]]]:
+    """``ranks_fuse`` as (score, key, ranks) tuples, for a search that reads them once."""
     ranks: dict[Key, dict[str, int]] = {}
     for signal, keys in ranked.items():
         for rank, key in enumerate(keys, start=1):
-            if signal in ranks.setdefault(key, {}):
-                continue  # a list that names a key twice counts it once, at its best rank
-            ranks[key][signal] = rank
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k0 + rank)
-    order = {key: index for index, key in enumerate(ranks)}
-    keys = sorted(scores, key=lambda key: (-scores[key], order[key]))
-    return [Fused(key=key, score=scores[key], ranks=ranks[key]) for key in keys]
+            key_ranks = ranks.get(key)
+            if key_ranks is None:
+                ranks[key] = {signal: rank}
+            elif signal not in key_ranks:  # a list that names a key twice counts it once, at its best rank
+                key_ranks[signal] = rank
+    scored = []
+    for key, key_ranks in ranks.items():
+        score = 0.0
+        for rank in key_ranks.values():  # summed in the order of the signals given
+            score += 1.0 / (k0 + rank)
+        scored.append((score, key, key_ranks))
+    # Stable, also in reverse: equal scores keep the order of first appearance.
+    scored.sort(key=operator.itemgetter(0), reverse=True)
+    return scored
 
 
 # --- querysets -----------------------------------------------------------------------
@@ -249,7 +266,7 @@ def chunks_search(
                 query_embedding(model=corpus.embedding_model, dimension=corpus.embedding_dimension, query=query)
             )
         if mode in ("vector", "hybrid"):
-            lists[SIGNAL_VECTOR] = _vector_rows(
+            lists[SIGNAL_VECTOR] = _vector_rows_rechecked(
                 corpus=corpus,
                 vector=query_vector,
                 limit=candidates,
@@ -265,18 +282,17 @@ def chunks_search(
         )
     rows_by_id = {row[0]: row for rows in lists.values() for row in rows}
     if mode == "hybrid":
-        fused = ranks_fuse({signal: [row[0] for row in rows] for signal, rows in lists.items()})
-        scored = [(entry.key, entry.score, entry.ranks) for entry in fused]
+        scored = _fused({signal: [row[0] for row in rows] for signal, rows in lists.items()})
     else:
         # One list: its own score (1 - cosine distance, or ts_rank) and rank.
         ((signal, rows),) = lists.items() if lists else ((mode, []),)
         scored = [
-            (row[0], 1.0 - row[5] if signal == SIGNAL_VECTOR else row[5], {signal: rank})
+            (1.0 - row[5] if signal == SIGNAL_VECTOR else row[5], row[0], {signal: rank})
             for rank, row in enumerate(rows, 1)
         ]
     hits: list[SearchHit] = []
     kept_words: list[set[str]] = []
-    for chunk_id, score, ranks in scored:
+    for score, chunk_id, ranks in scored:
         row = rows_by_id[chunk_id]
         row_words = _word_set(row[2])
         kept = next(
@@ -350,6 +366,7 @@ def _alongside(sql: str, params: list, *, filtered: bool = False):
     slower at 100,000 chunks).
     """
     from django.conf import settings
+    from psycopg.adapt import Transformer
 
     search = _search_connection()
     search.close_if_health_check_failed()  # what Django does before any query's cursor
@@ -382,17 +399,11 @@ def _alongside(sql: str, params: list, *, filtered: bool = False):
             for result in results:
                 _raise_for(result)
             (result,) = results
-            return [
-                (
-                    int(result.get_value(i, 0)),
-                    int(result.get_value(i, 1)),
-                    result.get_value(i, 2).decode(),
-                    result.get_value(i, 3).decode(),
-                    result.get_value(i, 4).decode(),
-                    float(result.get_value(i, 5)),
-                )
-                for i in range(result.ntuples)
-            ]
+            # Loaded as the connection's cursors load rows (psycopg's C loaders, Django's
+            # adapters: the locator stays JSON text), not value by value in Python.
+            loader = Transformer(search.connection)
+            loader.set_pgresult(result)
+            return loader.load_rows(0, result.ntuples, tuple)
 
         try:
             yield rows
@@ -401,6 +412,7 @@ def _alongside(sql: str, params: list, *, filtered: bool = False):
                 _results(pgconn)
 
 
+@functools.lru_cache(maxsize=64)
 def _numbered_placeholders(sql: str) -> bytes:
     """``%s`` placeholders as PostgreSQL's ``$1``, ``$2``, … (the SQL has no other ``%``)."""
     parts = sql.split("%s")
@@ -593,6 +605,11 @@ def hnsw_ef_search(*, limit: int, chunks: int = 0, filtered: int | None = None) 
     return min(ef_search, HNSW_EF_SEARCH_MAX)
 
 
+def _exact_scan(*, chunks: int, filtered: int | None) -> bool:
+    """Whether a vector search over ``chunks`` (``filtered`` of them passing) scans exactly."""
+    return (chunks if filtered is None else filtered) <= EXACT_SCAN_MAX_ROWS
+
+
 def _vector_rows(
     *,
     corpus: Corpus,
@@ -601,6 +618,7 @@ def _vector_rows(
     document_ids: list[int] | None,
     chunks: int,
     filtered: int | None,
+    ef_search: int | None = None,
 ) -> list:
     dim = int(corpus.embedding_dimension)
     if vector is None:
@@ -612,7 +630,7 @@ def _vector_rows(
     doc_sql = _document_filter(document_ids, params)
     params += [literal, limit]
     expression = search_expression(dim, column="c.embedding")
-    exact = (chunks if filtered is None else filtered) <= EXACT_SCAN_MAX_ROWS
+    exact = _exact_scan(chunks=chunks, filtered=filtered)
     # The ORDER BY expression and the dimension predicate match the partial HNSW index
     # (corpora.vector_sql). A search over few chunks is an exact scan instead (through the
     # (corpus, document) index): "+ 0" is not the indexed expression, so HNSW is not used.
@@ -641,10 +659,55 @@ def _vector_rows(
     with connection.cursor() as cursor:
         cursor.execute(
             settings_sql + sql,
-            [str(hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered)), str(HNSW_MAX_SCAN_TUPLES), *params],
+            [
+                str(ef_search or hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered)),
+                str(HNSW_MAX_SCAN_TUPLES),
+                *params,
+            ],
         )
         cursor.nextset()
         return _decoded(cursor.fetchall())
+
+
+def _vector_rows_rechecked(
+    *,
+    corpus: Corpus,
+    vector: list[float] | None,
+    limit: int,
+    document_ids: list[int] | None,
+    chunks: int,
+    filtered: int | None,
+) -> list:
+    """``_vector_rows``, walked again with the longest candidate list when the graph walk
+    seems to have missed the query's neighbourhood.
+
+    A walk through HNSW can end in the wrong region of the graph: over clustered
+    embeddings it sometimes never enters the query's cluster and returns unrelated chunks
+    (recall 0 for that query). Then its best similarity is far below a real match's
+    (synthetic 1M chunks: 0.21 instead of 0.55–0.65), so a best similarity under
+    ``VECTOR_RECHECK_BELOW`` sends the search again at ef_search ``HNSW_EF_SEARCH_MAX``:
+    a longer candidate list reaches the cluster (docs/benchmarks.md). The rule cannot
+    tell a missed cluster from a question the corpus does not answer (local MiniLM gives
+    those best similarities of 0.1–0.3), so those pay the second walk too (their search
+    took about twice a first walk's time at a million chunks). Exact scans and walks already at the longest list
+    are not repeated. ``VECTOR_RECHECKS`` counts walks and second walks.
+    """
+    walk = functools.partial(
+        _vector_rows,
+        corpus=corpus, vector=vector, limit=limit, document_ids=document_ids, chunks=chunks, filtered=filtered,
+    )  # fmt: skip
+    rows = walk()
+    if vector is None or _exact_scan(chunks=chunks, filtered=filtered):
+        return rows
+    VECTOR_RECHECKS["walks"] += 1
+    if hnsw_ef_search(limit=limit, chunks=chunks, filtered=filtered) >= HNSW_EF_SEARCH_MAX:
+        return rows
+    if rows and 1.0 - rows[0][5] >= VECTOR_RECHECK_BELOW:
+        return rows
+    VECTOR_RECHECKS["rechecks"] += 1
+    again = walk(ef_search=HNSW_EF_SEARCH_MAX)
+    merged = {row[0]: row for row in rows} | {row[0]: row for row in again}
+    return sorted(merged.values(), key=lambda row: (row[5], row[0]))[:limit]
 
 
 def _keyword_rows(*, corpus: Corpus, query: str, limit: int, document_ids: list[int] | None) -> list:

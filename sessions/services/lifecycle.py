@@ -8,10 +8,9 @@ from django.utils import timezone
 from core.errors import Conflict
 from core.queueing import task_publish_on_commit
 from judging.models import Rubric
-from sessions import tasks
+from sessions import sweep, tasks  # sweep as a module: it imports the services in turn
 from sessions.models import Answer, Conversation, EvaluationSession, Question
 from sessions.services.judgments import judgments_requeue_for_session, judgments_schedule_for_answer
-from sessions.sweep import session_is_stalled
 
 FINAL_SESSION_STATES = (
     EvaluationSession.Status.COMPLETED,
@@ -60,7 +59,7 @@ def session_resume(*, session: EvaluationSession) -> EvaluationSession:
     """
     with transaction.atomic():
         session = EvaluationSession.objects.select_for_update().get(pk=session.pk)
-        if session.is_active and not session_is_stalled(session=session):
+        if session.is_active and not sweep.session_is_stalled(session=session):
             raise Conflict("The session is already running and making progress.")
         if session.status == EvaluationSession.Status.DRAFT:
             raise Conflict("The session has not been started yet.")

@@ -8,8 +8,11 @@ from django.test.utils import CaptureQueriesContext
 
 from corpora.models import Corpus, Document
 from corpora.selectors import (
+    _alongside,
     _cached_embedding,
+    _keyword_query,
     _keyword_rows,
+    _rows,
     _search_connection,
     chunks_search,
     hnsw_ef_search,
@@ -50,7 +53,47 @@ def test_ranks_fuse_is_reciprocal_rank_fusion_with_ranks_per_signal() -> None:
     assert fused[2].ranks == {"vector": 2}
 
 
-def test_near_duplicate_passages_are_folded_into_the_better_hit(sample_corpus, team, tmp_path) -> None:
+def _fused_plainly(ranked: dict[str, list]) -> list[tuple]:
+    """Reciprocal rank fusion written out the obvious way, to hold ranks_fuse to it."""
+    entries: dict = {}
+    for signal, keys in ranked.items():
+        for rank, key in enumerate(keys, start=1):
+            score, ranks = entries.get(key, (0.0, {}))
+            if signal not in ranks:
+                entries[key] = (score + 1.0 / (60 + rank), {**ranks, signal: rank})
+    first_seen = list(entries)
+    order = sorted(entries, key=lambda key: (-entries[key][0], first_seen.index(key)))
+    return [(key, entries[key][0], entries[key][1]) for key in order]
+
+
+def test_ranks_fuse_agrees_with_a_plain_fusion_on_ties_and_repeated_keys() -> None:
+    import random
+
+    rng = random.Random(15)
+    for _ in range(200):
+        pool = list(range(rng.randint(1, 60)))
+        ranked = {
+            signal: [rng.choice(pool) for _ in range(rng.randint(0, 40))] for signal in ("vector", "keyword", "table")
+        }
+        # Mirror images tie exactly (a at rank 1 and b at rank 2 in one list, the reverse
+        # in the other): the first seen must come first.
+        ranked["keyword"][:2] = ranked["vector"][:2][::-1]
+
+        fused = ranks_fuse(ranked)
+
+        assert [(entry.key, entry.score, entry.ranks) for entry in fused] == _fused_plainly(ranked)
+
+
+@pytest.mark.parametrize(
+    "transactional",
+    [
+        pytest.param(False, id="inside-a-transaction"),
+        # The keyword half on the second connection, its rows loaded from libpq's result.
+        pytest.param(True, id="halves-alongside", marks=pytest.mark.django_db(transaction=True)),
+    ],
+)
+def test_near_duplicate_passages_are_folded_into_the_better_hit(sample_corpus, team, tmp_path, transactional) -> None:
+    assert connection.in_atomic_block is not transactional
     paragraph = (
         "Zebra notes. The zebra quagga keeps its stripes in winter, and the stripes of a quagga fade "
         "towards the tail, which no other zebra shows."
@@ -311,6 +354,27 @@ def test_keyword_candidates_are_the_ts_rank_ranking_of_every_match(sample_corpus
     assert len(every_match) >= 10
     assert [row[0] for row in rows] == [row[0] for row in every_match]
     assert [row[5] for row in rows] == pytest.approx([row[1] for row in every_match])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prepared", [True, False])
+def test_keyword_rows_read_off_the_search_connection_are_the_rows_a_cursor_reads(
+    sample_corpus, settings, prepared
+) -> None:
+    # The search connection's rows are loaded straight from libpq's result: the same
+    # values and types as Django's cursor gives (the locator as JSON text), in order.
+    settings.SEARCH_PREPARED_STATEMENTS = prepared
+    for query in ("Which system has the best Dev F1?", "GPU memory of SAT", "mask warmup of 500 steps"):
+        sql, params = _keyword_query(corpus=sample_corpus, query=query, limit=20, document_ids=None)
+        with _alongside(sql, params) as rows:
+            alongside = rows()
+
+        through_cursor = _rows(sql, params)
+
+        assert len(alongside) >= 5
+        assert alongside == through_cursor
+        assert [tuple(map(type, row)) for row in alongside] == [(int, int, str, str, str, float)] * len(alongside)
+        assert any(row[4].startswith('{"') for row in alongside)  # table rows carry a locator
 
 
 @pytest.mark.django_db(transaction=True)
