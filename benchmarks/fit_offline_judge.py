@@ -12,7 +12,7 @@ the strongest regularisation whose mean AUROC is within one pair of the best: wi
 AUROC's resolution, 1 / (genuine × fake) of a fold, averaged over the folds (a difference
 smaller than one reordered genuine–fake pair per fold is not one the folds can measure).
 Where the curve is flat, that is the simpler model, as in the one-standard-error rule; but the
-fold-to-fold standard error here exceeds the curve's whole rise, so that rule always lands on
+fold-to-fold standard error here exceeds the curve's whole rise, so that rule lands at or next to
 the grid's lower edge, and the bare maximum drifts to its upper edge (the coefficients of
 rarely firing features grow without bound as C does). The fold AUROC is reported for the
 chosen strength, beside a nested figure (the choice made anew inside each outer fold) and
