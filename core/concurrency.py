@@ -7,9 +7,10 @@ opened when it ends (Django's connections belong to the thread that opened them)
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from django.db import connections
@@ -87,3 +88,57 @@ def map_bounded(
     if errors:
         raise errors[0]
     return results
+
+
+class OrderedGate:
+    """At most ``limit`` sections at a time, entered in the order of ``keys``.
+
+    For work whose items each do some preparing, one slow section (an LLM call) and some
+    storing: more threads than ``limit`` run the items, so the next item is prepared while
+    the sections run, and a section ending lets the next prepared item in at once rather
+    than after its thread has stored and prepared. Sections still start in input order.
+    Each key enters at most once (``section``); a key that ends without entering must say
+    so (``give_up``), or the keys after it would wait for it.
+    """
+
+    def __init__(self, *, limit: int, keys: Sequence[object]) -> None:
+        self._ready = threading.Condition()
+        self._limit = self._free = max(1, limit)
+        self._turns = {key: turn for turn, key in enumerate(keys)}
+        self._passed: set[int] = set()  # turns entered or given up
+        self._next = 0  # the first turn not yet passed
+        self.peak = 0  # most sections at once (for tests and benchmarks)
+
+    def _pass(self, turn: int) -> None:
+        self._passed.add(turn)
+        while self._next in self._passed:
+            self._next += 1
+        self._ready.notify_all()
+
+    @contextlib.contextmanager
+    def section(self, key: object) -> Iterator[None]:
+        turn = self._turns[key]
+        with self._ready:
+            if turn in self._passed:
+                raise RuntimeError(f"{key!r} has already had its turn")
+            self._ready.wait_for(lambda: self._next == turn and self._free > 0)
+            self._free -= 1
+            self.peak = max(self.peak, self._inside())
+            self._pass(turn)
+        try:
+            yield
+        finally:
+            with self._ready:
+                self._free += 1
+                self._ready.notify_all()
+
+    def give_up(self, key: object) -> None:
+        """``key`` will not enter (it was skipped or failed before): the next may go. Harmless
+        after ``section``."""
+        with self._ready:
+            turn = self._turns[key]
+            if turn not in self._passed:
+                self._pass(turn)
+
+    def _inside(self) -> int:
+        return self._limit - self._free

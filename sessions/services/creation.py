@@ -121,12 +121,17 @@ def session_create_judge_only(
         llm_base_url=settings.llm_base_url,
         **_judge_fields(team=team, settings=settings),
     )
+    # Four inserts whatever the number of items (rows, then their children, in bulk).
     now = timezone.now()
-    for c_pos, (label, turns) in enumerate(parsed.items()):
-        conversation = Conversation.objects.create(session=session, position=c_pos, label=label[:200])
+    conversations = Conversation.objects.bulk_create(
+        Conversation(session=session, position=c_pos, label=label[:200]) for c_pos, label in enumerate(parsed)
+    )
+    questions: list[Question] = []
+    answers: list[tuple[Answer, list[Passage]]] = []
+    for conversation, turns in zip(conversations, parsed.values(), strict=True):
         earlier: list[list[str]] = []
         for q_pos, item in enumerate(turns):
-            question = Question.objects.create(
+            question = Question(
                 session=session,
                 conversation=conversation,
                 position=q_pos,
@@ -134,7 +139,7 @@ def session_create_judge_only(
                 reference_answer=str(item.get("reference_answer") or ""),
             )
             given = item.get("history")
-            answer = Answer.objects.create(
+            answer = Answer(
                 question=question,
                 attempt=1,
                 status=Answer.Status.OK,
@@ -147,10 +152,15 @@ def session_create_judge_only(
                 finished_at=now,
             )
             earlier.append([question.text, answer.text])
-            RetrievedPassage.objects.bulk_create(
-                RetrievedPassage(answer=answer, rank=rank, score=0.0, source_tag=p.tag, text=p.text)
-                for rank, p in enumerate(_item_passages(item), start=1)
-            )
+            questions.append(question)
+            answers.append((answer, _item_passages(item)))
+    Question.objects.bulk_create(questions)
+    Answer.objects.bulk_create(answer for answer, _ in answers)  # question ids: set by the insert above
+    RetrievedPassage.objects.bulk_create(
+        RetrievedPassage(answer=answer, rank=rank, score=0.0, source_tag=p.tag, text=p.text)
+        for answer, passages in answers
+        for rank, p in enumerate(passages, start=1)
+    )
     session.estimate = session_estimate(session=session)
     session.save(update_fields=["estimate"])
     return session

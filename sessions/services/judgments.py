@@ -7,6 +7,7 @@ rubric, the question, the answer's history and passages, and stores what it retu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -19,7 +20,7 @@ from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.concurrency import NOT_RUN, map_bounded
+from core.concurrency import NOT_RUN, OrderedGate, map_bounded
 from core.file_guards import strip_nul
 from core.locks import JUDGE_ONLY_SESSION, JUDGMENT, advisory_lock
 from core.queueing import task_publish, task_publish_on_commit
@@ -63,7 +64,22 @@ def judgments_schedule_for_answer(
     exists for it yet, so rows are inserted at once; the unique constraints refuse a
     second call. ``passages`` are the answer's passages when the caller has them.
     """
-    session = answer.question.session
+    given = {answer.pk: passages} if passages is not None else None
+    return judgments_schedule(answers=[answer], passages=given, enqueue=enqueue)
+
+
+def judgments_schedule(
+    *, answers: list[Answer], passages: dict[int, list[Passage]] | None = None, enqueue: bool = True
+) -> list[Judgment]:
+    """``judgments_schedule_for_answer`` for many answers of one session, in three inserts
+    (judgments, probes, the probes' judgments) whatever their number: a judge-only batch
+    of a thousand items starts without a thousand round trips. ``passages`` maps answer
+    ids to their passages; an answer missing from it reads its own (prefetched or not)."""
+    if not answers:
+        return []
+    session = answers[0].question.session
+    if any(answer.question.session_id != session.pk for answer in answers):
+        raise ValueError("judgments_schedule takes the answers of one session")
     common = {
         "rubric": session.rubric,
         "judge_provider": session.judge_provider,
@@ -71,12 +87,23 @@ def judgments_schedule_for_answer(
         "temperature": session.judge_temperature,
     }
     judgments = Judgment.objects.bulk_create(
-        Judgment(answer=answer, repeat_index=repeat, **common) for repeat in range(session.judge_repeats)
+        Judgment(answer=answer, repeat_index=repeat, **common)
+        for answer in answers
+        for repeat in range(session.judge_repeats)
     )
     if session.robustness:
-        if passages is None:
-            passages = answer_passages(answer=answer)
-        judgments += _probes_create(answer=answer, session=session, common=common, context=passages)
+        given = passages or {}
+        probes = [
+            probe
+            for answer in answers
+            for probe in _probes_for(
+                answer=answer,
+                session=session,
+                context=given[answer.pk] if answer.pk in given else answer_passages(answer=answer),
+            )
+        ]
+        probes = RobustnessProbe.objects.bulk_create(probes)
+        judgments += Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
     if enqueue:
         _enqueue([j.pk for j in judgments])
     return judgments
@@ -87,9 +114,9 @@ def _probe_seed(*, session_id: int, question_id: int) -> int:
     return int(digest[:12], 16)
 
 
-def _probes_create(
-    *, answer: Answer, session: EvaluationSession, common: dict, context: list[Passage]
-) -> list[Judgment]:
+def _probes_for(*, answer: Answer, session: EvaluationSession, context: list[Passage]) -> list[RobustnessProbe]:
+    """The answer's probes, not yet saved: the rule-made fakes, and an LLM-written one when
+    the judge is an LLM."""
     seed = _probe_seed(session_id=session.pk, question_id=answer.question_id)
     drafts = make_probes(
         question=answer.question.text,
@@ -124,8 +151,7 @@ def _probes_create(
                 seed=seed,
             )
         )
-    probes = RobustnessProbe.objects.bulk_create(probes)
-    return Judgment.objects.bulk_create(Judgment(probe=probe, repeat_index=0, **common) for probe in probes)
+    return probes
 
 
 @functools.lru_cache(maxsize=32)
@@ -193,7 +219,8 @@ def session_mark_running(*, session_id: int) -> None:
 
 
 def session_judge(*, session_id: int) -> str:
-    """Run a judge-only session's pending judgments, ``judge_concurrency()`` at a time.
+    """Run a judge-only session's pending judgments, ``judge_concurrency()`` at a time
+    (that many judges' calls in flight; see ``core.concurrency.OrderedGate``).
 
     They start in the order of the session's input (conversation, question; an answer's
     own judgments before its probes') and each is ``judgment_run``: guarded by its lock
@@ -210,11 +237,19 @@ def session_judge(*, session_id: int) -> str:
         # In-process mode runs on the caller's connection: other threads would not see its
         # uncommitted rows (a test's transaction), so it judges one item at a time.
         limit = 1 if tasks_run_in_process() else judge_concurrency()
+        pending = judgments_pending_in_order(session_id=session_id)
+        # ``limit`` judges' calls at a time, in input order; twice as many threads, so that
+        # a judgment is read before a place frees and stored after it has given it back.
+        calls = OrderedGate(limit=limit, keys=pending)
+
+        def run(pk: int) -> Judgment | None:
+            try:
+                return judgment_run(judgment_id=pk, calls=calls)
+            finally:
+                calls.give_up(pk)  # skipped (done, locked, cancelled) or failed before its turn
+
         results = map_bounded(
-            lambda pk: judgment_run(judgment_id=pk),
-            judgments_pending_in_order(session_id=session_id),
-            limit=limit,
-            stop_at=time.monotonic() + JUDGE_SLICE_SECONDS,
+            run, pending, limit=limit if limit == 1 else 2 * limit, stop_at=time.monotonic() + JUDGE_SLICE_SECONDS
         )
     if any(result is NOT_RUN for result in results):
         task_publish(task=tasks.judge_session, args=[session_id])
@@ -240,8 +275,13 @@ def judgments_pending_in_order(*, session_id: int) -> list[int]:
     )
 
 
-def judgment_run(*, judgment_id: int) -> Judgment | None:
-    """Judge and store. Guarded by status and an advisory lock: re-delivery is harmless."""
+def judgment_run(*, judgment_id: int, calls: OrderedGate | None = None) -> Judgment | None:
+    """Judge and store. Guarded by status and an advisory lock: re-delivery is harmless.
+
+    With ``calls`` (``session_judge``'s), the judge's calls (an LLM probe's fake, then the
+    verdict) run inside the gate's section for this judgment: reading the judgment before
+    and storing it after do not hold one of the gate's places.
+    """
     with advisory_lock(namespace=JUDGMENT, key=judgment_id) as acquired:
         if not acquired:
             return None
@@ -254,42 +294,41 @@ def judgment_run(*, judgment_id: int) -> Judgment | None:
         if session.status == session.Status.CANCELLED:
             return judgment
         spec = rubric_spec(rubric=judgment.rubric)
+        config = _judge_config(session)
+        context = answer_passages(answer=genuine)
         # The fake-writing call of an LLM probe counts in its judgment's attempts and latency.
         writing: ChatResult | None = None
-        if judgment.probe is not None and not judgment.probe.fake_answer:
-            writing_started = time.monotonic()
+        with calls.section(judgment_id) if calls is not None else contextlib.nullcontext():
+            started_at = timezone.now()
             try:
-                writing = llm_probe_write(probe=judgment.probe, config=_judge_config(session))
+                if judgment.probe is not None and not judgment.probe.fake_answer:
+                    writing = llm_probe_write(probe=judgment.probe, config=config)
             except ProviderError as exc:
-                judgment_store(
-                    judgment=judgment,
-                    spec=spec,
-                    outcome=JudgeOutcome(
-                        status=Judgment.Status.FAILED,
-                        error=f"Writing the fake answer failed: {exc}",
-                        attempts=exc.attempts,
-                        latency_ms=int((time.monotonic() - writing_started) * 1000),
-                    ),
-                    provenance={},
-                    started_at=timezone.now(),
+                writing_failed = JudgeOutcome(
+                    status=Judgment.Status.FAILED,
+                    error=f"Writing the fake answer failed: {exc}",
+                    attempts=exc.attempts,
+                    latency_ms=int((timezone.now() - started_at).total_seconds() * 1000),
                 )
-                session_finalize_if_done(session_id=session.pk)
-                return judgment
-        answer_text = judgment.answer.text if judgment.answer else judgment.probe.fake_answer
-        started_at = timezone.now()
-        try:
-            outcome = judge_once(
-                spec=spec,
-                config=_judge_config(session),
-                question=question.text,
-                history=[(q, a) for q, a in genuine.history],
-                context=answer_passages(answer=genuine),
-                answer=answer_text,
-                temperature=judgment.temperature,
-            )
-        except Exception as exc:  # noqa: BLE001 - recorded on the row; the session must not hang
-            logger.exception("judgment %s crashed", judgment_id)
-            outcome = JudgeOutcome(status=Judgment.Status.FAILED, error=f"Internal error in the judge: {exc!r}")
+            else:
+                writing_failed = None
+                try:
+                    outcome = judge_once(
+                        spec=spec,
+                        config=config,
+                        question=question.text,
+                        history=[(q, a) for q, a in genuine.history],
+                        context=context,
+                        answer=judgment.answer.text if judgment.answer else judgment.probe.fake_answer,
+                        temperature=judgment.temperature,
+                    )
+                except Exception as exc:  # noqa: BLE001 - recorded on the row; the session must not hang
+                    logger.exception("judgment %s crashed", judgment_id)
+                    outcome = JudgeOutcome(status=Judgment.Status.FAILED, error=f"Internal error in the judge: {exc!r}")
+        if writing_failed is not None:
+            judgment_store(judgment=judgment, spec=spec, outcome=writing_failed, provenance={}, started_at=started_at)
+            session_finalize_if_done(session_id=session.pk)
+            return judgment
         if writing is not None:
             outcome.attempts += writing.attempts
             outcome.latency_ms += writing.latency_ms

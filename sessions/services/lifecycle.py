@@ -10,7 +10,7 @@ from core.queueing import task_publish_on_commit
 from judging.models import Rubric
 from sessions import sweep, tasks  # sweep as a module: it imports the services in turn
 from sessions.models import Answer, Conversation, EvaluationSession, Question
-from sessions.services.judgments import judgments_requeue_for_session, judgments_schedule_for_answer
+from sessions.services.judgments import judgments_requeue_for_session, judgments_schedule
 
 FINAL_SESSION_STATES = (
     EvaluationSession.Status.COMPLETED,
@@ -31,8 +31,13 @@ def session_start(*, session: EvaluationSession) -> EvaluationSession:
         Rubric.objects.filter(pk=session.rubric_id, locked=False).update(locked=True)
         if session.is_judge_only:
             # Nothing to retrieve or generate: one task runs the judgments, a few at a time.
-            for answer in Answer.objects.filter(question__session=session).select_related("question__session"):
-                judgments_schedule_for_answer(answer=answer, enqueue=False)
+            answers = (
+                Answer.objects.filter(question__session=session)
+                .select_related("question__session__rubric", "question__session__corpus")
+                .prefetch_related("passages")
+                .order_by("pk")
+            )
+            judgments_schedule(answers=list(answers), enqueue=False)
             task_publish_on_commit(task=tasks.judge_session, args_list=[[session.pk]])
         else:
             _enqueue_conversations(session=session)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.runmode import in_process_tasks
+from judging.models import Judgment, RobustnessProbe
 from sessions import batches
 from sessions.batches import BatchRequest, batch_submit, request_fingerprint
-from sessions.models import Answer, Batch, EvaluationSession
+from sessions.models import Answer, Batch, EvaluationSession, RetrievedPassage
 from tests.sessions.api_support import make_corpus
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +70,50 @@ def test_judge_only_batch_completes_with_weighted_scores(team, member) -> None:
     follow_up = Answer.objects.get(question__session_id=detail["session"]["id"], question__position=1)
     assert follow_up.history == [["How many weights does SAT update?", "0.8% of them."]]
     assert results["totals"]["mean_score"]["n_scored"] == 2
+
+
+def _answers_body(n: int, *, per_conversation: int) -> dict:
+    items = [
+        {
+            "question": f"How many weights does SAT update in run {i}?",
+            "answer": f"In run {i}, SAT updates 0.8% of the weights of the pretrained model.",
+            "context": [
+                f"[Doc: sat{i}.md] Sparse Adapter Tuning (SAT) updates 0.8% of the weights in run {i}.",
+                "[Doc: sat.md] The sparse update is merged into the weights; SAT adds no inference latency.",
+            ],
+            "conversation": f"c{i // per_conversation}",
+        }
+        for i in range(n)
+    ]
+    return {"kind": "answers", "items": items, "settings": {"judge_provider": "offline", "robustness": True}}
+
+
+def test_a_judge_only_batch_is_stored_and_started_in_as_many_queries_for_40_items_as_for_4(member) -> None:
+    """Its rows are inserted in bulk: a large batch costs no round trip per item."""
+    api = _client(member)
+    counts = {}
+    for n in (4, 40):
+        with CaptureQueriesContext(connection) as queries:
+            created = api.post("/api/v1/batches/", _answers_body(n, per_conversation=2), format="json")
+        assert created.status_code == 201, created.content
+        counts[n] = len(queries)
+        session = EvaluationSession.objects.get(batch__pk=created.json()["id"])
+        answers = Answer.objects.filter(question__session=session).order_by("question__conversation__position",
+                                                                             "question__position")  # fmt: skip
+        assert [a.question.text for a in answers] == [
+            item["question"] for item in _answers_body(n, per_conversation=2)["items"]
+        ]
+        # History: the earlier turn of the same conversation, and every answer's two passages, in order.
+        assert [len(a.history) for a in answers] == [0, 1] * (n // 2)
+        assert answers[1].history == [[answers[0].question.text, answers[0].text]]
+        assert RetrievedPassage.objects.filter(answer__in=answers).count() == 2 * n
+        assert [p.rank for p in answers[3].passages.all()] == [1, 2]
+        # One judgment per answer, and each answer's probes with a judgment each, all pending.
+        probes = RobustnessProbe.objects.filter(answer__in=answers)
+        assert {a.pk for a in answers} == set(probes.values_list("answer_id", flat=True))
+        assert Judgment.objects.filter(answer__in=answers, status=Judgment.Status.PENDING).count() == n
+        assert Judgment.objects.filter(probe__in=probes, status=Judgment.Status.PENDING).count() == probes.count()
+    assert counts[40] == counts[4], counts
 
 
 def test_questions_batch_creates_and_starts_a_session(team, member, media, tmp_path) -> None:
