@@ -229,6 +229,17 @@ def comparison_conflicts(a: _Analysis) -> float:
     return math.log1p(sum(len(c.comparison_conflicts) for c in _checked(a)))
 
 
+# --- mechanisms against the sentence each claim restates (judging.mechanisms) ---
+
+
+@feature(AGAINST)
+def mechanism_reversals(a: _Analysis) -> float:
+    """log(1 + claims that give a thing the opposite effect of the context sentence they are
+    aligned to ("lowers the amount released" where it "does not reduce" it, "widen" where it
+    says "narrow"), or state what that sentence rules out ("rather than by intercalation"))."""
+    return math.log1p(sum(1 for c in _checked(a) if c.mechanism is not None))
+
+
 def features(analysis: _Analysis, names: list[str] | None = None) -> dict[str, float]:
     """The named features of one analysed answer (all registered ones by default)."""
     return {name: float(FEATURES[name].measure(analysis)) for name in (names or list(FEATURES))}

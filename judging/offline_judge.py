@@ -56,6 +56,7 @@ from judging.comparisons import (
     leads_within_field,
 )
 from judging.figures import FigureConflict, Mention, figure_conflicts, prose_mentions, row_mentions
+from judging.mechanisms import MechanismConflict, mechanism_conflict
 from judging.rubric import RubricSpec
 from judging.tables import (
     column_before,
@@ -197,9 +198,10 @@ class Claim:
     # figure another row holds or no row has), "column" (a row's figure under another of its
     # columns), "superlative" (a row crowned that leads on nothing), "misattribution",
     # "polarity" (negation, direction or antonym flip), "relation" (an opposition reversed
-    # against the closest sentence), "figure" (a prose figure of the same thing as a context
-    # figure, differing) or "comparison" (a comparison between rows their figures contradict);
-    # empty when not contradicted.
+    # against the closest sentence), "mechanism" (a thing given the opposite effect of the
+    # sentence it is aligned to, or asserted where that sentence rules it out), "figure" (a
+    # prose figure of the same thing as a context figure, differing) or "comparison" (a
+    # comparison between rows their figures contradict); empty when not contradicted.
     kind: str = ""
     lexical: float = 0.0  # share of the claim's content words (by stem) found in the context
     reversed: tuple[str, str] | None = None  # (claim's word, context's word) of a reversed opposition
@@ -211,6 +213,10 @@ class Claim:
     figures_confirmed: int = 0
     # Comparisons between table rows ("A outperforms B", "the lowest …") that the rows' figures contradict.
     comparison_conflicts: list[str] = field(default_factory=list)
+    # A thing it gives the opposite effect of the sentence it is aligned to, or asserts where
+    # that sentence rules it out (judging.mechanisms), and that sentence.
+    mechanism: MechanismConflict | None = None
+    mechanism_reference: str = ""
 
     @property
     def novelty(self) -> float:
@@ -485,6 +491,16 @@ class _Analysis:
             asked=set(extract_numbers(self.asked)),
         )
         claim.comparison_conflicts = self._comparison_conflicts(text)
+        # Inversions are judged against what the claim restates: its closest units only.
+        aligned = [
+            self.support_units[int(i)]
+            for i in order[:3]
+            if similarities[int(i)] >= max(ALIGN_COSINE, claim.support - ALIGN_MARGIN)
+        ]
+        for unit in aligned:
+            if (found := mechanism_conflict(text, unit)) is not None:
+                claim.mechanism, claim.mechanism_reference = found, unit
+                break
 
         # Contradictions: the claim's own figures, table rows, then the sentence it restates.
         why = numeric_direction_conflict(text)
@@ -504,12 +520,6 @@ class _Analysis:
             why = self._misattribution(text, self.support_units[int(order[0])], claim.support)
             claim.kind = "misattribution" if why else ""
         if why is None:
-            # Inversions are judged against what the claim restates: its closest units only.
-            aligned = [
-                self.support_units[int(i)]
-                for i in order[:3]
-                if similarities[int(i)] >= max(ALIGN_COSINE, claim.support - ALIGN_MARGIN)
-            ]
             if found := polarity_conflict(text, aligned):
                 why = f'{found[0]} the context: "{_short(found[1])}"'
                 claim.reference = found[1]
@@ -523,6 +533,12 @@ class _Analysis:
                     f'"{_short(claim.reference)}"'
                 )
                 claim.kind = "relation"
+            elif claim.mechanism is not None:
+                # A thing given the opposite effect ("lowers X" where the context says it
+                # "does not reduce X"), or asserted where the context rules it out.
+                why = claim.mechanism.describe(claim.mechanism_reference)
+                claim.reference = claim.mechanism_reference
+                claim.kind = "mechanism"
             elif claim.figure_conflicts:
                 # A figure of the same thing as a context figure, with another value or the
                 # other direction ("4-fold lower" where the context says "14-fold lower").

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.fit_offline_judge import fit, groups_of, tune_table
+from benchmarks.fit_offline_judge import C_GRID, fit, groups_of, tune_table
 from judging.combiner import FEATURES, MODEL_PATH, features, load_model
 from judging.offline_judge import analyse, offline_judge
 from judging.rubric import DEFAULT_RUBRIC
@@ -45,6 +45,11 @@ def test_refitting_on_the_tune_split_reproduces_the_stored_model(embed: Callable
     assert all(e["coef"] * e["direction"] >= 0 for e in stored["features"])
     # Cross-validated, not just fitted: the figure the docs report sits beside the fit's own.
     assert refit["tune_cv_auroc"] <= refit["tune_fit_auroc"]
+    # The rule's choice lies inside the grid, so a wider grid would not move it; and no weaker
+    # regularisation beats it by more than one reordered pair per fold.
+    grid = [float(c) for c in refit["cv_auroc_by_C"]]
+    assert min(grid) < refit["C"] < max(grid) and refit["C"] in C_GRID
+    assert max(refit["cv_auroc_by_C"].values()) - refit["tune_cv_auroc"] <= refit["cv_resolution"] + 1e-4
 
 
 def test_groups_join_items_that_share_a_question_or_a_context() -> None:
