@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from judging.alignment import relation_flip, vocabulary
+from judging.cells import CellConflict, column_meant, differs, is_relative, lead_and_cells, stated_cell
 from judging.comparisons import (
     at_extreme,
     bounds,
@@ -211,6 +212,8 @@ class Claim:
     figures_confirmed: int = 0
     # Comparisons between table rows ("A outperforms B", "the lowest …") that the rows' figures contradict.
     comparison_conflicts: list[str] = field(default_factory=list)
+    # Figures given a row under a named column that the row's cell contradicts (judging.cells).
+    cell_conflicts: list[CellConflict] = field(default_factory=list)
 
     @property
     def novelty(self) -> float:
@@ -484,7 +487,20 @@ class _Analysis:
             hedged=hedged,
             asked=set(extract_numbers(self.asked)),
         )
+        # A relative figure may be worked out from a named row and another row of its table
+        # ("+6.1% relative" to the control row): not a figure that differs.
+        named_rows = [row for _, _, row in self._rows_named(_name_text(text))]
+        claim.figure_conflicts = [
+            f
+            for f in claim.figure_conflicts
+            if f.reversed
+            or not any(
+                row_gap(f.stated.number, row, [r for r in self.rows if r.table == row.table], approximate=True)
+                for row in named_rows
+            )
+        ]
         claim.comparison_conflicts = self._comparison_conflicts(text)
+        claim.cell_conflicts = self._cell_conflicts(text)
 
         # Contradictions: the claim's own figures, table rows, then the sentence it restates.
         why = numeric_direction_conflict(text)
@@ -532,6 +548,10 @@ class _Analysis:
                 # "A is faster than B", "the lowest …" against the rows' own figures.
                 why = claim.comparison_conflicts[0]
                 claim.kind = "comparison"
+            elif claim.cell_conflicts:
+                # A figure given a row under a named column, where the row's cell differs.
+                why = claim.cell_conflicts[0].describe()
+                claim.kind = "cell"
         if why is not None:
             claim.status = CONTRADICTED
             claim.why = why
@@ -560,6 +580,54 @@ class _Analysis:
         if not grounded or claim.specific or foreign_terms:
             claim.status = UNSUPPORTED
         return claim
+
+    def _cell_conflicts(self, text: str) -> list[CellConflict]:
+        """Figures the claim gives a row under a named column that the row's cell contradicts
+        (``judging.cells``): an answer table's cells ("Train time: LoRA r=8 3.9 h; SAT 5.3 h",
+        the row and column named by the label and the cell's head, either way round), and
+        prose figures bound to a row ("RTE: 85.2 for SAT"), under the column named just
+        before the figure or by the claim's label."""
+        if not self.rows:
+            return []
+        hedged = hedged_numbers(text)
+        lead, segments = lead_and_cells(text)
+        cells = [stated_cell(segment) for segment in segments]
+        found: list[CellConflict] = []
+        if segments and all(c is not None and len(c[0].split()) <= 8 for c in cells):
+            for head, number, unit, signed, _ in [c for c in cells if c is not None]:
+                named = f"{lead} {head}"
+                rows = list({r.label: r for _, _, r in self._rows_named(_name_text(named))}.values())
+                if len(rows) != 1 or id(rows[0]) in self.members or is_trivial_number(number):
+                    continue
+                column = column_meant(named, rows[0])
+                if (
+                    column is not None
+                    and (expected := differs(number, unit, signed, rows[0], column, hedged=number in hedged))
+                    is not None
+                ):
+                    found.append(
+                        CellConflict(
+                            rows[0], column, f"{number}{unit if unit == '%' else ' ' + unit}".strip(), expected
+                        )
+                    )
+            return found
+        lowered = _name_text(text)
+        mentions = self._rows_named(lowered)
+        for number, row, position in self._bind_figures(lowered, mentions):
+            if id(row) in self.members or is_trivial_number(number) or number in row.numbers():
+                continue
+            end = position + len(_NUMBER_SPAN_RE.match(lowered, position).group(1))
+            if is_relative(lowered, position, end) or lowered[max(0, position - 1) : position] in ("+", "-"):
+                continue
+            floor = max((e for _, e, r in mentions if r is row and e <= position), default=0)
+            column = column_before(lowered, position, row, floor=floor) or (column_meant(lead, row) if lead else None)
+            unit = re.match(r"\s*(%|[a-z]{1,3}\b)?", lowered[end:]).group(1) or ""
+            if (
+                column is not None
+                and (expected := differs(number, unit, False, row, column, hedged=number in hedged)) is not None
+            ):
+                found.append(CellConflict(row, column, number + ("%" if unit == "%" else ""), expected))
+        return found
 
     def _rows_named(self, lowered: str) -> list[tuple[int, int, TableRow]]:
         """(start, end, row) for each table row whose name the text (lower-cased, see
