@@ -36,7 +36,7 @@ _RELATIVE_BEFORE_RE = re.compile(
     r"(?:\s+(?:of|to|is|was))?\s*[+\-−]?\$?$"
 )
 _RELATIVE_AFTER_RE = re.compile(
-    r"^\s*(?:%\s*)?(?:points?|pts?|pp|x|×|times|fold|-fold|percentage|more|less|fewer|higher|lower|above|below|"
+    r"^\s*(?:%\s*|[a-zµμ/]{1,5}\s+)?(?:points?|pts?|pp|x|×|times|fold|-fold|percentage|more|less|fewer|higher|lower|above|below|"
     r"ahead|behind|better|worse|faster|slower|smaller|larger|bigger|greater|over|under|up|down|improvement|gain|"
     r"drop|reduction|increase|decrease|relative|of|per|in|on|cheaper|longer|shorter)\b"
 )

@@ -154,7 +154,7 @@ ABSTENTION = "abstention"
 # After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>";
 # or "in <name>" right after it ("4.4% in T cells").
 _FOR_NAME_RE = re.compile(
-    r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s|\s*%?\s*in\s"
+    r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s(?:the\s)?|\s*%?\s*in\s(?:the\s)?"
 )
 _ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
 # Words that end the stretch of text a figure can belong to the name before it: another
