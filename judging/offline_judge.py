@@ -48,6 +48,7 @@ from judging.cells import CellConflict, column_meant, differs, is_relative, lead
 from judging.comparisons import (
     at_extreme,
     bounds,
+    column_pair_conflict,
     columns_headed,
     columns_named,
     comparatives,
@@ -620,8 +621,15 @@ class _Analysis:
             if is_relative(lowered, position, end) or lowered[max(0, position - 1) : position] in ("+", "-"):
                 continue
             floor = max((e for _, e, r in mentions if r is row and e <= position), default=0)
-            column = column_before(lowered, position, row, floor=floor) or (column_meant(lead, row) if lead else None)
-            unit = re.match(r"\s*(%|[a-z]{1,3}\b)?", lowered[end:]).group(1) or ""
+            after = re.match(r"\s*(%|[a-z]{1,3}\b)?\s*((?:[a-z0-9@]+\s*){0,3})", lowered[end:])
+            unit = after.group(1) or ""
+            # The column named just before the figure, as its noun right after it ("0.9M
+            # parameters"), or by the claim's label.
+            column = (
+                column_before(lowered, position, row, floor=floor)
+                or column_meant(after.group(2), row)
+                or (column_meant(lead, row) if lead else None)
+            )
             if (
                 column is not None
                 and (expected := differs(number, unit, False, row, column, hedged=number in hedged)) is not None
@@ -710,7 +718,7 @@ class _Analysis:
         lowered = _name_text(text)
         mentions = self._rows_named(lowered)
         if not mentions:
-            return []
+            return self._column_comparisons(lowered)
         found: list[str] = []
         bound = self._bind_figures(lowered, mentions)
         limits = bounds(f"{self.asked}\n{text}")
@@ -788,6 +796,23 @@ class _Analysis:
                     f'says {first.label} is "{word}" than {second.label} on {column}, but the context gives '
                     f"{first.label} {first.value_of(column):g} and {second.label} {second.value_of(column):g}"
                 )
+        return found
+
+    def _column_comparisons(self, lowered: str) -> list[str]:
+        """ "A's growth is higher than B's" where a table keeps A's and B's figures in two
+        columns of one metric (``comparisons.column_pair_conflict``), judged over its rows."""
+        found: list[str] = []
+        for start, end, sign, on_quality in comparatives(lowered):
+            than = re.match(r"\s+than\s+", lowered[end:])
+            if than is None:
+                continue
+            subject = _BREAK_RE.split(lowered[max(0, start - 60) : start])[-1]
+            other = _BREAK_RE.split(lowered[end + than.end() : end + than.end() + 40])[0]
+            for table in dict.fromkeys(r.table for r in self.rows):
+                rows = [r for r in self.rows if r.table == table]
+                if why := column_pair_conflict(subject, other, rows, sign, on_quality, lowered[start:end]):
+                    found.append(why)
+                    break
         return found
 
     @staticmethod

@@ -154,3 +154,34 @@ def test_figures_in_another_unit_of_their_kind_are_the_contexts() -> None:
     assert not _figure_conflicts("The east bench ran 30 minutes longer than the west bench.")
     # The same digits in another unit of the same kind still differ: 1,310 GB is not 1,310 MB.
     assert _figure_conflicts("The Marlow P4 filter size is 1,310 GB.")
+
+
+# --- a comparison between two columns of one metric ---
+
+HEATERS = [
+    "[Sheet: heaters.xlsx/Trial] Row 2: Bench=East; Kelvo heat-up (min)=14.0; Sunra heat-up (min)=11.5; "
+    "Kelvo draw (kW)=2.1; Sunra draw (kW)=2.6",
+    "[Sheet: heaters.xlsx/Trial] Row 3: Bench=West; Kelvo heat-up (min)=15.5; Sunra heat-up (min)=12.0; "
+    "Kelvo draw (kW)=2.0; Sunra draw (kW)=2.4",
+]
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("The Kelvo heater's draw is higher than the Sunra's on both benches.", True),
+        ("The Kelvo heater's draw is lower than the Sunra's on both benches.", False),
+        ("The Sunra heat-up is shorter, so its draw is larger than the Kelvo's.", False),
+        ("Kelvo's heat-up is faster than Sunra's.", True),  # lower is better for time
+    ],
+)
+def test_a_comparison_between_two_columns_of_one_metric(
+    embed: Callable[[list[str]], np.ndarray], answer: str, wrong: bool
+) -> None:
+    analysis = _Analysis(
+        question="How do the two heaters compare?", history=[], context=HEATERS, answer=answer, embed=embed
+    )
+    found = [w for c in analysis.claims for w in c.comparison_conflicts]
+    assert bool(found) == wrong, found
+    if wrong:
+        assert "in every row" in found[0]
