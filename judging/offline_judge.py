@@ -421,6 +421,13 @@ class _Analysis:
             else np.zeros((len(self.answer_sentences), len(self.units)))
         )
         self._measure_injection()
+        # The figures the answer quotes from the context, anywhere in it: a figure a claim works
+        # out from them ("+0.21 points" from the 3.63% it quotes and the control's 3.42% it
+        # quoted a line before) is the context's too.
+        context_numbers = set(extract_numbers(self.reference_text))
+        self.quoted_numbers = sorted(
+            {n for n in extract_numbers(answer) if n in context_numbers and not is_trivial_number(n)}
+        )
         self.claims = [self._check_claim(index) for index in range(len(self.claim_texts))]
         # The answer's share of words that are neither everyday English nor the context's.
         asserted = [c for c in self.claims if c.status != ABSTENTION]
@@ -469,7 +476,9 @@ class _Analysis:
             n
             for n in own_numbers
             if n not in context_numbers
-            and not number_is_derived(n, nearby_numbers + grounded_numbers, approximate=n in hedged)
+            and not number_is_derived(
+                n, nearby_numbers + grounded_numbers + self.quoted_numbers, approximate=n in hedged
+            )
             and not (n in hedged and number_is_derived(n, sorted(context_numbers), approximate=True))
         ]
         # Figures in scientific notation ("3e-7") are figures too; extract_numbers reads only their digits.
