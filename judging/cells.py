@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from judging.tables import _is_gap
 from judging.text import TableRow, content_words, decimals_of, normalise_number
 
 # "Label: the rest", the label without figures or sentence marks.
@@ -31,12 +32,12 @@ _CELL_RE = re.compile(
 )
 # Words next to a figure that make it a gap, a ratio or a change, not a cell's figure.
 _RELATIVE_BEFORE_RE = re.compile(
-    r"\b(?:gap|gaps|difference|differs?|delta|margin|by|within|ahead|behind|up|down|about|roughly|nearly|"
-    r"almost|around|only|saving|savings|save|saves|cut|cuts|gain|gains|drop|drops|lost|loses|costs?|adds?)"
+    r"\b(?:gap|gaps|difference|differs?|delta|margin|by|within|ahead|behind|up|down|"
+    r"saving|savings|save|saves|cut|cuts|gain|gains|drop|drops|lost|loses|costs?|adds?)"
     r"(?:\s+(?:of|to|is|was))?\s*[+\-−]?\$?$"
 )
 _RELATIVE_AFTER_RE = re.compile(
-    r"^\s*(?:%\s*|[a-zµμ/]{1,5}\s+)?(?:points?|pts?|pp|x|×|times|fold|-fold|percentage|more|less|fewer|higher|lower|above|below|"
+    r"^\s*(?:%\s*|(?:[a-zµμ/]{1,5}\s+){1,2})?(?:points?|pts?|pp|x|×|times|fold|-fold|percentage|more|less|fewer|higher|lower|above|below|"
     r"ahead|behind|better|worse|faster|slower|smaller|larger|bigger|greater|over|under|up|down|improvement|gain|"
     r"drop|reduction|increase|decrease|relative|of|per|in|on|cheaper|longer|shorter)\b"
 )
@@ -162,3 +163,33 @@ def differs(number: str, unit: str, signed: bool, row: TableRow, column: str, *,
     if any(abs(c - target) <= tolerance for c in candidates):
         return None
     return value
+
+
+# After a gap's figure and its words ("0.6 GB more than", "1.4 hours ahead of"): the row it is
+# measured against follows.
+_AGAINST_RE = re.compile(r"^[^;:.]{0,30}?\b(?:than|over|against|versus|vs|of|behind|below|above|beyond)\s+(?:the\s+)?$")
+
+
+def measured_against(lowered: str, end: int, name_start: int) -> bool:
+    """The words between a figure's end and a row's name say the figure is measured against
+    that row ("... 40% faster than <name>", "1.4 hours ahead of <name>")."""
+    return 0 <= name_start - end <= 40 and bool(_AGAINST_RE.match(lowered[end:name_start]))
+
+
+def gap_between(number: str, first: TableRow, second: TableRow, columns: list[str], *, hedged: bool) -> bool | None:
+    """Whether ``number`` is a gap (difference, ratio, relative change) between the two rows in
+    one of ``columns`` (all when empty) that both fill, as rounded (approximately when
+    ``hedged``; the tables' gap arithmetic); None when they share no such column."""
+    shared = [
+        (a, b)
+        for column, _ in first.cells
+        if (not columns or column in columns)
+        and (a := first.value_of(column)) is not None
+        and (b := second.value_of(column)) is not None
+        and a != b
+    ]
+    if not shared:
+        return None
+    return any(
+        _is_gap(number, a, b, approximate=hedged) or _is_gap(number, b, a, approximate=hedged) for a, b in shared
+    )

@@ -44,7 +44,16 @@ from typing import Any
 import numpy as np
 
 from judging.alignment import relation_flip, vocabulary
-from judging.cells import CellConflict, column_meant, differs, is_relative, lead_and_cells, stated_cell
+from judging.cells import (
+    CellConflict,
+    column_meant,
+    differs,
+    gap_between,
+    is_relative,
+    lead_and_cells,
+    measured_against,
+    stated_cell,
+)
 from judging.comparisons import (
     at_extreme,
     bounds,
@@ -621,14 +630,19 @@ class _Analysis:
                         )
                     )
             return found
-        lowered = _name_text(text)
+        lowered = _name_text(text.replace("×", " x "))  # "3.6× LoRA's": a ratio
         mentions = self._rows_named(lowered)
         for number, row, position in self._bind_figures(lowered, mentions):
-            if id(row) in self.members or is_trivial_number(number) or number in row.numbers():
+            names = set(_row_names(row.label))
+            if id(row) in self.members or is_trivial_number(number):
                 continue
+            if any(number in other.numbers() for other in self.rows if names & set(_row_names(other.label))):
+                continue  # the row's figure, or that of a row of the same name in another table
             end = position + len(_NUMBER_SPAN_RE.match(lowered, position).group(1))
             if is_relative(lowered, position, end) or lowered[max(0, position - 1) : position] in ("+", "-"):
                 continue
+            if re.match(r"\s*(?:to\s+)?\d", lowered[end:]) or re.search(r"\d[%a-z]*\s+(?:to\s+)?$", lowered[:position]):
+                continue  # a range ("0.27–0.3M", "12 to 14")
             floor = max((e for _, e, r in mentions if r is row and e <= position), default=0)
             after = re.match(r"\s*(%|[a-z]{1,3}\b)?\s*((?:[a-z0-9@]+\s*){0,3})", lowered[end:])
             unit = after.group(1) or ""
@@ -728,7 +742,7 @@ class _Analysis:
         mentions = self._rows_named(lowered)
         if not mentions:
             return self._column_comparisons(lowered)
-        found: list[str] = []
+        found: list[str] = self._gap_conflicts(text, lowered, mentions)
         bound = self._bind_figures(lowered, mentions)
         limits = bounds(f"{self.asked}\n{text}")
         for start, end, word in superlatives(lowered):
@@ -804,6 +818,43 @@ class _Analysis:
                 found.append(
                     f'says {first.label} is "{word}" than {second.label} on {column}, but the context gives '
                     f"{first.label} {first.value_of(column):g} and {second.label} {second.value_of(column):g}"
+                )
+        return found
+
+    def _gap_conflicts(self, text: str, lowered: str, mentions: list[tuple[int, int, TableRow]]) -> list[str]:
+        """ "A improved over B by N points", "A finishes 40% faster than B": a gap the claim
+        states between the row it is about (the first it names) and the row the figure is
+        measured against, that is no gap between the two rows' figures in any column they share."""
+        found: list[str] = []
+        start, _, subject = mentions[0]
+        if start > 20:
+            return found  # the claim does not open with the row it is about ("That is 1.3 points below …")
+        for match in _NUMBER_SPAN_RE.finditer(lowered):
+            number = normalise_number(match.group(1))
+            if is_trivial_number(number) or not is_relative(lowered, match.start(), match.end()):
+                continue
+            other = next(
+                (r for s, _, r in mentions if s >= match.end() and measured_against(lowered, match.end(), s)), None
+            )
+            if other is None or other is subject or other.table != subject.table or other.label == subject.label:
+                continue
+            if id(subject) in self.members or id(other) in self.members:
+                continue
+            if number in extract_numbers(text.split(match.group(1))[0]):
+                continue  # a figure the claim stated before: "from 21.4 to 9.8, a cut of 9.8" is not a gap
+            columns = columns_named(text, subject)
+            if gap_between(number, subject, other, columns, hedged=number in hedged_numbers(text)) is False:
+                column = columns[0] if columns else None
+                shown = (
+                    f"{subject.label} {subject.value_of(column):g} and {other.label} "
+                    f"{other.value_of(column):g} on {column}"
+                    if column is not None
+                    and subject.value_of(column) is not None
+                    and other.value_of(column) is not None
+                    else f'{subject.label} "{_short(subject.text, 60)}" and {other.label} "{_short(other.text, 60)}"'
+                )
+                found.append(
+                    f"states a gap of {number} between {subject.label} and {other.label}, but the context gives {shown}"
                 )
         return found
 

@@ -185,3 +185,29 @@ def test_a_comparison_between_two_columns_of_one_metric(
     assert bool(found) == wrong, found
     if wrong:
         assert "in every row" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # 35.1 − 31.5 = 3.6 L/min; 520 / 410 ≈ 1.27; (520 − 410) / 410 ≈ 27%.
+        ("Brook V7 has a flow 3.6 L/min more than the Marlow P4.", False),
+        ("Brook V7 has about 27% more power draw than the Marlow P4.", False),
+        ("Brook V7 has a flow 5.2 L/min more than the Marlow P4.", True),
+        ("Brook V7 has about 60% more power draw than the Marlow P4.", True),
+        # Not about the first row named, a range, a ratio: not judged as a gap or a cell.
+        ("That is 9.9 L/min more than the Marlow P4 and 2.1 more than the Aster Q2.", False),
+        ("Power draw: Marlow P4 draws 400–420 W in the trial.", False),
+        ("Power draw: Brook V7 draws about 1.3× the Marlow P4's.", False),
+    ],
+)
+def test_a_gap_stated_between_two_rows_is_one_of_their_gaps(
+    embed: Callable[[list[str]], np.ndarray], answer: str, wrong: bool
+) -> None:
+    analysis = _analysis(answer, embed)
+    found = [w for c in analysis.claims for w in c.comparison_conflicts] + [
+        f.describe() for c in analysis.claims for f in c.cell_conflicts
+    ]
+    assert bool(found) == wrong, found
+    if wrong:
+        assert "Brook V7" in found[0] and "Marlow P4" in found[0]
