@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from judging.tables import _is_gap
-from judging.text import TableRow, content_words, decimals_of, normalise_number
+from judging.text import TableRow, content_words, normalise_number, rounding_tolerance
 
 # "Label: the rest", the label without figures or sentence marks.
 _LEAD_RE = re.compile(r"^\s*(?P<lead>[^.:;!?]{1,80}?):\s+(?P<body>\S.*)$", re.S)
@@ -151,9 +151,7 @@ def differs(number: str, unit: str, signed: bool, row: TableRow, column: str, *,
         target = float(number)
     except ValueError:
         return None
-    tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
-    if hedged:
-        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
+    tolerance = rounding_tolerance(number, target, approximate=hedged)
     candidates = [abs(value), abs(value) * 100, abs(value) / 100]
     column_unit = _unit_of(column)
     if unit in _SCALES and column_unit in _SCALES and _SCALES[unit][0] == _SCALES[column_unit][0]:
@@ -176,17 +174,15 @@ def measured_against(lowered: str, end: int, name_start: int) -> bool:
     return 0 <= name_start - end <= 40 and bool(_AGAINST_RE.match(lowered[end:name_start]))
 
 
-def gap_between(number: str, first: TableRow, second: TableRow, columns: list[str], *, hedged: bool) -> bool | None:
+def gap_between(number: str, first: TableRow, second: TableRow, *, hedged: bool) -> bool | None:
     """Whether ``number`` is a gap (difference, ratio, relative change) between the two rows in
-    one of ``columns`` (all when empty) that both fill, as rounded (approximately when
-    ``hedged``; the tables' gap arithmetic); None when they share no such column."""
+    a column both fill, as rounded (approximately when ``hedged``; the tables' gap arithmetic);
+    None when they share no such column. Any column: a claim may name another column for
+    another of its parts ("1.2 points ahead of BitFit, while training only 2.8M parameters")."""
     shared = [
         (a, b)
         for column, _ in first.cells
-        if (not columns or column in columns)
-        and (a := first.value_of(column)) is not None
-        and (b := second.value_of(column)) is not None
-        and a != b
+        if (a := first.value_of(column)) is not None and (b := second.value_of(column)) is not None and a != b
     ]
     if not shared:
         return None

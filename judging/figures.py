@@ -32,11 +32,11 @@ from judging.text import (
     QUANTITY_UP,
     STOPWORDS,
     TableRow,
-    decimals_of,
     extract_entities,
     extract_numbers,
     normalise_number,
     number_is_derived,
+    rounding_tolerance,
     stem,
 )
 
@@ -336,9 +336,7 @@ def _restates(number: str, value: float, hedged: bool, *, scaled: bool = True) -
         return False
     if "e" in number:
         return math.isclose(target, value, rel_tol=1e-6)  # "3e-4": a setting, stated exactly
-    tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
-    if hedged:
-        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
+    tolerance = rounding_tolerance(number, target, approximate=hedged)
     return abs(target - value) <= tolerance or (scaled and abs(target - value * 100) <= tolerance)
 
 

@@ -842,8 +842,8 @@ class _Analysis:
                 continue
             if number in extract_numbers(text.split(match.group(1))[0]):
                 continue  # a figure the claim stated before: "from 21.4 to 9.8, a cut of 9.8" is not a gap
-            columns = columns_named(text, subject)
-            if gap_between(number, subject, other, columns, hedged=number in hedged_numbers(text)) is False:
+            if gap_between(number, subject, other, hedged=number in hedged_numbers(text)) is False:
+                columns = columns_named(text, subject)
                 column = columns[0] if columns else None
                 shown = (
                     f"{subject.label} {subject.value_of(column):g} and {other.label} "

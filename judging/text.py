@@ -728,6 +728,16 @@ def hedged_numbers(text: str) -> set[str]:
     }
 
 
+def rounding_tolerance(number: str, target: float, *, approximate: bool = False) -> float:
+    """How far the value a figure written as ``number`` (= ``target``) states may lie from it:
+    half its last decimal place; approximately ("about 40%" may round 41%), up to 8% of it but
+    at most five of its last places ("about 35.5" is not 36.5)."""
+    tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
+    if approximate:
+        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
+    return tolerance
+
+
 def number_is_derived(number: str, sources: Sequence[str], *, approximate: bool = False) -> bool:
     """``number`` is a difference, ratio, relative change or percentage of ``sources``,
     as the answer rounds it (a "1.7-point gain", "about 2.2x", "a 5% relative gain")."""
@@ -735,12 +745,7 @@ def number_is_derived(number: str, sources: Sequence[str], *, approximate: bool 
         target = float(number)
     except ValueError:
         return False
-    places = decimals_of(number)
-    tolerance = 0.5 * 10**-places + 1e-9
-    if approximate:
-        # "About 40%" may round 41%, but a hedged figure with decimals keeps their precision:
-        # "about 35.5" is not 36.5.
-        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10**-places))
+    tolerance = rounding_tolerance(number, target, approximate=approximate)
     values = sorted({float(n) for n in sources if _is_float(n)})
     candidates: list[float] = []
     for a in values:
