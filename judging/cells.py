@@ -176,7 +176,8 @@ def measured_against(lowered: str, end: int, name_start: int) -> bool:
 
 def gap_between(number: str, first: TableRow, second: TableRow, *, hedged: bool) -> bool | None:
     """Whether ``number`` is a gap (difference, ratio, relative change) between the two rows in
-    a column both fill, as rounded (approximately when ``hedged``; the tables' gap arithmetic);
+    a column both fill, or one's share of the other ("99.9% of B's"), as rounded (approximately
+    when ``hedged``; the tables' gap arithmetic);
     None when they share no such column. Any column: a claim may name another column for
     another of its parts ("1.2 points ahead of BitFit, while training only 2.8M parameters")."""
     shared = [
@@ -186,6 +187,10 @@ def gap_between(number: str, first: TableRow, second: TableRow, *, hedged: bool)
     ]
     if not shared:
         return None
+    target = float(number)
+    tolerance = rounding_tolerance(number, target, approximate=hedged)
     return any(
-        _is_gap(number, a, b, approximate=hedged) or _is_gap(number, b, a, approximate=hedged) for a, b in shared
+        _is_gap(number, a, b, approximate=hedged)
+        or any(abs(x / y * 100 - target) <= tolerance for x, y in ((a, b), (b, a)) if y)  # "99.9% of B's"
+        for a, b in shared
     )

@@ -201,6 +201,7 @@ def test_a_comparison_between_two_columns_of_one_metric(
         ("Power draw: Brook V7 draws about 1.3× the Marlow P4's.", False),
         # The gap is on flow though the claim names power draw for another of its parts.
         ("Brook V7 is 3.6 ahead of the Marlow P4, at a power draw of 520 W.", False),
+        ("Brook V7 reaches 111% of the Marlow P4's flow.", False),  # 35.1 / 31.5
     ],
 )
 def test_a_gap_stated_between_two_rows_is_one_of_their_gaps(
