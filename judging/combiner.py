@@ -198,11 +198,17 @@ def _figure_conflicts(a: _Analysis, *, reversed_: bool) -> int:
     return sum(1 for c in _checked(a) for f in c.figure_conflicts if f.reversed == reversed_)
 
 
+def _cell_conflicts(a: _Analysis) -> int:
+    return sum(len(c.cell_conflicts) for c in _checked(a))
+
+
 @feature(AGAINST)
 def figure_conflicts(a: _Analysis) -> float:
     """log(1 + the claims' figures that differ from the context's figure of the same thing:
-    "an average of 91.4" where the context's average is 91.9, "14.2 MB" where it says "14.2 GB")."""
-    return math.log1p(_figure_conflicts(a, reversed_=False))
+    "an average of 91.4" where the context's average is 91.9, "14.2 MB" where it says "14.2 GB",
+    a row's figure under a named column that its cell contradicts, "RTE: 85.2 for SAT" where
+    SAT's RTE is 86.2, judging.cells)."""
+    return math.log1p(_figure_conflicts(a, reversed_=False) + _cell_conflicts(a))
 
 
 @feature(AGAINST)
@@ -217,7 +223,7 @@ def figure_agreement(a: _Analysis) -> float:
     """(figures an aligned context figure confirms − figures that differ) / both: +1 when every
     figure that can be checked agrees, −1 when none does, 0 with nothing to check."""
     confirmed = sum(c.figures_confirmed for c in _checked(a))
-    differing = sum(len(c.figure_conflicts) for c in _checked(a))
+    differing = sum(len(c.figure_conflicts) for c in _checked(a)) + _cell_conflicts(a)
     return (confirmed - differing) / (confirmed + differing) if confirmed + differing else 0.0
 
 

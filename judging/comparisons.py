@@ -253,3 +253,59 @@ def columns_headed(text: str, row: TableRow) -> list[str]:
         if words and words[-1][:5] in stems and row.value_of(column) is not None:
             headed.append(column)
     return headed
+
+
+# --- comparatives between two columns: "A's growth is higher than B's" ------------------
+
+
+def _stems5(text: str) -> set[str]:
+    return {w[:5] for w in content_words(re.sub(r"[-_/]", " ", text))}
+
+
+def _header(column: str) -> list[str]:
+    column = re.sub(r"[-_/]", " ", column)
+    return content_words(re.sub(r"\([^)]*\)", " ", column)) or content_words(column)
+
+
+def column_pair_conflict(
+    subject: str, other: str, rows: Sequence[TableRow], sign: int, on_quality: bool, word: str
+) -> str | None:
+    """A comparison between two things a table keeps in two columns of one metric ("PGO text
+    growth (%)", "Tidewater text growth (%)"): ``subject`` (the words before the comparative)
+    names one column's own words, ``other`` (the words after "than") the other's, and
+    either names the metric they share. When no row of the table has the subject's figure on
+    the side the comparison says (on any pair of columns the words may mean), the claim is
+    contradicted; the reason cites a row's figures."""
+    if not rows:
+        return None
+    before, after = _stems5(subject), _stems5(other)
+    words = before | after  # the metric is named in the comparison's own clause
+    columns = [c for c, _ in rows[0].cells if _header(c)]
+    found: str | None = None
+    for first in columns:
+        for second in columns:
+            if first == second:
+                continue
+            a, b = {w[:5] for w in _header(first)}, {w[:5] for w in _header(second)}
+            own_a, own_b, metric = a - b, b - a, a & b
+            if not own_a or not own_b or not metric or len(metric & words) * 2 < len(metric):
+                continue
+            if not own_a <= before or not own_b <= after or own_b & before or own_a & after:
+                continue
+            decided = [
+                (r, x, y)
+                for r in rows
+                if (x := r.value_of(first)) is not None and (y := r.value_of(second)) is not None
+            ]
+            decided = [(r, x, y) for r, x, y in decided if x != y]
+            flip = -1 if on_quality and lower_is_better(first) else 1
+            if not decided:
+                continue
+            if any((x - y) * sign * flip > 0 for _, x, y in decided):
+                return None  # a pair of columns the words may mean bears the comparison out
+            row, x, y = decided[-1]
+            found = found or (
+                f'says the {first} is "{word}" than the {second}, but the context gives {x:g} against {y:g}'
+                f"{' in every row' if len(decided) > 1 else ''} ({row.label}: {first} {x:g}, {second} {y:g})"
+            )
+    return found

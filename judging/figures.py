@@ -32,11 +32,11 @@ from judging.text import (
     QUANTITY_UP,
     STOPWORDS,
     TableRow,
-    decimals_of,
     extract_entities,
     extract_numbers,
     normalise_number,
     number_is_derived,
+    rounding_tolerance,
     stem,
 )
 
@@ -327,18 +327,67 @@ def aligned(claim: Mention, context: Sequence[Mention]) -> list[Mention]:
     return sorted(chosen, key=lambda other: -len(claim.before & other.before))
 
 
-def _restates(number: str, value: float, hedged: bool) -> bool:
-    """``number`` is ``value`` as written, rounded, or (hedged) approximately."""
+def _restates(number: str, value: float, hedged: bool, *, scaled: bool = True) -> bool:
+    """``number`` is ``value`` as written, rounded, or (hedged) approximately; ``scaled``:
+    or ``value`` as a percentage ("41" for 0.41)."""
     try:
         target = float(number)
     except ValueError:
         return False
     if "e" in number:
         return math.isclose(target, value, rel_tol=1e-6)  # "3e-4": a setting, stated exactly
-    tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
-    if hedged:
-        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
-    return abs(target - value) <= tolerance or abs(target - value * 100) <= tolerance
+    tolerance = rounding_tolerance(number, target, approximate=hedged)
+    return abs(target - value) <= tolerance or (scaled and abs(target - value * 100) <= tolerance)
+
+
+# Units of one kind and their size in the kind's smallest unit: a figure in one of them is
+# the same quantity as a figure in another ("1.4 GB" and "1,420 MB", "24 minutes" and 0.4 h).
+_UNIT_SCALES: tuple[dict[str, float], ...] = (
+    {"kb": 1.0, "mb": 1e3, "gb": 1e6, "tb": 1e9},
+    {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9, "min": 60e9, "h": 3600e9, "d": 86400e9},
+    {"k": 1.0, "m": 1e3, "b": 1e6},
+    {"mbps": 1.0, "gbps": 1e3},
+    {"wh": 1.0, "kwh": 1e3},
+)
+
+
+def _factor(source: str, target: str) -> float | None:
+    """How many ``target`` units one ``source`` unit is (None: not units of one kind)."""
+    for scales in _UNIT_SCALES:
+        if source in scales and target in scales:
+            return scales[source] / scales[target]
+    return None
+
+
+def _same_value(claim: Mention, other: Mention) -> bool:
+    """The two figures have one value as written or rounded; a fraction ("0.41") is a
+    percentage's value ("41%") only when the claim's figure is a percentage and the other
+    has no unit."""
+    if _restates(claim.number, other.value, False, scaled=False):
+        return True
+    return claim.unit == "%" and not other.unit and _restates(claim.number, other.value, False)
+
+
+def _converted(claim: Mention, context: Sequence[Mention], hedged: bool) -> bool:
+    """A context figure in another unit of the same kind restates the claim's figure."""
+    return any(
+        other.unit
+        and other.unit != claim.unit
+        and (factor := _factor(other.unit, claim.unit)) is not None
+        and _restates(claim.number, other.value * factor, hedged, scaled=False)
+        for other in context
+    )
+
+
+def _in_other_units(claim: Mention) -> list[str]:
+    """The claim's figure written in the other units of its kind ("24" min → "0.4" h)."""
+    forms = []
+    for scales in _UNIT_SCALES:
+        if claim.unit in scales:
+            for unit in scales:
+                if unit != claim.unit:
+                    forms.append(format(claim.value * scales[claim.unit] / scales[unit], ".6g"))
+    return [f for f in forms if "e" not in f]
 
 
 @dataclass(frozen=True)
@@ -391,8 +440,15 @@ def figure_conflicts(
         if re.fullmatch(r"\d", mention.number) or mention.number in asked:
             continue  # a single digit says little; a figure of the question restates it
         approximate = mention.number in hedged
-        holding = [m for m in context if _restates(mention.number, m.value, False)]
-        if mention.unit and holding and all(m.unit and m.unit != mention.unit for m in holding):
+        holding = [m for m in context if _same_value(mention, m)]
+        if (
+            mention.unit
+            and holding
+            and all(m.unit and m.unit != mention.unit and _factor(m.unit, mention.unit) for m in holding)
+        ):
+            if _converted(mention, context, approximate):
+                confirmed += 1  # the context's figure in another unit of the same kind: "1.4 GB" for "1,420 MB"
+                continue
             # The context's figure with another unit: "14.2 MB" where it says "14.2 GB".
             conflicts.append(FigureConflict(mention, holding[0]))
             continue
@@ -411,10 +467,13 @@ def figure_conflicts(
         # Worked out from the figures at hand: the claim's own, those of the sentences and rows
         # its figure's frame matches, and ``pool`` (the rows the claim names).
         sources = [*own, *pool, *(n for m in related(mention, context) for n in _numbers_of(m.source))]
-        if "e" not in mention.number and number_is_derived(
-            mention.number, [n for n in sources if n != mention.number], approximate=approximate
+        if "e" not in mention.number and any(
+            number_is_derived(form, [n for n in sources if n != mention.number], approximate=approximate)
+            for form in [mention.number, *_in_other_units(mention)]
         ):
-            continue
+            continue  # worked out from the figures at hand, maybe in another unit ("24 minutes" for 0.4 h)
+        if _converted(mention, context, approximate):
+            continue  # a context figure in another unit of its kind ("1.4 GB" for "1,420 MB")
         if mention.number in context_numbers or holding:
             # The context states the figure, of something else: the claim gives it to the
             # wrong thing only if it is the claim's one figure (with two, "88% versus 61% for

@@ -44,9 +44,20 @@ from typing import Any
 import numpy as np
 
 from judging.alignment import relation_flip, vocabulary
+from judging.cells import (
+    CellConflict,
+    column_meant,
+    differs,
+    gap_between,
+    is_relative,
+    lead_and_cells,
+    measured_against,
+    stated_cell,
+)
 from judging.comparisons import (
     at_extreme,
     bounds,
+    column_pair_conflict,
     columns_headed,
     columns_named,
     comparatives,
@@ -154,7 +165,7 @@ ABSTENTION = "abstention"
 # After a figure: an optional unit and further figures ("0.612 and 0.418"), then "for <name>";
 # or "in <name>" right after it ("4.4% in T cells").
 _FOR_NAME_RE = re.compile(
-    r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s|\s*%?\s*in\s"
+    r"(?:\s*(?:%|[a-z@]{1,8})?(?:\s+(?:and|,)\s+[0-9][0-9.,]*)?){0,3}?\s*(?:for|by|of|from)\s(?:the\s)?|\s*%?\s*in\s(?:the\s)?"
 )
 _ROW_KEY_RE = re.compile(r"(?:^|(?<=; ))[^=;]{1,60}=")
 # Words that end the stretch of text a figure can belong to the name before it: another
@@ -217,6 +228,8 @@ class Claim:
     # that sentence rules it out (judging.mechanisms), and that sentence.
     mechanism: MechanismConflict | None = None
     mechanism_reference: str = ""
+    # Figures given a row under a named column that the row's cell contradicts (judging.cells).
+    cell_conflicts: list[CellConflict] = field(default_factory=list)
 
     @property
     def novelty(self) -> float:
@@ -423,6 +436,13 @@ class _Analysis:
             else np.zeros((len(self.answer_sentences), len(self.units)))
         )
         self._measure_injection()
+        # The figures the answer quotes from the context, anywhere in it: a figure a claim works
+        # out from them ("+0.21 points" from the 3.63% it quotes and the control's 3.42% it
+        # quoted a line before) is the context's too.
+        context_numbers = set(extract_numbers(self.reference_text))
+        self.quoted_numbers = sorted(
+            {n for n in extract_numbers(answer) if n in context_numbers and not is_trivial_number(n)}
+        )
         self.claims = [self._check_claim(index) for index in range(len(self.claim_texts))]
         # The answer's share of words that are neither everyday English nor the context's.
         asserted = [c for c in self.claims if c.status != ABSTENTION]
@@ -471,7 +491,9 @@ class _Analysis:
             n
             for n in own_numbers
             if n not in context_numbers
-            and not number_is_derived(n, nearby_numbers + grounded_numbers, approximate=n in hedged)
+            and not number_is_derived(
+                n, nearby_numbers + grounded_numbers + self.quoted_numbers, approximate=n in hedged
+            )
             and not (n in hedged and number_is_derived(n, sorted(context_numbers), approximate=True))
         ]
         # Figures in scientific notation ("3e-7") are figures too; extract_numbers reads only their digits.
@@ -490,6 +512,18 @@ class _Analysis:
             hedged=hedged,
             asked=set(extract_numbers(self.asked)),
         )
+        # A relative figure may be worked out from a named row and another row of its table
+        # ("+6.1% relative" to the control row): not a figure that differs.
+        named_rows = [row for _, _, row in self._rows_named(_name_text(text))]
+        claim.figure_conflicts = [
+            f
+            for f in claim.figure_conflicts
+            if f.reversed
+            or not any(
+                row_gap(f.stated.number, row, [r for r in self.rows if r.table == row.table], approximate=True)
+                for row in named_rows
+            )
+        ]
         claim.comparison_conflicts = self._comparison_conflicts(text)
         # Inversions are judged against what the claim restates: its closest units only.
         aligned = [
@@ -501,6 +535,7 @@ class _Analysis:
             if (found := mechanism_conflict(text, unit)) is not None:
                 claim.mechanism, claim.mechanism_reference = found, unit
                 break
+        claim.cell_conflicts = self._cell_conflicts(text)
 
         # Contradictions: the claim's own figures, table rows, then the sentence it restates.
         why = numeric_direction_conflict(text)
@@ -548,6 +583,10 @@ class _Analysis:
                 # "A is faster than B", "the lowest …" against the rows' own figures.
                 why = claim.comparison_conflicts[0]
                 claim.kind = "comparison"
+            elif claim.cell_conflicts:
+                # A figure given a row under a named column, where the row's cell differs.
+                why = claim.cell_conflicts[0].describe()
+                claim.kind = "cell"
         if why is not None:
             claim.status = CONTRADICTED
             claim.why = why
@@ -576,6 +615,66 @@ class _Analysis:
         if not grounded or claim.specific or foreign_terms:
             claim.status = UNSUPPORTED
         return claim
+
+    def _cell_conflicts(self, text: str) -> list[CellConflict]:
+        """Figures the claim gives a row under a named column that the row's cell contradicts
+        (``judging.cells``): an answer table's cells ("Train time: LoRA r=8 3.9 h; SAT 5.3 h",
+        the row and column named by the label and the cell's head, either way round), and
+        prose figures bound to a row ("RTE: 85.2 for SAT"), under the column named just
+        before the figure or by the claim's label."""
+        if not self.rows:
+            return []
+        hedged = hedged_numbers(text)
+        lead, segments = lead_and_cells(text)
+        cells = [stated_cell(segment) for segment in segments]
+        found: list[CellConflict] = []
+        if segments and all(c is not None and len(c[0].split()) <= 8 for c in cells):
+            for head, number, unit, signed, _ in [c for c in cells if c is not None]:
+                named = f"{lead} {head}"
+                rows = list({r.label: r for _, _, r in self._rows_named(_name_text(named))}.values())
+                if len(rows) != 1 or id(rows[0]) in self.members or is_trivial_number(number):
+                    continue
+                column = column_meant(named, rows[0])
+                if (
+                    column is not None
+                    and (expected := differs(number, unit, signed, rows[0], column, hedged=number in hedged))
+                    is not None
+                ):
+                    found.append(
+                        CellConflict(
+                            rows[0], column, f"{number}{unit if unit == '%' else ' ' + unit}".strip(), expected
+                        )
+                    )
+            return found
+        lowered = _name_text(text.replace("×", " x "))  # "3.6× LoRA's": a ratio
+        mentions = self._rows_named(lowered)
+        for number, row, position in self._bind_figures(lowered, mentions):
+            names = set(_row_names(row.label))
+            if id(row) in self.members or is_trivial_number(number):
+                continue
+            if any(number in other.numbers() for other in self.rows if names & set(_row_names(other.label))):
+                continue  # the row's figure, or that of a row of the same name in another table
+            end = position + len(_NUMBER_SPAN_RE.match(lowered, position).group(1))
+            if is_relative(lowered, position, end) or lowered[max(0, position - 1) : position] in ("+", "-"):
+                continue
+            if re.match(r"\s*(?:to\s+)?\d", lowered[end:]) or re.search(r"\d[%a-z]*\s+(?:to\s+)?$", lowered[:position]):
+                continue  # a range ("0.27–0.3M", "12 to 14")
+            floor = max((e for _, e, r in mentions if r is row and e <= position), default=0)
+            after = re.match(r"\s*(%|[a-z]{1,3}\b)?\s*((?:[a-z0-9@]+\s*){0,3})", lowered[end:])
+            unit = after.group(1) or ""
+            # The column named just before the figure, as its noun right after it ("0.9M
+            # parameters"), or by the claim's label.
+            column = (
+                column_before(lowered, position, row, floor=floor)
+                or column_meant(after.group(2), row)
+                or (column_meant(lead, row) if lead else None)
+            )
+            if (
+                column is not None
+                and (expected := differs(number, unit, False, row, column, hedged=number in hedged)) is not None
+            ):
+                found.append(CellConflict(row, column, number + ("%" if unit == "%" else ""), expected))
+        return found
 
     def _rows_named(self, lowered: str) -> list[tuple[int, int, TableRow]]:
         """(start, end, row) for each table row whose name the text (lower-cased, see
@@ -658,8 +757,8 @@ class _Analysis:
         lowered = _name_text(text)
         mentions = self._rows_named(lowered)
         if not mentions:
-            return []
-        found: list[str] = []
+            return self._column_comparisons(lowered)
+        found: list[str] = self._gap_conflicts(text, lowered, mentions)
         bound = self._bind_figures(lowered, mentions)
         limits = bounds(f"{self.asked}\n{text}")
         for start, end, word in superlatives(lowered):
@@ -736,6 +835,60 @@ class _Analysis:
                     f'says {first.label} is "{word}" than {second.label} on {column}, but the context gives '
                     f"{first.label} {first.value_of(column):g} and {second.label} {second.value_of(column):g}"
                 )
+        return found
+
+    def _gap_conflicts(self, text: str, lowered: str, mentions: list[tuple[int, int, TableRow]]) -> list[str]:
+        """ "A improved over B by N points", "A finishes 40% faster than B": a gap the claim
+        states between the row it is about (the first it names) and the row the figure is
+        measured against, that is no gap between the two rows' figures in any column they share."""
+        found: list[str] = []
+        start, _, subject = mentions[0]
+        if start > 20:
+            return found  # the claim does not open with the row it is about ("That is 1.3 points below …")
+        for match in _NUMBER_SPAN_RE.finditer(lowered):
+            number = normalise_number(match.group(1))
+            if is_trivial_number(number) or not is_relative(lowered, match.start(), match.end()):
+                continue
+            other = next(
+                (r for s, _, r in mentions if s >= match.end() and measured_against(lowered, match.end(), s)), None
+            )
+            if other is None or other is subject or other.table != subject.table or other.label == subject.label:
+                continue
+            if id(subject) in self.members or id(other) in self.members:
+                continue
+            if number in extract_numbers(text.split(match.group(1))[0]):
+                continue  # a figure the claim stated before: "from 21.4 to 9.8, a cut of 9.8" is not a gap
+            if gap_between(number, subject, other, hedged=number in hedged_numbers(text)) is False:
+                columns = columns_named(text, subject)
+                column = columns[0] if columns else None
+                shown = (
+                    f"{subject.label} {subject.value_of(column):g} and {other.label} "
+                    f"{other.value_of(column):g} on {column}"
+                    if column is not None
+                    and subject.value_of(column) is not None
+                    and other.value_of(column) is not None
+                    else f'{subject.label} "{_short(subject.text, 60)}" and {other.label} "{_short(other.text, 60)}"'
+                )
+                found.append(
+                    f"states a gap of {number} between {subject.label} and {other.label}, but the context gives {shown}"
+                )
+        return found
+
+    def _column_comparisons(self, lowered: str) -> list[str]:
+        """ "A's growth is higher than B's" where a table keeps A's and B's figures in two
+        columns of one metric (``comparisons.column_pair_conflict``), judged over its rows."""
+        found: list[str] = []
+        for start, end, sign, on_quality in comparatives(lowered):
+            than = re.match(r"\s+than\s+", lowered[end:])
+            if than is None:
+                continue
+            subject = _BREAK_RE.split(lowered[max(0, start - 60) : start])[-1]
+            other = _BREAK_RE.split(lowered[end + than.end() : end + than.end() + 40])[0]
+            for table in dict.fromkeys(r.table for r in self.rows):
+                rows = [r for r in self.rows if r.table == table]
+                if why := column_pair_conflict(subject, other, rows, sign, on_quality, lowered[start:end]):
+                    found.append(why)
+                    break
         return found
 
     @staticmethod

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
-from judging.text import STOPWORDS, TableRow, content_words, decimals_of, parse_number
+from judging.text import STOPWORDS, TableRow, content_words, parse_number, rounding_tolerance
 
 # Small words an answer may put between the words of a row's name ("Fenwick with uniform
 # filters" for the row "Fenwick, uniform filters"; "RocksDB with leveled compaction").
@@ -125,9 +125,7 @@ def _is_gap(number: str, a: float, b: float, *, approximate: bool) -> bool:
         target = float(number)
     except ValueError:
         return False
-    tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
-    if approximate:
-        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
+    tolerance = rounding_tolerance(number, target, approximate=approximate)
     candidates = [abs(a - b)]
     for x, y in ((a, b), (b, a)):
         if y:

@@ -306,10 +306,18 @@ def _direction_of(tokens: list[str]) -> tuple[bool, bool]:
 _FROM_TO_RE = re.compile(r"\bfrom\s+\$?(?P<a>\d[\d,]*(?:\.\d+)?)[^\d]{0,25}?\bto\s+\$?(?P<b>\d[\d,]*(?:\.\d+)?)", re.I)
 _TO_FROM_RE = re.compile(r"\bto\s+\$?(?P<b>\d[\d,]*(?:\.\d+)?)[^\d]{0,25}?\bfrom\s+\$?(?P<a>\d[\d,]*(?:\.\d+)?)", re.I)
 _VERSUS_RE = re.compile(
-    r"(?P<a>\d[\d,]*(?:\.\d+)?)[^\d]{0,30}?\b(?:against|versus|vs\.?|compared with|compared to)\s+"
-    r"\$?(?P<b>\d[\d,]*(?:\.\d+)?)",
+    r"(?<![\d.,])(?P<a>\d[\d,]*(?:\.\d+)?)[^\d]{0,30}?\b(?:against|versus|vs\.?|compared with|compared to)\s+"
+    r"\$?(?P<b>\d[\d,]*(?:\.\d+)?)(?![\d.,]*\s*[/÷×*])",
     re.I,
 )
+# Comparatives that put the first of two figures above or below the second ("higher at 73.4
+# versus 73.8"). A change word ("grows by 4.2% versus 8.7%") says which way each figure goes,
+# not which is larger; "better" and "faster" depend on the metric (lower is better for latency).
+_VERSUS_UP: tuple[str, ...] = ("higher", "larger", "greater", "bigger", "more", "exceed")
+_VERSUS_DOWN: tuple[str, ...] = ("lower", "smaller", "less", "fewer")
+# Where the words that describe a "versus" pair start: after the last clause mark before it
+# ("The exact-match gap is even larger: 80.2 vs 88.6" says nothing of 80.2 against 88.6).
+_LEAD_CLAUSE_RE = re.compile(r".*[:;—–(]|.*\s-\s", re.S)
 
 
 def numeric_direction_conflict(claim: str) -> str | None:
@@ -321,7 +329,12 @@ def numeric_direction_conflict(claim: str) -> str | None:
             if a == b:
                 continue
             lead = claim[max(0, match.start() - window_before) : match.start()]
-            up, down = _direction_of(word_tokens(_NON_DIRECTIONAL_RE.sub(" ", lead)))
+            if regex is _VERSUS_RE:
+                lead = _LEAD_CLAUSE_RE.sub("", lead)
+                tokens = word_tokens(_NON_DIRECTIONAL_RE.sub(" ", lead))
+                up, down = _direction(tokens, _VERSUS_UP), _direction(tokens, _VERSUS_DOWN)
+            else:
+                up, down = _direction_of(word_tokens(_NON_DIRECTIONAL_RE.sub(" ", lead)))
             if up == down:
                 continue
             if regex is _VERSUS_RE:
@@ -715,6 +728,16 @@ def hedged_numbers(text: str) -> set[str]:
     }
 
 
+def rounding_tolerance(number: str, target: float, *, approximate: bool = False) -> float:
+    """How far the value a figure written as ``number`` (= ``target``) states may lie from it:
+    half its last decimal place; approximately ("about 40%" may round 41%), up to 8% of it but
+    at most five of its last places ("about 35.5" is not 36.5)."""
+    tolerance = 0.5 * 10 ** -decimals_of(number) + 1e-9
+    if approximate:
+        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10 ** -decimals_of(number)))
+    return tolerance
+
+
 def number_is_derived(number: str, sources: Sequence[str], *, approximate: bool = False) -> bool:
     """``number`` is a difference, ratio, relative change or percentage of ``sources``,
     as the answer rounds it (a "1.7-point gain", "about 2.2x", "a 5% relative gain")."""
@@ -722,12 +745,7 @@ def number_is_derived(number: str, sources: Sequence[str], *, approximate: bool 
         target = float(number)
     except ValueError:
         return False
-    places = decimals_of(number)
-    tolerance = 0.5 * 10**-places + 1e-9
-    if approximate:
-        # "About 40%" may round 41%, but a hedged figure with decimals keeps their precision:
-        # "about 35.5" is not 36.5.
-        tolerance = max(tolerance, min(0.08 * abs(target), 5 * 10**-places))
+    tolerance = rounding_tolerance(number, target, approximate=approximate)
     values = sorted({float(n) for n in sources if _is_float(n)})
     candidates: list[float] = []
     for a in values:
