@@ -18,7 +18,8 @@ import pytest
 from judging.robustness import auroc
 from tests.judging.calibration_support import calibration_items, offline_score
 
-# Pinned from the run recorded in docs/benchmarks.md (held-out AUROC 0.658 on the enlarged set).
+# Pinned below the runs recorded in docs/benchmarks.md (held-out AUROC 0.658 before the
+# cell and mechanism checks, 0.672 after).
 HOLDOUT_AUROC_AT_LEAST = 0.63
 
 
